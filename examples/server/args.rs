@@ -1,0 +1,137 @@
+//! Command-line flags of the example server (contract §3).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use granted::parse_duration;
+
+pub const USAGE: &str = "\
+usage: server [--addr HOST:PORT] [--db URL] [--seed FILE] [--issuer URL]
+              [--code-ttl DURATION] [--access-token-ttl DURATION] [--refresh-token-ttl DURATION]
+
+  --addr               listen address (default 127.0.0.1:8080)
+  --db                 sqlite://FILE (default sqlite://granted.db), sqlite::memory:, postgres://..., or memory
+  --seed               JSON file of clients and users to upsert on start
+  --issuer             issuer identifier (default http://<addr>)
+  --code-ttl           authorization code lifetime (default 60s)
+  --access-token-ttl   access token lifetime (default 1h)
+  --refresh-token-ttl  refresh token lifetime (default 30d)
+Durations are a whole number and a unit: s, m, h or d (e.g. 15m).";
+
+/// The parsed flags.
+#[derive(Debug, Clone)]
+pub struct Args {
+    pub addr: SocketAddr,
+    pub db: String,
+    pub seed: Option<PathBuf>,
+    pub issuer: Option<String>,
+    pub code_ttl: Duration,
+    pub access_token_ttl: Duration,
+    pub refresh_token_ttl: Duration,
+}
+
+/// What the command line asked for.
+#[derive(Debug)]
+pub enum Command {
+    Run(Args),
+    Help,
+}
+
+/// Parses the flags (without the program name). Errors are one line.
+pub fn parse(mut words: impl Iterator<Item = String>) -> Result<Command, String> {
+    let mut args = Args {
+        addr: SocketAddr::from(([127, 0, 0, 1], 8080)),
+        db: "sqlite://granted.db".into(),
+        seed: None,
+        issuer: None,
+        code_ttl: Duration::from_secs(60),
+        access_token_ttl: Duration::from_secs(3600),
+        refresh_token_ttl: Duration::from_secs(30 * 86_400),
+    };
+    while let Some(word) = words.next() {
+        let (flag, inline) = match word.split_once('=') {
+            Some((flag, value)) if flag.starts_with("--") => (flag.to_owned(), Some(value.to_owned())),
+            _ => (word.clone(), None),
+        };
+        if flag == "--help" || flag == "-h" {
+            return Ok(Command::Help);
+        }
+        let mut value = || {
+            inline
+                .clone()
+                .or_else(|| words.next())
+                .ok_or_else(|| format!("flag {flag} needs a value"))
+        };
+        match flag.as_str() {
+            "--addr" => {
+                let text = value()?;
+                args.addr = text
+                    .parse()
+                    .map_err(|_| format!("--addr: `{text}` is not HOST:PORT (e.g. 127.0.0.1:8080)"))?;
+            }
+            "--db" => args.db = value()?,
+            "--seed" => args.seed = Some(PathBuf::from(value()?)),
+            "--issuer" => args.issuer = Some(value()?.trim_end_matches('/').to_owned()),
+            "--code-ttl" => args.code_ttl = duration(&flag, &value()?)?,
+            "--access-token-ttl" => args.access_token_ttl = duration(&flag, &value()?)?,
+            "--refresh-token-ttl" => args.refresh_token_ttl = duration(&flag, &value()?)?,
+            _ => return Err(format!("unknown flag `{word}` (try --help)")),
+        }
+    }
+    Ok(Command::Run(args))
+}
+
+fn duration(flag: &str, text: &str) -> Result<Duration, String> {
+    parse_duration(text).map_err(|e| format!("{flag}: `{text}`: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(words: &[&str]) -> Result<Args, String> {
+        match parse(words.iter().map(|w| (*w).to_owned()))? {
+            Command::Run(args) => Ok(args),
+            Command::Help => Err("help".into()),
+        }
+    }
+
+    #[test]
+    fn defaults_follow_the_contract() {
+        let args = run(&[]).unwrap();
+        assert_eq!(args.addr.to_string(), "127.0.0.1:8080");
+        assert_eq!(args.db, "sqlite://granted.db");
+        assert_eq!(args.issuer, None);
+        assert_eq!(args.code_ttl, Duration::from_secs(60));
+    }
+
+    #[test]
+    fn flags_with_and_without_equals() {
+        let args = run(&[
+            "--addr",
+            "127.0.0.1:0",
+            "--access-token-ttl=2s",
+            "--issuer",
+            "https://as.example/",
+        ])
+        .unwrap();
+        assert_eq!(args.addr.port(), 0);
+        assert_eq!(args.access_token_ttl, Duration::from_secs(2));
+        assert_eq!(args.issuer.as_deref(), Some("https://as.example"));
+    }
+
+    #[test]
+    fn bad_flags_are_one_line_errors() {
+        for bad in [
+            &["--nope"][..],
+            &["--addr", "x"],
+            &["--code-ttl", "0s"],
+            &["--code-ttl", "5w"],
+            &["--db"],
+        ] {
+            let error = run(bad).unwrap_err();
+            assert!(!error.contains('\n'), "{error}");
+        }
+    }
+}

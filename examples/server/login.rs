@@ -1,0 +1,336 @@
+//! The login and consent page in front of the authorization endpoint.
+//!
+//! `GET /oauth/authorize` validates the request and shows the page; the form
+//! posts back to `POST /oauth/authorize` with the request's parameters as
+//! hidden fields, a CSRF token bound to a cookie (double submit, compared in
+//! constant time), and the user's decision. A signed-in user (session cookie)
+//! sees only the consent part.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::http::header::{CONTENT_SECURITY_POLICY, COOKIE, SET_COOKIE};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::IntoResponse as _;
+use granted::axum::{OAuthRequest, into_axum};
+use granted::endpoints::authorize::escape;
+use granted::{
+    AuthorizeError, ClientModel as _, NewToken, Params, PendingAuthorization, Response, Server, TokenHash,
+    UserModel as _,
+};
+use subtle::ConstantTimeEq as _;
+
+use crate::store::ExampleStore;
+
+const CSRF_COOKIE: &str = "granted_csrf";
+const SESSION_COOKIE: &str = "granted_session";
+const SESSION_TTL: Duration = Duration::from_secs(8 * 3600);
+/// The fields of the form that are not part of the authorization request.
+const FORM_FIELDS: [&str; 4] = ["username", "password", "decision", "csrf"];
+
+/// Signed-in users: session id hash → (subject, username, expiry).
+#[derive(Default)]
+pub struct Sessions {
+    sessions: Mutex<HashMap<TokenHash, (String, String, Instant)>>,
+}
+
+impl Sessions {
+    fn start(&self, subject: &str, username: &str) -> Option<String> {
+        let id = NewToken::generate().ok()?;
+        let mut sessions = self.sessions.lock().ok()?;
+        let now = Instant::now();
+        sessions.retain(|_, (_, _, expiry)| *expiry > now);
+        sessions.insert(
+            id.hash(),
+            (subject.to_owned(), username.to_owned(), now + SESSION_TTL),
+        );
+        Some(id.into_value())
+    }
+
+    fn user(&self, headers: &HeaderMap) -> Option<(String, String)> {
+        let id = cookie(headers, SESSION_COOKIE)?;
+        let sessions = self.sessions.lock().ok()?;
+        let (subject, username, expiry) = sessions.get(&TokenHash::of(&id))?;
+        (*expiry > Instant::now()).then(|| (subject.clone(), username.clone()))
+    }
+}
+
+/// The state the login handlers share.
+pub struct Login {
+    pub server: Arc<Server<ExampleStore>>,
+    pub sessions: Sessions,
+    pub secure_cookies: bool,
+}
+
+/// `GET /oauth/authorize`
+pub async fn show(login: Arc<Login>, request: OAuthRequest) -> axum::response::Response {
+    let pending = match login.server.authorize(&request.as_request()).await {
+        Ok(pending) => pending,
+        Err(error) => return into_axum(error.into_response()),
+    };
+    let params = match request.as_request().query() {
+        Ok(params) => params,
+        Err(error) => return into_axum(AuthorizeError::Display(error).into_response()),
+    };
+    let user = login.sessions.user(request.headers());
+    login.page(&pending, &params, user.map(|(_, name)| name), None)
+}
+
+/// `POST /oauth/authorize`
+pub async fn submit(login: Arc<Login>, request: OAuthRequest) -> axum::response::Response {
+    let runtime_request = request.as_request();
+    let params = match runtime_request.form() {
+        Ok(params) => params,
+        Err(error) => return into_axum(AuthorizeError::Display(error).into_response()),
+    };
+    if !csrf_matches(request.headers(), params.get("csrf")) {
+        let error = granted::OAuthError::invalid_request(
+            "the form expired or was not sent from this page: go back and reload it",
+        );
+        return into_axum(AuthorizeError::Display(error).into_response());
+    }
+    let pending = match login.server.validate_authorization(&params).await {
+        Ok(pending) => pending,
+        Err(error) => return into_axum(error.into_response()),
+    };
+    if params.get("decision") != Some("approve") {
+        return into_axum(login.server.deny(&pending).into_response());
+    }
+    let (subject, new_session) = match login.sessions.user(request.headers()) {
+        Some((subject, _)) => (subject, None),
+        None => match login.check_password(&params).await {
+            Ok(Some((subject, username))) => {
+                let session = login.sessions.start(&subject, &username);
+                (subject, session)
+            }
+            Ok(None) => {
+                return login.page(&pending, &params, None, Some("Invalid username or password."));
+            }
+            Err(error) => return into_axum(error.into_response()),
+        },
+    };
+    let mut response = match login.server.approve(&pending, &subject, None).await {
+        Ok(redirect) => into_axum(redirect.into_response()),
+        Err(error) => into_axum(error.into_response()),
+    };
+    if let Some(session) = new_session {
+        let cookie = login.cookie(SESSION_COOKIE, &session, "/", "Lax", SESSION_TTL.as_secs());
+        if let Ok(value) = HeaderValue::from_str(&cookie) {
+            response.headers_mut().append(SET_COOKIE, value);
+        }
+    }
+    response
+}
+
+impl Login {
+    /// Checks a username and password; an unknown user costs the same argon2
+    /// work as a wrong password and gets the same answer.
+    async fn check_password(
+        &self,
+        params: &Params<'_>,
+    ) -> Result<Option<(String, String)>, granted::OAuthError> {
+        let (Some(username), Some(password)) = (params.get("username"), params.get("password")) else {
+            return Ok(None);
+        };
+        let storage = self.server.storage();
+        let user = granted::storage::UserStorage::user_by_username(storage, username)
+            .await
+            .map_err(|e| granted::OAuthError::storage(&e))?;
+        let password = password.to_owned();
+        // argon2 takes tens of milliseconds: keep it off the async workers.
+        let verified = tokio::task::spawn_blocking(move || match user {
+            Some(user) if granted::verify_password(&password, user.password_hash()) => {
+                Some((user.subject().to_owned(), user.username().to_owned()))
+            }
+            Some(_) => None,
+            None => {
+                granted::verify_password_of_unknown_user(&password);
+                None
+            }
+        })
+        .await
+        .map_err(|_| granted::OAuthError::server_error())?;
+        Ok(verified)
+    }
+
+    fn cookie(&self, name: &str, value: &str, path: &str, same_site: &str, max_age: u64) -> String {
+        let secure = if self.secure_cookies { "; Secure" } else { "" };
+        format!("{name}={value}; Path={path}; HttpOnly; SameSite={same_site}; Max-Age={max_age}{secure}")
+    }
+
+    /// Renders the page, with a fresh CSRF token in a cookie and the form.
+    fn page(
+        &self,
+        pending: &PendingAuthorization<granted::ClientRecord>,
+        params: &Params<'_>,
+        signed_in_as: Option<String>,
+        message: Option<&str>,
+    ) -> axum::response::Response {
+        let Ok(csrf) = NewToken::generate() else {
+            return into_axum(granted::OAuthError::server_error().into_response());
+        };
+        let hidden: String = params
+            .iter()
+            .filter(|(name, _)| !FORM_FIELDS.contains(name))
+            .map(|(name, value)| {
+                format!(
+                    r#"<input type="hidden" name="{}" value="{}">"#,
+                    escape(name),
+                    escape(value)
+                )
+            })
+            .collect();
+        let scopes: String = pending
+            .scope()
+            .iter()
+            .map(|s| format!("<li><code>{}</code> — {}</li>", escape(s), scope_text(s)))
+            .collect();
+        let credentials = match &signed_in_as {
+            Some(name) => format!(r#"<p class="who">Signed in as <strong>{}</strong>.</p>"#, escape(name)),
+            None => r#"<fieldset><legend>Sign in</legend>
+<label for="username">Username</label><input id="username" name="username" autocomplete="username" required autofocus>
+<label for="password">Password</label><input id="password" name="password" type="password" autocomplete="current-password" required>
+</fieldset>"#
+                .to_owned(),
+        };
+        let alert = message
+            .map(|m| format!(r#"<p class="error" role="alert">{}</p>"#, escape(m)))
+            .unwrap_or_default();
+        let body = format!(
+            r#"<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Authorize {client}</title><link rel="stylesheet" href="/assets/login.css"></head>
+<body><main>
+<h1>Authorize <span class="client">{client}</span></h1>
+{alert}
+<p><strong>{client}</strong> asks for access to your account with these permissions:</p>
+<ul class="scopes">{scopes}</ul>
+<form method="post" action="/oauth/authorize">
+{hidden}<input type="hidden" name="csrf" value="{csrf}">
+{credentials}
+<div class="actions">
+<button type="submit" name="decision" value="approve" class="approve">Allow</button>
+<button type="submit" name="decision" value="deny" class="deny" formnovalidate>Deny</button>
+</div>
+</form>
+<p class="redirect">You will be sent back to <code>{redirect}</code>.</p>
+</main></body></html>"#,
+            client = escape(pending.client().client_id()),
+            redirect = escape(pending.redirect_uri()),
+            csrf = csrf.value(),
+        );
+        let mut response = Response::html(
+            if message.is_some() {
+                StatusCode::UNAUTHORIZED
+            } else {
+                StatusCode::OK
+            },
+            body,
+        );
+        let csp = format!(
+            "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'{}; frame-ancestors 'none'; base-uri 'none'",
+            origin_of(pending.redirect_uri())
+                .map(|o| format!(" {o}"))
+                .unwrap_or_default()
+        );
+        if let Ok(value) = HeaderValue::from_str(&csp) {
+            response.insert_header(CONTENT_SECURITY_POLICY, value);
+        }
+        let mut response = into_axum(response);
+        let headers = response.headers_mut();
+        headers.insert("referrer-policy", HeaderValue::from_static("no-referrer"));
+        headers.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
+        let cookie = self.cookie(CSRF_COOKIE, csrf.value(), "/oauth/authorize", "Strict", 3600);
+        if let Ok(value) = HeaderValue::from_str(&cookie) {
+            headers.append(SET_COOKIE, value);
+        }
+        response
+    }
+}
+
+/// The page's stylesheet (served from our origin so the CSP needs no inline style).
+pub async fn stylesheet() -> axum::response::Response {
+    (
+        [(axum::http::header::CONTENT_TYPE, "text/css; charset=utf-8")],
+        include_str!("login.css"),
+    )
+        .into_response()
+}
+
+fn csrf_matches(headers: &HeaderMap, field: Option<&str>) -> bool {
+    match (cookie(headers, CSRF_COOKIE), field) {
+        (Some(cookie), Some(field)) => {
+            cookie.len() == field.len() && bool::from(cookie.as_bytes().ct_eq(field.as_bytes()))
+        }
+        _ => false,
+    }
+}
+
+/// The value of cookie `name`, if sent.
+fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(n, _)| *n == name)
+        .map(|(_, v)| v.to_owned())
+}
+
+/// `scheme://host[:port]` of an http(s) URI, for the CSP's form-action (the
+/// form's redirect goes there).
+fn origin_of(uri: &str) -> Option<String> {
+    let (scheme, rest) = uri.split_once("://")?;
+    if scheme != "http" && scheme != "https" {
+        return None;
+    }
+    let authority = rest.split(['/', '?', '#']).next()?;
+    let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    let valid = !host.is_empty()
+        && host
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(&b));
+    valid.then(|| format!("{scheme}://{host}"))
+}
+
+fn scope_text(scope: &str) -> &'static str {
+    match scope {
+        "openid" => "confirm who you are",
+        "profile" => "read your name",
+        "email" => "read your email address",
+        "read" => "read your data",
+        "write" => "change your data",
+        _ => "an application-specific permission",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn origin_of_keeps_scheme_host_and_port_only() {
+        assert_eq!(
+            origin_of("http://127.0.0.1:9000/cb?x=1").as_deref(),
+            Some("http://127.0.0.1:9000")
+        );
+        assert_eq!(
+            origin_of("https://a.example/cb").as_deref(),
+            Some("https://a.example")
+        );
+        assert_eq!(origin_of("com.example.app:/cb"), None);
+        assert_eq!(origin_of("https://x; script-src *").as_deref(), None);
+    }
+
+    #[test]
+    fn csrf_needs_cookie_and_field_equal() {
+        let mut headers = HeaderMap::new();
+        headers.insert(COOKIE, HeaderValue::from_static("a=b; granted_csrf=tok"));
+        assert!(csrf_matches(&headers, Some("tok")));
+        assert!(!csrf_matches(&headers, Some("tok2")));
+        assert!(!csrf_matches(&headers, None));
+        assert!(!csrf_matches(&HeaderMap::new(), Some("tok")));
+    }
+}

@@ -1,0 +1,231 @@
+//! The granted example authorization server (see the contract, §3):
+//!
+//! ```text
+//! cargo run --release --example server -- --help
+//! ```
+//!
+//! SQLite by default, every endpoint of the contract, a login and consent
+//! page, and a protected resource at `/api/me`.
+
+mod args;
+mod login;
+mod seed;
+mod store;
+
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::response::IntoResponse as _;
+use axum::routing::get;
+use granted::axum::{OAuthRequest, into_axum, oauth_routes};
+use granted::{NewToken, Scope, Server, pkce};
+use tower_http::trace::TraceLayer;
+
+use crate::args::{Args, Command};
+use crate::login::{Login, Sessions};
+use crate::seed::{Seed, SeedClient, SeedUser};
+use crate::store::ExampleStore;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let args = match args::parse(std::env::args().skip(1)) {
+        Ok(Command::Run(args)) => args,
+        Ok(Command::Help) => {
+            println!("{}", args::USAGE);
+            return ExitCode::SUCCESS;
+        }
+        Err(error) => {
+            eprintln!("error: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    match run(args).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(args: Args) -> Result<(), String> {
+    // Read the seed before touching the database so a bad file changes nothing.
+    let seed = args.seed.as_deref().map(Seed::load).transpose()?;
+    let store = ExampleStore::open(&args.db).await?;
+    let demo = match seed {
+        Some(seed) => {
+            apply_seed(&store, &seed).await?;
+            None
+        }
+        None => Some(seed_demo(&store).await?),
+    };
+
+    // Bind first: with `--addr 127.0.0.1:0` the issuer names the port chosen.
+    let listener = tokio::net::TcpListener::bind(args.addr)
+        .await
+        .map_err(|e| format!("cannot listen on {}: {e}", args.addr))?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    let issuer = args.issuer.clone().unwrap_or_else(|| format!("http://{addr}"));
+    let server = Arc::new(Server::new(store).configure(|policy| {
+        policy
+            .with_issuer(&issuer)
+            .with_code_ttl(args.code_ttl)
+            .with_access_token_ttl(args.access_token_ttl)
+            .with_refresh_token_ttl(args.refresh_token_ttl)
+    }));
+    spawn_purge(Arc::clone(&server));
+
+    let login = Arc::new(Login {
+        server: Arc::clone(&server),
+        sessions: Sessions::default(),
+        secure_cookies: issuer.starts_with("https://"),
+    });
+    let app = router(server, login);
+
+    println!(
+        "granted example server listening on http://{addr} (issuer {issuer}, db {})",
+        args.db
+    );
+    if let Some(demo) = demo {
+        demo.print(&issuer);
+    }
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .map_err(|e| format!("server error: {e}"))
+}
+
+fn router(server: Arc<Server<ExampleStore>>, login: Arc<Login>) -> Router {
+    let show = Arc::clone(&login);
+    let me_server = Arc::clone(&server);
+    oauth_routes(server)
+        .route(
+            "/oauth/authorize",
+            get(move |request: OAuthRequest| login::show(Arc::clone(&show), request))
+                .post(move |request: OAuthRequest| login::submit(Arc::clone(&login), request)),
+        )
+        .route(
+            "/api/me",
+            get(move |request: OAuthRequest| me(Arc::clone(&me_server), request)),
+        )
+        .route("/assets/login.css", get(login::stylesheet))
+        .route("/healthz", get(|| async { "ok" }))
+        .layer(TraceLayer::new_for_http())
+}
+
+/// `GET /api/me`: an example protected resource.
+async fn me(server: Arc<Server<ExampleStore>>, request: OAuthRequest) -> axum::response::Response {
+    match server
+        .authenticate_bearer(&request.as_request(), &Scope::empty())
+        .await
+    {
+        Ok(token) => axum::Json(serde_json::json!({
+            "sub": token.subject,
+            "scope": token.scope.to_string(),
+            "client_id": token.client_id,
+        }))
+        .into_response(),
+        Err(error) => into_axum(error.into_response()),
+    }
+}
+
+async fn apply_seed(store: &ExampleStore, seed: &Seed) -> Result<(), String> {
+    for client in &seed.clients {
+        store
+            .upsert_client(client.record()?)
+            .await
+            .map_err(|e| e.to_string())?;
+    }
+    for user in &seed.users {
+        store
+            .upsert_user(user.record()?)
+            .await
+            .map_err(|e| e.to_string())?;
+    }
+    Ok(())
+}
+
+/// The demo client and user seeded when no `--seed` is given.
+struct Demo {
+    client_secret: String,
+    password: String,
+}
+
+const DEMO_CLIENT: &str = "demo-client";
+const DEMO_USER: &str = "demo";
+const DEMO_REDIRECT: &str = "http://127.0.0.1:9000/callback";
+const DEMO_REDIRECT_ENCODED: &str = "http%3A%2F%2F127.0.0.1%3A9000%2Fcallback";
+
+async fn seed_demo(store: &ExampleStore) -> Result<Demo, String> {
+    let secret = NewToken::generate().map_err(|e| e.to_string())?.into_value();
+    let password = NewToken::generate().map_err(|e| e.to_string())?.into_value()[..16].to_owned();
+    let seed = Seed {
+        clients: vec![SeedClient {
+            client_id: DEMO_CLIENT.into(),
+            client_secret: Some(secret.clone()),
+            redirect_uris: vec![DEMO_REDIRECT.into()],
+            grant_types: vec![
+                "authorization_code".into(),
+                "refresh_token".into(),
+                "client_credentials".into(),
+            ],
+            response_types: vec!["code".into()],
+            scope: "openid profile email read write".into(),
+            token_endpoint_auth_method: None,
+        }],
+        users: vec![SeedUser {
+            username: DEMO_USER.into(),
+            password: password.clone(),
+            claims: serde_json::Map::new(),
+        }],
+    };
+    apply_seed(store, &seed).await?;
+    Ok(Demo {
+        client_secret: secret,
+        password,
+    })
+}
+
+impl Demo {
+    fn print(&self, issuer: &str) {
+        let verifier = NewToken::generate().map(NewToken::into_value).unwrap_or_default();
+        let challenge = pkce::s256_challenge(&verifier);
+        println!(
+            "\nDemo client (no --seed given):\n  client_id      {DEMO_CLIENT}\n  client_secret  {secret}\n  redirect_uri   {DEMO_REDIRECT}\n\
+             Demo user:\n  username       {DEMO_USER}\n  password       {password}\n\n\
+             Client credentials:\n  curl -s -u {DEMO_CLIENT}:{secret} -d grant_type=client_credentials -d scope=read {issuer}/oauth/token\n\n\
+             Authorization code + PKCE: open in a browser\n  {issuer}/oauth/authorize?response_type=code&client_id={DEMO_CLIENT}&redirect_uri={DEMO_REDIRECT_ENCODED}&scope=read&state=demo&code_challenge={challenge}&code_challenge_method=S256\n\
+             then exchange the code from the redirect (code_verifier {verifier}):\n  curl -s -u {DEMO_CLIENT}:{secret} -d grant_type=authorization_code -d code=CODE -d redirect_uri={DEMO_REDIRECT} -d code_verifier={verifier} {issuer}/oauth/token\n",
+            secret = self.client_secret,
+            password = self.password,
+        );
+    }
+}
+
+fn spawn_purge(server: Arc<Server<ExampleStore>>) {
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(Duration::from_secs(60));
+        loop {
+            every.tick().await;
+            if let Err(error) = server.storage().purge_expired().await {
+                tracing::warn!(%error, "purging expired tokens failed");
+            }
+        }
+    });
+}
+
+async fn shutdown_signal() {
+    if tokio::signal::ctrl_c().await.is_err() {
+        std::future::pending::<()>().await;
+    }
+    println!("shutting down");
+}

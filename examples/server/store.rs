@@ -1,0 +1,139 @@
+//! The example's storage, written with the DSL as a user would: one
+//! `#[granted::server]` impl whose methods delegate to the in-memory store or
+//! to SQL (SQLite or Postgres), chosen by `--db`.
+
+use granted::sql::{SqlError, SqlStore};
+use granted::storage::{CodeStorage as _, RefreshStorage as _, Storage as _, UserStorage as _};
+use granted::{ClientRecord, CodeRecord, MemoryStore, MemoryStoreError, TokenHash, TokenRecord, UserRecord};
+
+/// Where the data lives.
+pub enum Backend {
+    /// `--db memory`: nothing persisted.
+    Memory(Box<MemoryStore>),
+    /// SQLite or Postgres.
+    Sql(SqlStore),
+}
+
+/// The example server's storage.
+pub struct ExampleStore {
+    backend: Backend,
+}
+
+/// A failure of either backend.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error(transparent)]
+    Memory(#[from] MemoryStoreError),
+    #[error(transparent)]
+    Sql(#[from] SqlError),
+}
+
+/// Calls the same storage method on whichever backend is in use.
+macro_rules! delegate {
+    ($self:ident . $method:ident ( $($arg:expr),* )) => {
+        match &$self.backend {
+            Backend::Memory(store) => store.$method($($arg),*).await.map_err(StoreError::from),
+            Backend::Sql(store) => store.$method($($arg),*).await.map_err(StoreError::from),
+        }
+    };
+}
+
+impl ExampleStore {
+    /// Opens the backend named by `--db`.
+    pub async fn open(db: &str) -> Result<Self, String> {
+        let backend = if db == "memory" {
+            Backend::Memory(Box::new(MemoryStore::new()))
+        } else {
+            Backend::Sql(
+                SqlStore::connect(db)
+                    .await
+                    .map_err(|e| format!("--db {db}: {e}"))?,
+            )
+        };
+        Ok(Self { backend })
+    }
+
+    /// Adds or replaces a client.
+    pub async fn upsert_client(&self, client: ClientRecord) -> Result<(), StoreError> {
+        match &self.backend {
+            Backend::Memory(store) => store.add_client(client),
+            Backend::Sql(store) => store.upsert_client(&client).await?,
+        }
+        Ok(())
+    }
+
+    /// Adds or replaces a user.
+    pub async fn upsert_user(&self, user: UserRecord) -> Result<(), StoreError> {
+        match &self.backend {
+            Backend::Memory(store) => store.add_user(user),
+            Backend::Sql(store) => store.upsert_user(&user).await?,
+        }
+        Ok(())
+    }
+
+    /// Removes expired codes and tokens.
+    pub async fn purge_expired(&self) -> Result<(), StoreError> {
+        let now = granted::now();
+        match &self.backend {
+            Backend::Memory(store) => store.purge_expired(now),
+            Backend::Sql(store) => {
+                store.purge_expired(now).await?;
+            }
+        }
+        Ok(())
+    }
+}
+
+#[granted::server(
+    client = ClientRecord,
+    token = TokenRecord,
+    code = CodeRecord,
+    user = UserRecord,
+    grants(
+        authorization_code(pkce = "S256"),
+        refresh_token(rotate = true),
+        client_credentials,
+        password(allow_insecure),
+    ),
+    access_token_ttl = "1h",
+    refresh_token_ttl = "30d",
+    code_ttl = "60s",
+    scopes = "openid profile email read write",
+)]
+impl ExampleStore {
+    async fn client(&self, client_id: &str) -> Result<Option<ClientRecord>, StoreError> {
+        delegate!(self.client(client_id))
+    }
+
+    async fn save_token(&self, token: TokenRecord) -> Result<(), StoreError> {
+        delegate!(self.save_token(token))
+    }
+
+    async fn access_token(&self, hash: &TokenHash) -> Result<Option<TokenRecord>, StoreError> {
+        delegate!(self.access_token(hash))
+    }
+
+    async fn revoke_token_family(&self, family: &str) -> Result<(), StoreError> {
+        delegate!(self.revoke_token_family(family))
+    }
+
+    async fn save_code(&self, code: CodeRecord) -> Result<(), StoreError> {
+        delegate!(self.save_code(code))
+    }
+
+    async fn take_code(&self, hash: &TokenHash) -> Result<Option<CodeRecord>, StoreError> {
+        delegate!(self.take_code(hash))
+    }
+
+    async fn refresh_token(&self, hash: &TokenHash) -> Result<Option<TokenRecord>, StoreError> {
+        delegate!(self.refresh_token(hash))
+    }
+
+    async fn rotate_refresh_token(&self, old: &TokenHash, new: TokenRecord) -> Result<bool, StoreError> {
+        delegate!(self.rotate_refresh_token(old, new))
+    }
+
+    async fn user_by_username(&self, username: &str) -> Result<Option<UserRecord>, StoreError> {
+        delegate!(self.user_by_username(username))
+    }
+}

@@ -1,0 +1,251 @@
+//! The derives and the policy attribute of [granted]; use them through the
+//! `granted` crate, which re-exports them.
+//!
+//! - [`Client`], [`Token`], [`AuthorizationCode`] and [`User`] implement the
+//!   runtime's model traits for your own structs, field by field, from
+//!   `#[oauth(role)]` attributes.
+//! - [`server`] declares the grants of your storage once, checks at compile
+//!   time that its `impl` block has every storage method they need, and
+//!   generates the glue to the runtime.
+//!
+//! Each macro works in three stages: parse the input into a typed model,
+//! validate it (every mistake is reported, each at the token at fault), and
+//! expand the valid model. Generated code names only paths under
+//! `::granted::__private`.
+//!
+//! [granted]: https://docs.rs/granted
+
+mod derive;
+mod errors;
+mod methods;
+mod paths;
+mod policy;
+mod suggest;
+
+use proc_macro::TokenStream;
+use syn::{DeriveInput, parse_macro_input};
+
+/// Implements `ClientModel` for a registered client.
+///
+/// Mark the fields with their roles; other fields are ignored.
+///
+/// | role | field type |
+/// | --- | --- |
+/// | `client_id` | `String` |
+/// | `client_secret` | `Option<String>`: the hash from `granted::hash_client_secret`; `None` marks a public client |
+/// | `redirect_uris`, `grant_types`, `scope` | `Vec<String>`, a space-separated `String`, or `granted::Scope` |
+/// | `token_endpoint_auth_method` (optional) | `String` or `granted::AuthMethod`; without it, `client_secret_basic` for clients with a secret and `none` without |
+///
+/// ```ignore
+/// #[derive(granted::Client)]
+/// struct App {
+///     #[oauth(client_id)]
+///     id: String,
+///     #[oauth(client_secret)]
+///     secret_hash: Option<String>,
+///     #[oauth(redirect_uris)]
+///     redirect_uris: Vec<String>,
+///     #[oauth(grant_types)]
+///     grant_types: Vec<String>,
+///     #[oauth(scope)]
+///     scope: String,
+/// }
+/// ```
+#[proc_macro_derive(Client, attributes(oauth))]
+pub fn derive_client(input: TokenStream) -> TokenStream {
+    let input = parse_macro_input!(input as DeriveInput);
+    derive::client::derive(&input)
+        .unwrap_or_else(syn::Error::into_compile_error)
+        .into()
+}
+
+/// Implements `TokenModel` for an issued token, which storage keeps by hash.
+///
+/// Required roles: `access_token` (`String` holding the hex SHA-256, or
+/// `granted::TokenHash`), `client_id` (`String`), `scope` (`String` or
+/// `Vec<String>`), `family` (`String`), `issued_at` and `expires_at` (`i64`
+/// Unix seconds).
+///
+/// Optional roles: `subject` (`Option<String>`, the user; needed by grants
+/// acting for a user, and implements `SubjectToken`), and the three refresh
+/// fields together: `refresh_token` (`Option<String>`),
+/// `refresh_expires_at` (`Option<i64>`) and `rotated` (`bool`), which
+/// implement `RefreshableToken`. Fields without a role are set to
+/// `Default::default()` when the runtime issues a token.
+///
+/// ```ignore
+/// #[derive(granted::Token)]
+/// struct Token {
+///     #[oauth(access_token)]
+///     access_token_hash: String,
+///     #[oauth(refresh_token)]
+///     refresh_token_hash: Option<String>,
+///     #[oauth(client_id)]
+///     client_id: String,
+///     #[oauth(subject)]
+///     subject: Option<String>,
+///     #[oauth(scope)]
+///     scope: String,
+///     #[oauth(family)]
+///     family: String,
+///     #[oauth(issued_at)]
+///     issued_at: i64,
+///     #[oauth(expires_at)]
+///     expires_at: i64,
+///     #[oauth(refresh_expires_at)]
+///     refresh_expires_at: Option<i64>,
+///     #[oauth(rotated)]
+///     rotated: bool,
+/// }
+/// ```
+#[proc_macro_derive(Token, attributes(oauth))]
+pub fn derive_token(input: TokenStream) -> TokenStream {
+    let input = parse_macro_input!(input as DeriveInput);
+    derive::token::derive(&input)
+        .unwrap_or_else(syn::Error::into_compile_error)
+        .into()
+}
+
+/// Implements `CodeModel` for an authorization code, which storage keeps by
+/// hash.
+///
+/// Required roles: `code` (hex `String` or `granted::TokenHash`),
+/// `client_id`, `subject` (`String`), `redirect_uri`, `code_challenge`,
+/// `code_challenge_method` (`Option<String>`), `scope` (`String` or
+/// `Vec<String>`), `expires_at` (`i64`). Optional: `nonce`
+/// (`Option<String>`). Fields without a role are set to `Default::default()`.
+///
+/// ```ignore
+/// #[derive(granted::AuthorizationCode)]
+/// struct Code {
+///     #[oauth(code)]
+///     code_hash: String,
+///     #[oauth(client_id)]
+///     client_id: String,
+///     #[oauth(redirect_uri)]
+///     redirect_uri: Option<String>,
+///     #[oauth(scope)]
+///     scope: String,
+///     #[oauth(subject)]
+///     subject: String,
+///     #[oauth(code_challenge)]
+///     code_challenge: Option<String>,
+///     #[oauth(code_challenge_method)]
+///     code_challenge_method: Option<String>,
+///     #[oauth(expires_at)]
+///     expires_at: i64,
+/// }
+/// ```
+#[proc_macro_derive(AuthorizationCode, attributes(oauth))]
+pub fn derive_authorization_code(input: TokenStream) -> TokenStream {
+    let input = parse_macro_input!(input as DeriveInput);
+    derive::code::derive(&input)
+        .unwrap_or_else(syn::Error::into_compile_error)
+        .into()
+}
+
+/// Implements `UserModel` for a resource owner.
+///
+/// Roles: `subject` (the stable, opaque user id), `username`, and
+/// `password_hash` (the argon2 PHC string from `granted::hash_password`),
+/// each a `String`.
+///
+/// ```ignore
+/// #[derive(granted::User)]
+/// struct Account {
+///     #[oauth(subject)]
+///     id: String,
+///     #[oauth(username)]
+///     login: String,
+///     #[oauth(password_hash)]
+///     password_hash: String,
+/// }
+/// ```
+#[proc_macro_derive(User, attributes(oauth))]
+pub fn derive_user(input: TokenStream) -> TokenStream {
+    let input = parse_macro_input!(input as DeriveInput);
+    derive::user::derive(&input)
+        .unwrap_or_else(syn::Error::into_compile_error)
+        .into()
+}
+
+/// Declares the policy of an authorization server on the `impl` block of its
+/// storage: which grants are enabled and with which options. Checks at
+/// compile time that the block has every storage method the grants need, and
+/// implements the runtime's storage traits and `Grants` by delegating to
+/// them; adds `fn into_server(self) -> granted::Server<Self>`.
+///
+/// ```ignore
+/// #[granted::server(
+///     client = App, token = Token, code = Code,
+///     grants(authorization_code, refresh_token, client_credentials),
+///     access_token_ttl = "15m",
+///     scopes = "read write",
+/// )]
+/// impl Store {
+///     async fn client(&self, client_id: &str) -> Result<Option<App>, StoreError> { ... }
+///     // ... the methods listed below for the enabled grants
+/// }
+///
+/// let server = Store::new().into_server();
+/// ```
+///
+/// # Arguments
+///
+/// Each at most once, in any order.
+///
+/// | argument | meaning |
+/// | --- | --- |
+/// | `client = Type` | the client model (`#[derive(granted::Client)]`); required |
+/// | `token = Type` | the token model (`#[derive(granted::Token)]`); required |
+/// | `code = Type` | the authorization code model (`#[derive(granted::AuthorizationCode)]`); required by, and only allowed with, `authorization_code` |
+/// | `user = Type` | the user model (`#[derive(granted::User)]`); required by `password` |
+/// | `grants(...)` | the enabled grants, below; at least one |
+/// | `access_token_ttl = "1h"`, `refresh_token_ttl = "30d"`, `code_ttl = "60s"` | lifetimes (these are the defaults): a positive whole number and a unit, `s`, `m`, `h` or `d` |
+/// | `scopes = "read write"` | the declared scopes (`scopes_supported` in the metadata) |
+///
+/// # Grants
+///
+/// | grant | options |
+/// | --- | --- |
+/// | `authorization_code` | `pkce = "S256"` (default: S256 required for public clients), `"required"` (S256 for every client), or `"plain"` (also allows the insecure `plain` method; needs `allow_insecure`) |
+/// | `client_credentials` | none |
+/// | `refresh_token` | `rotate = true` (default; RFC 9700 §4.14) or `rotate = false`; needs a grant that issues refresh tokens (`authorization_code` or `password`) |
+/// | `password` | must be written `password(allow_insecure)`: the client sees the user's password (RFC 9700 §2.4) |
+///
+/// The implicit grant is not implemented (RFC 9700 §2.1.2).
+///
+/// # Storage methods
+///
+/// The storage error type is read from the `Result` your `client` method
+/// returns, and every method must return the same. With your own model and
+/// error types in place of `MyClient`, `MyToken`, `MyCode`, `MyUser` and
+/// `MyError` (`TokenHash` is `granted::TokenHash`):
+///
+/// Every server:
+///
+/// - `async fn client(&self, client_id: &str) -> Result<Option<MyClient>, MyError>`
+/// - `async fn save_token(&self, token: MyToken) -> Result<(), MyError>`
+/// - `async fn access_token(&self, hash: &TokenHash) -> Result<Option<MyToken>, MyError>`
+/// - `async fn revoke_token_family(&self, family: &str) -> Result<(), MyError>`
+///
+/// `authorization_code`:
+///
+/// - `async fn save_code(&self, code: MyCode) -> Result<(), MyError>`
+/// - `async fn take_code(&self, hash: &TokenHash) -> Result<Option<MyCode>, MyError>`
+///
+/// `refresh_token`:
+///
+/// - `async fn refresh_token(&self, hash: &TokenHash) -> Result<Option<MyToken>, MyError>`
+/// - `async fn rotate_refresh_token(&self, old: &TokenHash, new: MyToken) -> Result<bool, MyError>`
+///
+/// `password`:
+///
+/// - `async fn user_by_username(&self, username: &str) -> Result<Option<MyUser>, MyError>`
+///
+/// Other methods of the block are left alone. Every future must be `Send`.
+#[proc_macro_attribute]
+pub fn server(args: TokenStream, item: TokenStream) -> TokenStream {
+    // Never fails: on error the user's `impl` block is kept beside the errors.
+    policy::server(args.into(), item.into()).into()
+}

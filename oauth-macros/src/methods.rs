@@ -1,0 +1,369 @@
+//! The one table of storage methods: for each grant, the methods of the
+//! user's `impl` block it needs and their exact signatures. Validation errors
+//! print the signatures from here, the expansion generates the storage trait
+//! glue from here, and a test keeps the documentation of `#[server]` in step.
+
+use proc_macro2::{Span, TokenStream};
+use quote::{format_ident, quote_spanned};
+use syn::Type;
+
+use crate::paths;
+use crate::policy::model::Grant;
+
+/// Who needs a method.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum NeededBy {
+    /// Every server: client lookup and token storage.
+    EveryServer,
+    /// One grant.
+    Grant(Grant),
+}
+
+/// The runtime storage trait a method belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum StorageTrait {
+    Storage,
+    CodeStorage,
+    RefreshStorage,
+    UserStorage,
+}
+
+impl StorageTrait {
+    /// The trait's name in `runtime::storage`.
+    pub(crate) const fn name(self) -> &'static str {
+        match self {
+            StorageTrait::Storage => "Storage",
+            StorageTrait::CodeStorage => "CodeStorage",
+            StorageTrait::RefreshStorage => "RefreshStorage",
+            StorageTrait::UserStorage => "UserStorage",
+        }
+    }
+}
+
+/// A model type of the attribute (`client = App` ...).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Model {
+    Client,
+    Token,
+    Code,
+    User,
+}
+
+impl Model {
+    /// The associated type of the storage traits that holds the model.
+    const fn associated(self) -> (StorageTrait, &'static str) {
+        match self {
+            Model::Client => (StorageTrait::Storage, "Client"),
+            Model::Token => (StorageTrait::Storage, "Token"),
+            Model::Code => (StorageTrait::CodeStorage, "Code"),
+            Model::User => (StorageTrait::UserStorage, "User"),
+        }
+    }
+}
+
+/// A parameter type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Param {
+    /// `&str`.
+    Str,
+    /// `&TokenHash`.
+    Hash,
+    /// A model, by value.
+    Model(Model),
+}
+
+/// The `Ok` type of the returned `Result`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Returns {
+    /// `()`.
+    Unit,
+    /// `bool`.
+    Bool,
+    /// `Option<model>`.
+    Found(Model),
+}
+
+/// One storage method.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Method {
+    pub(crate) name: &'static str,
+    pub(crate) needed_by: NeededBy,
+    pub(crate) storage_trait: StorageTrait,
+    /// The parameters after `&self`.
+    pub(crate) params: &'static [(&'static str, Param)],
+    pub(crate) returns: Returns,
+}
+
+/// Every storage method, grouped by trait in the order of the runtime.
+pub(crate) static METHODS: [Method; 9] = [
+    Method {
+        name: "client",
+        needed_by: NeededBy::EveryServer,
+        storage_trait: StorageTrait::Storage,
+        params: &[("client_id", Param::Str)],
+        returns: Returns::Found(Model::Client),
+    },
+    Method {
+        name: "save_token",
+        needed_by: NeededBy::EveryServer,
+        storage_trait: StorageTrait::Storage,
+        params: &[("token", Param::Model(Model::Token))],
+        returns: Returns::Unit,
+    },
+    Method {
+        name: "access_token",
+        needed_by: NeededBy::EveryServer,
+        storage_trait: StorageTrait::Storage,
+        params: &[("hash", Param::Hash)],
+        returns: Returns::Found(Model::Token),
+    },
+    Method {
+        name: "revoke_token_family",
+        needed_by: NeededBy::EveryServer,
+        storage_trait: StorageTrait::Storage,
+        params: &[("family", Param::Str)],
+        returns: Returns::Unit,
+    },
+    Method {
+        name: "save_code",
+        needed_by: NeededBy::Grant(Grant::AuthorizationCode),
+        storage_trait: StorageTrait::CodeStorage,
+        params: &[("code", Param::Model(Model::Code))],
+        returns: Returns::Unit,
+    },
+    Method {
+        name: "take_code",
+        needed_by: NeededBy::Grant(Grant::AuthorizationCode),
+        storage_trait: StorageTrait::CodeStorage,
+        params: &[("hash", Param::Hash)],
+        returns: Returns::Found(Model::Code),
+    },
+    Method {
+        name: "refresh_token",
+        needed_by: NeededBy::Grant(Grant::RefreshToken),
+        storage_trait: StorageTrait::RefreshStorage,
+        params: &[("hash", Param::Hash)],
+        returns: Returns::Found(Model::Token),
+    },
+    Method {
+        name: "rotate_refresh_token",
+        needed_by: NeededBy::Grant(Grant::RefreshToken),
+        storage_trait: StorageTrait::RefreshStorage,
+        params: &[("old", Param::Hash), ("new", Param::Model(Model::Token))],
+        returns: Returns::Bool,
+    },
+    Method {
+        name: "user_by_username",
+        needed_by: NeededBy::Grant(Grant::Password),
+        storage_trait: StorageTrait::UserStorage,
+        params: &[("username", Param::Str)],
+        returns: Returns::Found(Model::User),
+    },
+];
+
+/// The methods needed by a server enabling `grants`, in table order.
+pub(crate) fn needed(grants: &[Grant]) -> impl Iterator<Item = &'static Method> + '_ {
+    METHODS.iter().filter(|m| match m.needed_by {
+        NeededBy::EveryServer => true,
+        NeededBy::Grant(grant) => grants.contains(&grant),
+    })
+}
+
+/// The names to print in a signature: the user's own types.
+#[derive(Debug, Clone)]
+pub(crate) struct Names {
+    pub(crate) client: String,
+    pub(crate) token: String,
+    pub(crate) code: String,
+    pub(crate) user: String,
+    pub(crate) error: String,
+}
+
+impl Names {
+    fn of(&self, model: Model) -> &str {
+        match model {
+            Model::Client => &self.client,
+            Model::Token => &self.token,
+            Model::Code => &self.code,
+            Model::User => &self.user,
+        }
+    }
+}
+
+impl Method {
+    /// The signature as the user writes it in their `impl` block, e.g.
+    /// `async fn take_code(&self, hash: &TokenHash) -> Result<Option<Code>, MyError>`.
+    pub(crate) fn signature(&self, names: &Names) -> String {
+        let params: String = self
+            .params
+            .iter()
+            .map(|(name, param)| {
+                let ty = match param {
+                    Param::Str => "&str",
+                    Param::Hash => "&TokenHash",
+                    Param::Model(model) => names.of(*model),
+                };
+                format!(", {name}: {ty}")
+            })
+            .collect();
+        let ok = match self.returns {
+            Returns::Unit => "()".to_owned(),
+            Returns::Bool => "bool".to_owned(),
+            Returns::Found(model) => format!("Option<{}>", names.of(model)),
+        };
+        format!(
+            "async fn {}(&self{params}) -> Result<{ok}, {}>",
+            self.name, names.error
+        )
+    }
+
+    /// Whether the signature names `TokenHash`, which users import from `granted`.
+    pub(crate) fn uses_token_hash(&self) -> bool {
+        self.params.iter().any(|(_, p)| *p == Param::Hash)
+    }
+
+    /// The method's number of parameters after `&self`.
+    pub(crate) fn arity(&self) -> usize {
+        self.params.len()
+    }
+
+    /// The trait method that delegates to the user's method of the same
+    /// name, every token at `span` (the user's method) so that a parameter
+    /// or return type that does not fit is reported there.
+    pub(crate) fn glue(&self, self_ty: &Type, span: Span) -> TokenStream {
+        let rt = paths::runtime_at(span);
+        let core = quote_spanned!(span=> ::granted::__private::core);
+        let name = format_ident!("{}", self.name, span = span);
+        let model = |model: Model| {
+            let (storage_trait, associated) = model.associated();
+            let storage_trait = format_ident!("{}", storage_trait.name(), span = span);
+            let associated = format_ident!("{}", associated, span = span);
+            quote_spanned!(span=> <Self as #rt::storage::#storage_trait>::#associated)
+        };
+        let params = self.params.iter().map(|(param, ty)| {
+            let param = format_ident!("{}", param, span = span);
+            let ty = match ty {
+                Param::Str => quote_spanned!(span=> &#core::primitive::str),
+                Param::Hash => quote_spanned!(span=> &#rt::TokenHash),
+                Param::Model(m) => model(*m),
+            };
+            quote_spanned!(span=> #param: #ty)
+        });
+        let args = self
+            .params
+            .iter()
+            .map(|(param, _)| format_ident!("{}", param, span = span));
+        let ok = match self.returns {
+            Returns::Unit => quote_spanned!(span=> ()),
+            Returns::Bool => quote_spanned!(span=> #core::primitive::bool),
+            Returns::Found(m) => {
+                let m = model(m);
+                quote_spanned!(span=> #core::option::Option<#m>)
+            }
+        };
+        let error = quote_spanned!(span=> <Self as #rt::storage::Storage>::Error);
+        quote_spanned! {span=>
+            fn #name(&self, #(#params),*) -> impl #core::future::Future<
+                Output = #core::result::Result<#ok, #error>,
+            > + #core::marker::Send {
+                <#self_ty>::#name(self, #(#args),*)
+            }
+        }
+    }
+}
+
+/// Everything a grant needs, for the documentation of the generated
+/// `into_server`: one line per method.
+pub(crate) fn doc_lines(grants: &[Grant], names: &Names) -> Vec<String> {
+    needed(grants)
+        .map(|m| format!("- `{}`", m.signature(names)))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names() -> Names {
+        Names {
+            client: "MyClient".into(),
+            token: "MyToken".into(),
+            code: "MyCode".into(),
+            user: "MyUser".into(),
+            error: "MyError".into(),
+        }
+    }
+
+    #[test]
+    fn signatures_use_the_users_names() {
+        let rotate = METHODS.iter().find(|m| m.name == "rotate_refresh_token");
+        assert_eq!(
+            rotate.map(|m| m.signature(&names())).as_deref(),
+            Some(
+                "async fn rotate_refresh_token(&self, old: &TokenHash, new: MyToken) -> Result<bool, MyError>"
+            )
+        );
+    }
+
+    #[test]
+    fn grants_need_their_methods_and_the_base_ones() {
+        let names: Vec<_> = needed(&[Grant::ClientCredentials]).map(|m| m.name).collect();
+        assert_eq!(
+            names,
+            ["client", "save_token", "access_token", "revoke_token_family"]
+        );
+        let names: Vec<_> = needed(&[Grant::RefreshToken, Grant::Password])
+            .map(|m| m.name)
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "client",
+                "save_token",
+                "access_token",
+                "revoke_token_family",
+                "refresh_token",
+                "rotate_refresh_token",
+                "user_by_username"
+            ]
+        );
+    }
+
+    #[test]
+    fn methods_of_a_grant_belong_to_its_trait() {
+        for method in &METHODS {
+            let expected = match method.needed_by {
+                NeededBy::EveryServer => StorageTrait::Storage,
+                NeededBy::Grant(Grant::AuthorizationCode) => StorageTrait::CodeStorage,
+                NeededBy::Grant(Grant::RefreshToken) => StorageTrait::RefreshStorage,
+                NeededBy::Grant(Grant::Password) => StorageTrait::UserStorage,
+                NeededBy::Grant(Grant::ClientCredentials) => StorageTrait::Storage,
+            };
+            assert_eq!(method.storage_trait, expected, "{}", method.name);
+        }
+    }
+
+    /// The documentation of `#[server]` lists every signature of the table.
+    #[test]
+    fn the_server_docs_list_every_method() {
+        let docs = include_str!("lib.rs");
+        for method in &METHODS {
+            let signature = method.signature(&names());
+            assert!(
+                docs.contains(&signature),
+                "lib.rs does not document `{signature}`"
+            );
+        }
+    }
+
+    #[test]
+    fn glue_delegates_to_the_inherent_method() {
+        let self_ty: Type = syn::parse_quote!(Store);
+        let glue = METHODS[3].glue(&self_ty, Span::call_site()).to_string();
+        assert!(glue.contains("fn revoke_token_family (& self , family : & :: granted :: __private :: core :: primitive :: str)"), "{glue}");
+        assert!(
+            glue.contains("< Store > :: revoke_token_family (self , family)"),
+            "{glue}"
+        );
+    }
+}

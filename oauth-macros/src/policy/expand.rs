@@ -1,0 +1,216 @@
+//! Stage 3: code generation from a validated [`Server`]. Emits the user's
+//! `impl` block unchanged, then, in an anonymous `const _: () = { ... };`,
+//! the storage traits delegating to the user's methods and the `Grants`
+//! implementation with the declared policy; plus an inherent `into_server`.
+//!
+//! What a grant needs of the token model (`RefreshableToken`,
+//! `SubjectToken`) is checked by the grant's call in `Grants::exchange`,
+//! spanned at the grant's name in `grants(...)`: an unmet bound is one error
+//! there, with the runtime's `on_unimplemented` message. (A separate
+//! assertion would report the same mistake twice.)
+
+use proc_macro2::{Literal, TokenStream};
+use quote::{format_ident, quote, quote_spanned};
+use syn::ItemImpl;
+
+use super::model::{Grant, Server};
+use crate::errors::render;
+use crate::methods::{self, Names, StorageTrait};
+use crate::paths;
+
+/// The expansion of a valid server.
+pub(crate) fn expand(server: &Server, item: &ItemImpl) -> TokenStream {
+    let storage = storage_impls(server);
+    let grants = grants_impl(server);
+    let into_server = into_server(server);
+    quote! {
+        #item
+
+        const _: () = {
+            #storage
+            #grants
+        };
+
+        #into_server
+    }
+}
+
+/// One `impl` per storage trait the enabled grants need.
+fn storage_impls(server: &Server) -> TokenStream {
+    let rt = paths::runtime();
+    let self_ty = &server.self_ty;
+    let glue = |storage_trait: StorageTrait| -> TokenStream {
+        server
+            .methods
+            .iter()
+            .filter(|m| m.method.storage_trait == storage_trait)
+            .map(|m| m.method.glue(self_ty, m.span))
+            .collect()
+    };
+    let (client, token, error) = (&server.client, &server.token, &server.error);
+    let base = glue(StorageTrait::Storage);
+    let mut out = quote! {
+        #[automatically_derived]
+        impl #rt::storage::Storage for #self_ty {
+            type Client = #client;
+            type Token = #token;
+            type Error = #error;
+            #base
+        }
+    };
+    if let Some(code) = server
+        .code
+        .as_ref()
+        .filter(|_| server.enables(Grant::AuthorizationCode))
+    {
+        let methods = glue(StorageTrait::CodeStorage);
+        out.extend(quote! {
+            #[automatically_derived]
+            impl #rt::storage::CodeStorage for #self_ty {
+                type Code = #code;
+                #methods
+            }
+        });
+    }
+    if server.enables(Grant::RefreshToken) {
+        let methods = glue(StorageTrait::RefreshStorage);
+        out.extend(quote! {
+            #[automatically_derived]
+            impl #rt::storage::RefreshStorage for #self_ty {
+                #methods
+            }
+        });
+    }
+    if let Some(user) = server.user.as_ref().filter(|_| server.enables(Grant::Password)) {
+        let methods = glue(StorageTrait::UserStorage);
+        out.extend(quote! {
+            #[automatically_derived]
+            impl #rt::storage::UserStorage for #self_ty {
+                type User = #user;
+                #methods
+            }
+        });
+    }
+    out
+}
+
+/// `Grants`: the declared policy and the dispatch to the enabled grants.
+fn grants_impl(server: &Server) -> TokenStream {
+    let rt = paths::runtime();
+    let core = paths::core();
+    let self_ty = &server.self_ty;
+    let variants = server
+        .grants
+        .iter()
+        .map(|g| format_ident!("{}", g.grant.variant()));
+    let pkce = format_ident!("{}", server.pkce.variant());
+    let rotate = server.rotate_refresh_tokens;
+    let seconds = |n: u64| {
+        let n = Literal::u64_unsuffixed(n);
+        quote!(#core::time::Duration::from_secs(#n))
+    };
+    let access = seconds(server.access_token_ttl);
+    let refresh = seconds(server.refresh_token_ttl);
+    let code = seconds(server.code_ttl);
+    let scopes = server
+        .scopes
+        .as_ref()
+        .map(|scopes| quote!(.with_scopes_supported([#(#scopes),*])));
+    let arms = server.grants.iter().map(|enabled| {
+        let variant = format_ident!("{}", enabled.grant.variant());
+        let module = format_ident!("{}", enabled.grant.name());
+        // Every token at the grant's name: this call is the compile-time check
+        // of what the grant needs of the token model, reported there.
+        let span = enabled.ident.span();
+        let grant_rt = paths::runtime_at(span);
+        let call = quote_spanned! {span=>
+            #grant_rt::grants::#module::exchange(self, request).await
+        };
+        quote!(#rt::GrantType::#variant => #call,)
+    });
+    // Revocation and introspection also find refresh tokens when they are kept.
+    let find_token = server.enables(Grant::RefreshToken).then(|| {
+        quote! {
+            fn find_token(
+                &self,
+                hash: &#rt::TokenHash,
+            ) -> impl #core::future::Future<
+                Output = #core::result::Result<#core::option::Option<#rt::FoundToken>, #rt::OAuthError>,
+            > + #core::marker::Send {
+                #rt::lookup::access_or_refresh_token(self, hash)
+            }
+        }
+    });
+    quote! {
+        #[automatically_derived]
+        impl #rt::Grants for #self_ty {
+            fn policy(&self) -> #rt::Policy {
+                #rt::Policy::new([#(#rt::GrantType::#variants),*])
+                    .with_pkce(#rt::PkcePolicy::#pkce)
+                    .with_refresh_rotation(#rotate)
+                    .with_access_token_ttl(#access)
+                    .with_refresh_token_ttl(#refresh)
+                    .with_code_ttl(#code)
+                    #scopes
+            }
+
+            fn exchange(
+                &self,
+                grant: #rt::GrantType,
+                request: #rt::GrantRequest<'_, <Self as #rt::storage::Storage>::Client>,
+            ) -> impl #core::future::Future<
+                Output = #core::result::Result<#rt::TokenResponse, #rt::OAuthError>,
+            > + #core::marker::Send {
+                async move {
+                    match grant {
+                        #(#arms)*
+                        _ => #core::result::Result::Err(#rt::OAuthError::new(
+                            #rt::ErrorCode::UnsupportedGrantType,
+                            "this grant type is not enabled",
+                        )),
+                    }
+                }
+            }
+
+            #find_token
+        }
+    }
+}
+
+/// `into_server`, documented with the declared policy and the storage
+/// methods it relies on.
+fn into_server(server: &Server) -> TokenStream {
+    let rt = paths::runtime();
+    let self_ty = &server.self_ty;
+    let grants: Vec<Grant> = server.grants.iter().map(|g| g.grant).collect();
+    let names: Vec<String> = grants.iter().map(|g| format!("`{}`", g.name())).collect();
+    let type_names = Names {
+        client: render(&server.client),
+        token: render(&server.token),
+        code: server.code.as_ref().map_or_else(String::new, render),
+        user: server.user.as_ref().map_or_else(String::new, render),
+        error: render(&server.error),
+    };
+    let mut doc = vec![
+        "The authorization server of this storage, with the policy declared in".to_owned(),
+        "`#[granted::server(...)]`.".to_owned(),
+        String::new(),
+        format!("Grants: {}.", names.join(", ")),
+        String::new(),
+        "It calls these methods of this `impl` block:".to_owned(),
+        String::new(),
+    ];
+    doc.extend(methods::doc_lines(&grants, &type_names));
+    let doc = doc.iter().map(|line| format!(" {line}"));
+    quote! {
+        #[automatically_derived]
+        impl #self_ty {
+            #(#[doc = #doc])*
+            #[must_use]
+            #[allow(dead_code)]
+            pub fn into_server(self) -> #rt::Server<Self> {
+                #rt::Server::new(self)
+            }
+        }
+    }
+}

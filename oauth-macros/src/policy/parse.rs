@@ -1,0 +1,764 @@
+//! Stage 1: the attribute's tokens into [`Args`]. Names are looked up here
+//! (unknown ones get a did-you-mean), values are parsed (durations, scopes,
+//! PKCE modes), and every mistake is recorded with its span; a malformed
+//! argument is left out of the model so that later stages do not report it
+//! again.
+
+use proc_macro2::{Spacing, TokenStream, TokenTree};
+use syn::ext::IdentExt as _;
+use syn::parse::{Parse, ParseStream, Parser as _};
+use syn::punctuated::Punctuated;
+use syn::{Ident, Lit, LitStr, Token, Type};
+
+use super::model::{Args, Grant, GrantName, GrantSpec, GrantsArg, Pkce, ScopesArg, TtlArg, TypeArg};
+use crate::errors::Errors;
+use crate::suggest;
+
+/// Every argument of the attribute.
+pub(crate) const KEYS: [&str; 9] = [
+    "client",
+    "token",
+    "code",
+    "user",
+    "grants",
+    "access_token_ttl",
+    "refresh_token_ttl",
+    "code_ttl",
+    "scopes",
+];
+
+/// `name`, `name = value` or `name(...)`: the shape of every argument and of
+/// every grant and option inside `grants(...)`.
+struct Item {
+    name: Ident,
+    value: Value,
+}
+
+enum Value {
+    Flag,
+    Assign(TokenStream),
+    List(TokenStream),
+}
+
+impl Parse for Item {
+    fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
+        let name = input.call(Ident::parse_any)?;
+        let value = if input.peek(Token![=]) {
+            let eq: Token![=] = input.parse()?;
+            let tokens = until_comma(input)?;
+            if tokens.is_empty() {
+                return Err(syn::Error::new(
+                    eq.span,
+                    format!("expected a value for `{name}` after `=`"),
+                ));
+            }
+            Value::Assign(tokens)
+        } else if input.peek(syn::token::Paren) {
+            let content;
+            syn::parenthesized!(content in input);
+            Value::List(content.parse()?)
+        } else {
+            Value::Flag
+        };
+        Ok(Item { name, value })
+    }
+}
+
+/// The tokens up to the next comma that is not inside `<...>` (a type such
+/// as `Store<A, B>` holds commas).
+fn until_comma(input: ParseStream<'_>) -> syn::Result<TokenStream> {
+    let mut tokens = TokenStream::new();
+    let mut depth = 0_usize;
+    let mut after_minus = false;
+    loop {
+        let at_comma = depth == 0 && input.peek(Token![,]);
+        if input.is_empty() || at_comma {
+            break;
+        }
+        let token: TokenTree = input.parse()?;
+        if let TokenTree::Punct(punct) = &token {
+            match punct.as_char() {
+                '<' => depth += 1,
+                '>' if !after_minus => depth = depth.saturating_sub(1),
+                _ => {}
+            }
+            after_minus = punct.as_char() == '-' && punct.spacing() == Spacing::Joint;
+        } else {
+            after_minus = false;
+        }
+        tokens.extend([token]);
+    }
+    Ok(tokens)
+}
+
+/// A value of type `T` taking all of `tokens`. A well-formed value followed
+/// by more tokens is most likely a forgotten comma: said so, at them.
+fn value<T: Parse>(tokens: &TokenStream, expected: &str) -> Result<T, syn::Error> {
+    let parser = |input: ParseStream<'_>| {
+        let value: T = input.parse()?;
+        let rest: TokenStream = input.parse()?;
+        Ok((value, rest))
+    };
+    match parser.parse2(tokens.clone()) {
+        Ok((value, rest)) if rest.is_empty() => Ok(value),
+        Ok((_, rest)) => Err(syn::Error::new_spanned(
+            rest.clone().into_iter().next(),
+            format!("expected `,` before `{}`", crate::errors::render(&rest)),
+        )),
+        Err(_) => Err(syn::Error::new_spanned(tokens, expected)),
+    }
+}
+
+fn items(tokens: TokenStream) -> syn::Result<Punctuated<Item, Token![,]>> {
+    Punctuated::<Item, Token![,]>::parse_terminated.parse2(tokens)
+}
+
+/// Parses the attribute's arguments. `Err` only when the argument list
+/// itself is malformed; every other mistake is recorded in `errors`.
+pub(crate) fn parse(tokens: TokenStream, errors: &mut Errors) -> syn::Result<Args> {
+    let mut args = Args::default();
+    let mut seen: Vec<Ident> = Vec::new();
+    for item in items(tokens)? {
+        let key = item.name.to_string();
+        if seen.contains(&item.name) {
+            errors.spanned(&item.name, format!("`{key}` is given twice"));
+            continue;
+        }
+        seen.push(item.name.clone());
+        match key.as_str() {
+            "client" => args.client = type_arg(item, "Client", errors),
+            "token" => args.token = type_arg(item, "Token", errors),
+            "code" => args.code = type_arg(item, "AuthorizationCode", errors),
+            "user" => args.user = type_arg(item, "User", errors),
+            "grants" => args.grants = grants(item, errors),
+            "access_token_ttl" => args.access_token_ttl = ttl(item, errors),
+            "refresh_token_ttl" => args.refresh_token_ttl = ttl(item, errors),
+            "code_ttl" => args.code_ttl = ttl(item, errors),
+            "scopes" => args.scopes = scopes(item, errors),
+            _ => unknown_key(&item.name, errors),
+        }
+    }
+    args.given = seen;
+    Ok(args)
+}
+
+fn unknown_key(name: &Ident, errors: &mut Errors) {
+    let key = name.to_string();
+    let message = if GrantName::from_name(&key).is_some() {
+        format!("`{key}` is a grant: list it inside `grants(...)`, e.g. `grants({key})`")
+    } else if let Some(close) = suggest::closest(&key, KEYS) {
+        format!("unknown argument `{key}`; did you mean `{close}`?")
+    } else {
+        format!("unknown argument `{key}`: expected {}", suggest::one_of(&KEYS))
+    };
+    errors.spanned(name, message);
+}
+
+/// `key = Type`, naming a struct with `#[derive(granted::<derive>)]`.
+fn type_arg(item: Item, derive: &str, errors: &mut Errors) -> Option<TypeArg> {
+    let key = item.name;
+    let expected =
+        format!("expected `{key} = YourType`, naming a struct with `#[derive(granted::{derive})]`");
+    match item.value {
+        Value::Assign(tokens) => match value::<Type>(&tokens, &expected) {
+            Ok(ty) => return Some(TypeArg { key, ty }),
+            Err(error) => errors.push(error),
+        },
+        Value::Flag | Value::List(_) => errors.spanned(&key, expected),
+    }
+    None
+}
+
+/// `grants(...)`.
+fn grants(item: Item, errors: &mut Errors) -> Option<GrantsArg> {
+    let key = item.name;
+    let Value::List(tokens) = item.value else {
+        errors.spanned(
+            &key,
+            "expected `grants(...)`, e.g. `grants(authorization_code, refresh_token)`",
+        );
+        return None;
+    };
+    let entries = errors.ok(items(tokens))?;
+    let mut arg = GrantsArg {
+        key,
+        grants: Vec::new(),
+        had_errors: false,
+    };
+    for entry in entries {
+        match grant(entry, errors) {
+            Some(spec) if arg.grants.iter().any(|g| g.name == spec.name) => {
+                errors.spanned(&spec.ident, format!("grant `{}` is listed twice", spec.ident));
+                arg.had_errors = true;
+            }
+            Some(spec) => arg.grants.push(spec),
+            None => arg.had_errors = true,
+        }
+    }
+    Some(arg)
+}
+
+/// One grant with its options; `None` when anything about it is wrong.
+fn grant(item: Item, errors: &mut Errors) -> Option<GrantSpec> {
+    let written = item.name.to_string();
+    let Some(name) = GrantName::from_name(&written) else {
+        let message = match suggest::closest(&written, GrantName::NAMES) {
+            Some(close) => format!("unknown grant `{written}`; did you mean `{close}`?"),
+            None => format!(
+                "unknown grant `{written}`: granted implements {}",
+                suggest::one_of(&Grant::ALL.map(Grant::name))
+            ),
+        };
+        errors.spanned(&item.name, message);
+        return None;
+    };
+    let mut spec = GrantSpec {
+        name,
+        ident: item.name,
+        pkce: None,
+        rotate: None,
+        allow_insecure: None,
+    };
+    let options = match item.value {
+        Value::Flag => return Some(spec),
+        Value::List(tokens) => errors.ok(items(tokens))?,
+        Value::Assign(tokens) => {
+            errors.spanned(
+                tokens,
+                format!("a grant takes its options in parentheses: `{written}(...)`"),
+            );
+            return None;
+        }
+    };
+    let known = name.options();
+    let mut ok = true;
+    let mut seen: Vec<Ident> = Vec::new();
+    for option in options {
+        let option_name = option.name.to_string();
+        if !known.contains(&option_name.as_str()) {
+            let message = if known.is_empty() {
+                format!("unknown option `{option_name}`: `{written}` takes no options")
+            } else {
+                format!(
+                    "unknown option `{option_name}` for `{written}`{}",
+                    match suggest::closest(&option_name, known.iter().copied()) {
+                        Some(close) => format!("; did you mean `{close}`?"),
+                        None => format!(": expected {}", suggest::one_of(known)),
+                    }
+                )
+            };
+            errors.spanned(&option.name, message);
+            ok = false;
+            continue;
+        }
+        if seen.contains(&option.name) {
+            errors.spanned(&option.name, format!("option `{option_name}` is given twice"));
+            ok = false;
+            continue;
+        }
+        seen.push(option.name.clone());
+        ok &= match option_name.as_str() {
+            "pkce" => pkce(option, &mut spec, errors),
+            "rotate" => rotate(option, &mut spec, errors),
+            _ => allow_insecure(option, &mut spec, errors),
+        };
+    }
+    ok.then_some(spec)
+}
+
+fn pkce(option: Item, spec: &mut GrantSpec, errors: &mut Errors) -> bool {
+    let expected = format!("expected `pkce = ` followed by {}", quoted(&Pkce::NAMES));
+    let lit = match option.value {
+        Value::Assign(tokens) => match value::<LitStr>(&tokens, &expected) {
+            Ok(lit) => lit,
+            Err(error) => {
+                errors.push(error);
+                return false;
+            }
+        },
+        Value::Flag | Value::List(_) => {
+            errors.spanned(&option.name, expected);
+            return false;
+        }
+    };
+    let value = lit.value();
+    let Some(mode) = Pkce::from_name(&value) else {
+        let hint = match suggest::closest(&value, Pkce::NAMES) {
+            Some(close) => format!("; did you mean `\"{close}\"`?"),
+            None => format!(": expected {}", quoted(&Pkce::NAMES)),
+        };
+        errors.spanned(&lit, format!("unknown PKCE mode `\"{value}\"`{hint}"));
+        return false;
+    };
+    spec.pkce = Some((mode, lit));
+    true
+}
+
+fn rotate(option: Item, spec: &mut GrantSpec, errors: &mut Errors) -> bool {
+    match option.value {
+        Value::Flag => {
+            spec.rotate = Some((true, option.name.span()));
+            true
+        }
+        Value::Assign(tokens) => {
+            match value::<syn::LitBool>(&tokens, "expected `rotate = true` or `rotate = false`") {
+                Ok(lit) => {
+                    spec.rotate = Some((lit.value, lit.span));
+                    true
+                }
+                Err(error) => {
+                    errors.push(error);
+                    false
+                }
+            }
+        }
+        Value::List(tokens) => {
+            errors.spanned(tokens, "expected `rotate = true` or `rotate = false`");
+            false
+        }
+    }
+}
+
+fn allow_insecure(option: Item, spec: &mut GrantSpec, errors: &mut Errors) -> bool {
+    match option.value {
+        Value::Flag => {
+            spec.allow_insecure = Some(option.name);
+            true
+        }
+        Value::Assign(tokens) | Value::List(tokens) => {
+            errors.spanned(tokens, "write the opt-in alone: `allow_insecure`");
+            false
+        }
+    }
+}
+
+/// `key = "1h"`.
+fn ttl(item: Item, errors: &mut Errors) -> Option<TtlArg> {
+    let key = item.name;
+    let expected = format!("expected a duration such as `{key} = \"1h\"`");
+    let tokens = match item.value {
+        Value::Assign(tokens) => tokens,
+        Value::Flag | Value::List(_) => {
+            errors.spanned(&key, expected);
+            return None;
+        }
+    };
+    match value::<Lit>(&tokens, &expected) {
+        Ok(Lit::Str(lit)) => match parse_ttl(&lit.value()) {
+            Ok(seconds) => Some(TtlArg { seconds }),
+            Err(message) => {
+                errors.spanned(&lit, message);
+                None
+            }
+        },
+        Ok(Lit::Int(int)) => {
+            errors.spanned(
+                &int,
+                format!(
+                    "a duration is a string with a unit: write `\"{}s\"` for seconds",
+                    int.base10_digits()
+                ),
+            );
+            None
+        }
+        Ok(_) => {
+            errors.spanned(tokens, expected);
+            None
+        }
+        Err(error) => {
+            errors.push(error);
+            None
+        }
+    }
+}
+
+const UNITS: [(&str, u64); 4] = [("s", 1), ("m", 60), ("h", 3600), ("d", 86_400)];
+
+/// Spelled-out units and the unit to write instead.
+const UNIT_NAMES: [(&str, &str); 14] = [
+    ("sec", "s"),
+    ("secs", "s"),
+    ("second", "s"),
+    ("seconds", "s"),
+    ("min", "m"),
+    ("mins", "m"),
+    ("minute", "m"),
+    ("minutes", "m"),
+    ("hr", "h"),
+    ("hrs", "h"),
+    ("hour", "h"),
+    ("hours", "h"),
+    ("day", "d"),
+    ("days", "d"),
+];
+
+/// Parses a TTL with the runtime's rules (`parse_duration`): a positive
+/// whole number followed by `s`, `m`, `h` or `d`. The error says what to write.
+pub(crate) fn parse_ttl(text: &str) -> Result<u64, String> {
+    let units = "`s`, `m`, `h` or `d`";
+    let Some(split) = text.find(|c: char| !c.is_ascii_digit()) else {
+        return Err(if text.is_empty() {
+            format!("expected a duration such as `\"1h\"`: a whole number and a unit ({units})")
+        } else {
+            format!(
+                "the duration `\"{text}\"` needs a unit: write `\"{text}s\"` for seconds (units: {units})"
+            )
+        });
+    };
+    let (number, unit) = text.split_at(split);
+    if number.is_empty() || unit.starts_with('.') || unit.starts_with(',') {
+        return Err(format!(
+            "a duration is a positive whole number followed by a unit, e.g. `\"90m\"`; found `\"{text}\"`"
+        ));
+    }
+    let Ok(number) = number.parse::<u64>() else {
+        return Err("the duration is too long".to_owned());
+    };
+    let Some(seconds_per_unit) = UNITS.iter().find(|(u, _)| *u == unit).map(|(_, s)| *s) else {
+        return Err(unknown_unit(number, unit));
+    };
+    if number == 0 {
+        return Err("a TTL of zero would expire at once".to_owned());
+    }
+    number
+        .checked_mul(seconds_per_unit)
+        .ok_or_else(|| "the duration is too long".to_owned())
+}
+
+fn unknown_unit(number: u64, unit: &str) -> String {
+    let trimmed = unit.trim();
+    let meant = UNIT_NAMES
+        .iter()
+        .find(|(name, _)| name.eq_ignore_ascii_case(trimmed))
+        .map(|(_, u)| *u)
+        .or_else(|| {
+            UNITS
+                .iter()
+                .map(|(u, _)| *u)
+                .find(|u| u.eq_ignore_ascii_case(trimmed))
+        });
+    let hint = match (meant, trimmed) {
+        (Some(u), _) => format!("; did you mean `{u}`? write `\"{number}{u}\"`"),
+        (None, "w" | "wk" | "week" | "weeks") => {
+            format!(": weeks are written in days: `\"{}d\"`", number.saturating_mul(7))
+        }
+        (None, "ms" | "us" | "ns") => ": a TTL is at least a second: use `s`, `m`, `h` or `d`".to_owned(),
+        (None, _) => ": use `s`, `m`, `h` or `d`".to_owned(),
+    };
+    format!("unknown duration unit `{unit}`{hint}")
+}
+
+/// `scopes = "read write"`.
+fn scopes(item: Item, errors: &mut Errors) -> Option<ScopesArg> {
+    let key = item.name;
+    let expected = "expected the declared scopes, space-separated: `scopes = \"read write\"`";
+    let lit = match item.value {
+        Value::Assign(tokens) => match value::<LitStr>(&tokens, expected) {
+            Ok(lit) => lit,
+            Err(error) => {
+                errors.push(error);
+                return None;
+            }
+        },
+        Value::Flag | Value::List(_) => {
+            errors.spanned(&key, expected);
+            return None;
+        }
+    };
+    match parse_scopes(&lit.value()) {
+        Ok(scopes) => Some(ScopesArg { scopes }),
+        Err(message) => {
+            errors.spanned(&lit, message);
+            None
+        }
+    }
+}
+
+/// Parses declared scopes with RFC 6749 §3.3's rules, like the runtime's
+/// `Scope::parse`, and refuses duplicates.
+pub(crate) fn parse_scopes(text: &str) -> Result<Vec<String>, String> {
+    if text.trim().is_empty() {
+        return Err("declare at least one scope, or remove `scopes`".to_owned());
+    }
+    let mut scopes: Vec<String> = Vec::new();
+    for token in text.split(' ') {
+        if token.is_empty() {
+            return Err("scopes are separated by single spaces".to_owned());
+        }
+        if let Some(bad) = token.chars().find(|c| !is_nqchar(*c)) {
+            return Err(format!(
+                "scope `{token}` holds {}, which a scope may not hold (RFC 6749 §3.3: visible ASCII except `\"` and `\\`)",
+                describe(bad)
+            ));
+        }
+        if scopes.iter().any(|s| s == token) {
+            return Err(format!("scope `{token}` is declared twice"));
+        }
+        scopes.push(token.to_owned());
+    }
+    Ok(scopes)
+}
+
+/// RFC 6749 `NQCHAR`: `%x21 / %x23-5B / %x5D-7E`.
+fn is_nqchar(c: char) -> bool {
+    matches!(c, '\x21' | '\x23'..='\x5b' | '\x5d'..='\x7e')
+}
+
+fn describe(c: char) -> String {
+    if c.is_whitespace() || c.is_control() {
+        format!("the character {}", c.escape_default())
+    } else {
+        format!("`{c}`")
+    }
+}
+
+fn quoted(names: &[&str]) -> String {
+    let quoted: Vec<String> = names.iter().map(|n| format!("\"{n}\"")).collect();
+    let refs: Vec<&str> = quoted.iter().map(String::as_str).collect();
+    suggest::one_of(&refs)
+}
+
+#[cfg(test)]
+mod tests {
+    use quote::quote;
+
+    use super::*;
+
+    /// The messages of parsing `tokens`, and the arguments it kept.
+    fn run(tokens: TokenStream) -> (Option<Args>, Vec<String>) {
+        let mut errors = Errors::default();
+        let args = parse(tokens, &mut errors);
+        let mut messages: Vec<String> = match errors.finish() {
+            Ok(()) => Vec::new(),
+            Err(e) => e.into_iter().map(|e| e.to_string()).collect(),
+        };
+        let args = match args {
+            Ok(args) => Some(args),
+            Err(e) => {
+                messages.push(e.to_string());
+                None
+            }
+        };
+        (args, messages)
+    }
+
+    fn messages(tokens: TokenStream) -> Vec<String> {
+        run(tokens).1
+    }
+
+    fn ttl_error(text: &str) -> String {
+        parse_ttl(text).err().unwrap_or_default()
+    }
+
+    #[test]
+    fn parses_a_complete_attribute() {
+        let (args, messages) = run(quote! {
+            client = App, token = Token, code = Code, user = Account,
+            grants(authorization_code(pkce = "required"), refresh_token(rotate = false), client_credentials,
+                   password(allow_insecure)),
+            access_token_ttl = "15m", refresh_token_ttl = "7d", code_ttl = "30s",
+            scopes = "read write",
+        });
+        assert_eq!(messages, Vec::<String>::new());
+        let Some(args) = args else { return };
+        assert!(args.client.is_some() && args.token.is_some() && args.code.is_some() && args.user.is_some());
+        let grants = args.grants.map(|g| g.grants).unwrap_or_default();
+        assert_eq!(grants.len(), 4);
+        assert_eq!(grants[0].pkce.as_ref().map(|p| p.0), Some(Pkce::Required));
+        assert_eq!(grants[1].rotate.map(|r| r.0), Some(false));
+        assert!(grants[3].allow_insecure.is_some());
+        assert_eq!(args.access_token_ttl.map(|t| t.seconds), Some(900));
+        assert_eq!(args.refresh_token_ttl.map(|t| t.seconds), Some(7 * 86_400));
+        assert_eq!(args.code_ttl.map(|t| t.seconds), Some(30));
+        assert_eq!(
+            args.scopes.map(|s| s.scopes),
+            Some(vec!["read".to_owned(), "write".to_owned()])
+        );
+    }
+
+    #[test]
+    fn generic_types_keep_their_commas() {
+        let (args, messages) = run(quote!(client = Model<A, B>, token = Token, grants(client_credentials)));
+        assert_eq!(messages, Vec::<String>::new());
+        assert!(args.and_then(|a| a.token).is_some());
+    }
+
+    #[test]
+    fn unknown_names_get_a_did_you_mean() {
+        assert_eq!(
+            messages(quote!(grants(refresh, client_credential))),
+            [
+                "unknown grant `refresh`; did you mean `refresh_token`?",
+                "unknown grant `client_credential`; did you mean `client_credentials`?"
+            ]
+        );
+        assert_eq!(
+            messages(quote!(grants(device_code))),
+            [
+                "unknown grant `device_code`: granted implements `authorization_code`, `client_credentials`, `password` or `refresh_token`"
+            ]
+        );
+        assert_eq!(
+            messages(quote!(grant(client_credentials), acess_token_ttl = "1h")),
+            [
+                "unknown argument `grant`; did you mean `grants`?",
+                "unknown argument `acess_token_ttl`; did you mean `access_token_ttl`?"
+            ]
+        );
+        assert_eq!(
+            messages(quote!(client_credentials)),
+            [
+                "`client_credentials` is a grant: list it inside `grants(...)`, e.g. `grants(client_credentials)`"
+            ]
+        );
+    }
+
+    #[test]
+    fn unknown_options_get_a_did_you_mean() {
+        assert_eq!(
+            messages(quote!(grants(
+                refresh_token(rotation = true),
+                client_credentials(pkce = "S256")
+            ))),
+            [
+                "unknown option `rotation` for `refresh_token`; did you mean `rotate`?",
+                "unknown option `pkce`: `client_credentials` takes no options"
+            ]
+        );
+        assert_eq!(
+            messages(quote!(grants(authorization_code(pkce = "s256")))),
+            ["unknown PKCE mode `\"s256\"`; did you mean `\"S256\"`?"]
+        );
+        assert_eq!(
+            messages(quote!(grants(authorization_code(pkce = S256)))),
+            ["expected `pkce = ` followed by `\"S256\"`, `\"required\"` or `\"plain\"`"]
+        );
+    }
+
+    #[test]
+    fn repeats_are_errors_at_the_second() {
+        assert_eq!(
+            messages(quote!(
+                grants(client_credentials, client_credentials),
+                client = A,
+                client = B
+            )),
+            [
+                "grant `client_credentials` is listed twice",
+                "`client` is given twice"
+            ]
+        );
+        assert_eq!(
+            messages(quote!(grants(refresh_token(rotate, rotate = false)))),
+            ["option `rotate` is given twice"]
+        );
+    }
+
+    #[test]
+    fn durations_follow_the_runtime_rules() {
+        assert_eq!(parse_ttl("60s"), Ok(60));
+        assert_eq!(parse_ttl("15m"), Ok(900));
+        assert_eq!(parse_ttl("1h"), Ok(3600));
+        assert_eq!(parse_ttl("30d"), Ok(2_592_000));
+        assert_eq!(ttl_error("0s"), "a TTL of zero would expire at once");
+        assert_eq!(
+            ttl_error("5min"),
+            "unknown duration unit `min`; did you mean `m`? write `\"5m\"`"
+        );
+        assert_eq!(
+            ttl_error("10sec"),
+            "unknown duration unit `sec`; did you mean `s`? write `\"10s\"`"
+        );
+        assert_eq!(
+            ttl_error("2hours"),
+            "unknown duration unit `hours`; did you mean `h`? write `\"2h\"`"
+        );
+        assert_eq!(
+            ttl_error("30days"),
+            "unknown duration unit `days`; did you mean `d`? write `\"30d\"`"
+        );
+        assert_eq!(
+            ttl_error("2w"),
+            "unknown duration unit `w`: weeks are written in days: `\"14d\"`"
+        );
+        assert_eq!(
+            ttl_error("1x"),
+            "unknown duration unit `x`: use `s`, `m`, `h` or `d`"
+        );
+        assert!(parse_ttl("60").is_err_and(|e| e.contains("write `\"60s\"`")));
+        assert!(parse_ttl("h").is_err_and(|e| e.contains("whole number")));
+        assert!(parse_ttl("-1s").is_err());
+        assert!(parse_ttl("1.5h").is_err_and(|e| e.contains("whole number")));
+        assert_eq!(ttl_error("999999999999999999d"), "the duration is too long");
+        assert!(parse_ttl("").is_err());
+    }
+
+    #[test]
+    fn ttl_values_must_be_strings() {
+        assert_eq!(
+            messages(quote!(
+                access_token_ttl = 3600,
+                code_ttl = "0m",
+                refresh_token_ttl
+            )),
+            [
+                "a duration is a string with a unit: write `\"3600s\"` for seconds",
+                "a TTL of zero would expire at once",
+                "expected a duration such as `refresh_token_ttl = \"1h\"`"
+            ]
+        );
+    }
+
+    #[test]
+    fn scopes_follow_rfc_6749() {
+        assert_eq!(
+            parse_scopes("read write"),
+            Ok(vec!["read".to_owned(), "write".to_owned()])
+        );
+        assert!(parse_scopes("").is_err());
+        assert!(parse_scopes("read  write").is_err());
+        assert!(parse_scopes("read read").is_err_and(|e| e.contains("twice")));
+        assert!(parse_scopes("ré").is_err_and(|e| e.contains("`é`")));
+        assert!(parse_scopes("a\"b").is_err());
+    }
+
+    #[test]
+    fn malformed_values_are_explained() {
+        assert_eq!(
+            messages(quote!(client, grants = client_credentials, token = 3)),
+            [
+                "expected `client = YourType`, naming a struct with `#[derive(granted::Client)]`",
+                "expected `grants(...)`, e.g. `grants(authorization_code, refresh_token)`",
+                "expected `token = YourType`, naming a struct with `#[derive(granted::Token)]`"
+            ]
+        );
+        assert_eq!(
+            messages(quote!(grants(
+                password(allow_insecure = true),
+                refresh_token = true
+            ))),
+            [
+                "write the opt-in alone: `allow_insecure`",
+                "a grant takes its options in parentheses: `refresh_token(...)`"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_forgotten_comma_is_pointed_out() {
+        assert_eq!(
+            messages(quote!(client = App token = Token, access_token_ttl = "1h" code_ttl = "1m")),
+            [
+                "expected `,` before `token = Token`",
+                "expected `,` before `code_ttl = \"1m\"`"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_malformed_list_is_one_error() {
+        let (args, messages) = run(quote!(client = App,, token = Token));
+        assert!(args.is_none());
+        assert_eq!(messages.len(), 1);
+    }
+}

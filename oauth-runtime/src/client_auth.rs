@@ -1,0 +1,187 @@
+//! Client authentication at the token endpoint (RFC 6749 §2.3.1):
+//! `client_secret_basic`, `client_secret_post`, or `none` for public clients.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use percent_encoding::percent_decode_str;
+
+use crate::model::{AuthMethod, ClientModel};
+use crate::storage::Storage;
+use crate::{OAuthError, Params, Request, verify_client_secret};
+
+/// A client that proved who it is.
+#[derive(Debug)]
+pub struct AuthenticatedClient<C> {
+    /// The client's model, as storage returned it.
+    pub client: C,
+    /// How it authenticated.
+    pub method: AuthMethod,
+}
+
+/// Credentials as presented, before they are checked.
+#[derive(Debug)]
+struct Presented {
+    client_id: String,
+    secret: Option<crate::Secret>,
+    method: AuthMethod,
+}
+
+/// Authenticates the client of a token-endpoint request.
+///
+/// # Errors
+///
+/// `invalid_request` when two methods are used at once or the Basic header is
+/// malformed; `invalid_client` when the client is unknown, uses another
+/// method than it is registered with, or its secret is wrong (`401` with a
+/// Basic challenge when Basic was used).
+pub async fn authenticate<S: Storage>(
+    storage: &S,
+    request: &Request<'_>,
+    params: &Params<'_>,
+) -> Result<AuthenticatedClient<S::Client>, OAuthError> {
+    let presented = presented_credentials(request, params)?;
+    let used_basic = presented.method == AuthMethod::ClientSecretBasic;
+    let fail = |description: &'static str| {
+        let err = OAuthError::invalid_client(description);
+        if used_basic {
+            err.with_basic_challenge()
+        } else {
+            err
+        }
+    };
+
+    let client = storage
+        .client(&presented.client_id)
+        .await
+        .map_err(|e| OAuthError::storage(&e))?;
+    let Some(client) = client else {
+        // Spend the same work as a real check so timing does not reveal ids.
+        if let Some(secret) = &presented.secret {
+            let _ = verify_client_secret(secret.expose(), &crate::hash_client_secret(""));
+        }
+        return Err(fail("client authentication failed"));
+    };
+
+    let Some(registered) = client.auth_method() else {
+        return Err(fail(
+            "the client is registered with an unsupported authentication method",
+        ));
+    };
+    if registered != presented.method {
+        return Err(fail(match registered {
+            AuthMethod::ClientSecretBasic => "the client must authenticate with client_secret_basic",
+            AuthMethod::ClientSecretPost => "the client must authenticate with client_secret_post",
+            AuthMethod::None => "the client is public and must not send a secret",
+        }));
+    }
+    match (&presented.secret, client.secret_hash()) {
+        (None, None) => {}
+        (Some(secret), Some(stored)) if verify_client_secret(secret.expose(), stored) => {}
+        _ => return Err(fail("client authentication failed")),
+    }
+    Ok(AuthenticatedClient {
+        client,
+        method: presented.method,
+    })
+}
+
+fn presented_credentials(request: &Request<'_>, params: &Params<'_>) -> Result<Presented, OAuthError> {
+    let basic = match request.authorization()? {
+        Some(header) => parse_basic(header)?,
+        None => None,
+    };
+    let body_id = params.get("client_id");
+    let body_secret = params.get("client_secret");
+
+    if let Some((client_id, secret)) = basic {
+        if body_secret.is_some() {
+            return Err(OAuthError::invalid_request(
+                "the client used more than one authentication method",
+            ));
+        }
+        if body_id.is_some_and(|id| id != client_id) {
+            return Err(OAuthError::invalid_request(
+                "client_id in the body differs from the one in the Authorization header",
+            ));
+        }
+        return Ok(Presented {
+            client_id,
+            secret: Some(crate::Secret::new(secret)),
+            method: AuthMethod::ClientSecretBasic,
+        });
+    }
+    let Some(client_id) = body_id else {
+        return Err(OAuthError::invalid_client("client authentication is required").with_basic_challenge());
+    };
+    Ok(Presented {
+        client_id: client_id.to_owned(),
+        secret: body_secret.map(crate::Secret::new),
+        method: if body_secret.is_some() {
+            AuthMethod::ClientSecretPost
+        } else {
+            AuthMethod::None
+        },
+    })
+}
+
+/// Parses `Authorization: Basic base64(urlencode(id) ":" urlencode(secret))`.
+/// Another scheme is not client authentication and yields `None`.
+fn parse_basic(header: &str) -> Result<Option<(String, String)>, OAuthError> {
+    let (scheme, credentials) = header.split_once(' ').unwrap_or((header, ""));
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return Ok(None);
+    }
+    let malformed = || OAuthError::invalid_client("malformed Basic credentials").with_basic_challenge();
+    let decoded = STANDARD.decode(credentials.trim()).map_err(|_| malformed())?;
+    let decoded = String::from_utf8(decoded).map_err(|_| malformed())?;
+    let (id, secret) = decoded.split_once(':').ok_or_else(malformed)?;
+    let id = form_decode(id).ok_or_else(malformed)?;
+    let secret = form_decode(secret).ok_or_else(malformed)?;
+    if id.is_empty() {
+        return Err(malformed());
+    }
+    Ok(Some((id, secret)))
+}
+
+/// Decodes one `application/x-www-form-urlencoded` component.
+fn form_decode(component: &str) -> Option<String> {
+    let spaced = component.replace('+', " ");
+    percent_decode_str(&spaced)
+        .decode_utf8()
+        .ok()
+        .map(|s| s.into_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn basic_components_are_form_decoded() {
+        let header = format!("Basic {}", STANDARD.encode("my%20app:s%3Acret+x"));
+        assert_eq!(
+            parse_basic(&header).unwrap(),
+            Some(("my app".to_owned(), "s:cret x".to_owned()))
+        );
+    }
+
+    #[test]
+    fn secret_may_contain_colons() {
+        let header = format!("basic {}", STANDARD.encode("app:a:b"));
+        assert_eq!(parse_basic(&header).unwrap().unwrap().1, "a:b");
+    }
+
+    #[test]
+    fn malformed_basic_is_invalid_client_with_challenge() {
+        for bad in ["Basic !!!", "Basic", "Basic Zm9v", "Basic OnNlY3JldA=="] {
+            let err = parse_basic(bad).unwrap_err();
+            assert_eq!(err.code(), crate::ErrorCode::InvalidClient, "{bad}");
+            assert_eq!(err.status(), 401);
+        }
+    }
+
+    #[test]
+    fn other_schemes_are_not_client_auth() {
+        assert_eq!(parse_basic("Bearer abc").unwrap(), None);
+    }
+}

@@ -1,0 +1,258 @@
+//! Bearer token validation for resource servers (RFC 6750).
+
+use http::header::WWW_AUTHENTICATE;
+use http::{HeaderValue, StatusCode};
+
+use crate::server::{Grants, Server, now};
+use crate::{Request, Response, Scope, TokenHash};
+
+/// The owner and rights of a valid bearer token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct BearerToken {
+    /// The user's subject identifier; `None` for client credentials tokens.
+    pub subject: Option<String>,
+    /// The client the token was issued to.
+    pub client_id: String,
+    /// The granted scope.
+    pub scope: Scope,
+    /// When the token expires.
+    pub expires_at: i64,
+}
+
+/// Why a bearer check failed, rendered per RFC 6750 §3.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum BearerError {
+    /// No credentials at all: `401` with a bare `Bearer` challenge (§3.1).
+    #[error("no bearer token")]
+    Missing,
+    /// A malformed `Authorization` header: `400 invalid_request`.
+    #[error("malformed Authorization header")]
+    InvalidRequest,
+    /// Unknown, expired or revoked: `401 invalid_token`.
+    #[error("the access token is invalid, expired or revoked")]
+    InvalidToken,
+    /// Valid but lacking a needed scope: `403 insufficient_scope`.
+    #[error("the access token lacks scope `{0}`")]
+    InsufficientScope(String),
+    /// Storage failed: `500`.
+    #[error("the token could not be checked")]
+    Storage,
+}
+
+impl BearerError {
+    /// The HTTP response: status, `WWW-Authenticate` challenge and a JSON body.
+    pub fn into_response(self) -> Response {
+        let (status, challenge) = match &self {
+            Self::Missing => (StatusCode::UNAUTHORIZED, "Bearer realm=\"granted\"".to_owned()),
+            Self::InvalidRequest => (
+                StatusCode::BAD_REQUEST,
+                "Bearer realm=\"granted\", error=\"invalid_request\"".to_owned(),
+            ),
+            Self::InvalidToken => (
+                StatusCode::UNAUTHORIZED,
+                "Bearer realm=\"granted\", error=\"invalid_token\", error_description=\"the access token is invalid, expired or revoked\"".to_owned(),
+            ),
+            Self::InsufficientScope(scope) => (
+                StatusCode::FORBIDDEN,
+                format!("Bearer realm=\"granted\", error=\"insufficient_scope\", scope=\"{scope}\""),
+            ),
+            Self::Storage => (StatusCode::INTERNAL_SERVER_ERROR, String::new()),
+        };
+        let body = match &self {
+            Self::Missing => {
+                serde_json::json!({"error": "invalid_token", "error_description": "no bearer token"})
+            }
+            Self::InvalidRequest => {
+                serde_json::json!({"error": "invalid_request", "error_description": self.to_string()})
+            }
+            Self::InvalidToken => {
+                serde_json::json!({"error": "invalid_token", "error_description": self.to_string()})
+            }
+            Self::InsufficientScope(_) => {
+                serde_json::json!({"error": "insufficient_scope", "error_description": self.to_string()})
+            }
+            Self::Storage => {
+                serde_json::json!({"error": "server_error", "error_description": self.to_string()})
+            }
+        };
+        let mut response = Response::from_json(status, &body);
+        if let Ok(value) = HeaderValue::from_str(&challenge)
+            && !challenge.is_empty()
+        {
+            response.insert_header(WWW_AUTHENTICATE, value);
+        }
+        response
+    }
+}
+
+/// Extracts the token of an `Authorization: Bearer` header (RFC 6750 §2.1).
+///
+/// # Errors
+///
+/// [`BearerError::Missing`] without the header or with another scheme,
+/// [`BearerError::InvalidRequest`] when it is repeated or malformed.
+pub fn bearer_token<'a>(request: &Request<'a>) -> Result<&'a str, BearerError> {
+    let header = request.authorization().map_err(|_| BearerError::InvalidRequest)?;
+    let Some(header) = header else {
+        return Err(BearerError::Missing);
+    };
+    let Some((scheme, token)) = header.split_once(' ') else {
+        return Err(BearerError::Missing);
+    };
+    if !scheme.eq_ignore_ascii_case("bearer") {
+        return Err(BearerError::Missing);
+    }
+    let token = token.trim();
+    let b64token = |c: u8| c.is_ascii_alphanumeric() || b"-._~+/=".contains(&c);
+    if token.is_empty() || !token.bytes().all(b64token) {
+        return Err(BearerError::InvalidRequest);
+    }
+    Ok(token)
+}
+
+impl<S: Grants> Server<S> {
+    /// Validates the bearer token of a request to a protected resource, and
+    /// that it holds every token of `required` scope.
+    ///
+    /// # Errors
+    ///
+    /// A [`BearerError`] that renders the right RFC 6750 response.
+    pub async fn authenticate_bearer(
+        &self,
+        request: &Request<'_>,
+        required: &Scope,
+    ) -> Result<BearerToken, BearerError> {
+        let token = bearer_token(request)?;
+        let record = crate::lookup::access_token(self.storage(), &TokenHash::of(token))
+            .await
+            .map_err(|_| BearerError::Storage)?
+            .map(|found| found.record)
+            .filter(|record| record.expires_at > now())
+            .ok_or(BearerError::InvalidToken)?;
+        if let Some(missing) = required.first_outside(&record.scope) {
+            return Err(BearerError::InsufficientScope(missing.to_owned()));
+        }
+        Ok(BearerToken {
+            subject: record.subject,
+            client_id: record.client_id,
+            scope: record.scope,
+            expires_at: record.expires_at,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use http::header::AUTHORIZATION;
+    use http::{HeaderMap, HeaderValue, Method};
+
+    use super::*;
+    use crate::MemoryStore;
+    use crate::grants::test_support::*;
+    use crate::storage::Storage as _;
+
+    async fn check(
+        server: &Server<MemoryStore>,
+        header: Option<&str>,
+        required: &str,
+    ) -> Result<BearerToken, BearerError> {
+        let mut headers = HeaderMap::new();
+        if let Some(h) = header {
+            headers.insert(AUTHORIZATION, HeaderValue::from_str(h).unwrap());
+        }
+        let request = Request::new(&Method::GET, &headers);
+        server
+            .authenticate_bearer(&request, &Scope::parse(required).unwrap())
+            .await
+    }
+
+    async fn user_token(server: &Server<MemoryStore>) -> String {
+        let tokens = ok_body(
+            &post(
+                server,
+                Some(("web", "web-secret")),
+                "grant_type=password&username=alice&password=wonderland&scope=read",
+            )
+            .await,
+        );
+        tokens["access_token"].as_str().unwrap().to_owned()
+    }
+
+    #[tokio::test]
+    async fn valid_token_yields_owner_scope_and_client() {
+        let server = server();
+        let token = user_token(&server).await;
+        let bearer = check(&server, Some(&format!("Bearer {token}")), "read")
+            .await
+            .unwrap();
+        assert_eq!(bearer.subject.as_deref(), Some("user-1"));
+        assert_eq!(bearer.client_id, "web");
+        assert_eq!(bearer.scope.to_string(), "read");
+    }
+
+    #[tokio::test]
+    async fn missing_invalid_and_insufficient_render_per_rfc_6750() {
+        let server = server();
+        let token = user_token(&server).await;
+
+        let missing = check(&server, None, "").await.unwrap_err().into_response();
+        assert_eq!(missing.status(), 401);
+        assert_eq!(
+            missing.header("www-authenticate"),
+            Some("Bearer realm=\"granted\"")
+        );
+
+        let invalid = check(&server, Some("Bearer nope"), "")
+            .await
+            .unwrap_err()
+            .into_response();
+        assert_eq!(invalid.status(), 401);
+        assert!(
+            invalid
+                .header("www-authenticate")
+                .unwrap()
+                .contains("error=\"invalid_token\"")
+        );
+
+        let insufficient = check(&server, Some(&format!("Bearer {token}")), "write")
+            .await
+            .unwrap_err()
+            .into_response();
+        assert_eq!(insufficient.status(), 403);
+        assert!(
+            insufficient
+                .header("www-authenticate")
+                .unwrap()
+                .contains("error=\"insufficient_scope\"")
+        );
+
+        let malformed = check(&server, Some("Bearer a b"), "").await.unwrap_err();
+        assert_eq!(malformed, BearerError::InvalidRequest);
+        assert_eq!(
+            check(&server, Some("Basic abc"), "").await.unwrap_err(),
+            BearerError::Missing
+        );
+    }
+
+    #[tokio::test]
+    async fn revoked_token_fails() {
+        let server = server();
+        let token = user_token(&server).await;
+        let family = server
+            .storage()
+            .access_token(&TokenHash::of(&token))
+            .await
+            .unwrap()
+            .unwrap()
+            .family;
+        server.storage().revoke_token_family(&family).await.unwrap();
+        assert_eq!(
+            check(&server, Some(&format!("Bearer {token}")), "")
+                .await
+                .unwrap_err(),
+            BearerError::InvalidToken
+        );
+    }
+}

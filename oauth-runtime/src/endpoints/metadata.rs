@@ -1,0 +1,167 @@
+//! Authorization server metadata (RFC 8414), generated from the policy so
+//! that it can never disagree with what the server does.
+
+use serde::Serialize;
+
+use crate::server::{Grants, Server};
+use crate::{GrantType, PkcePolicy};
+
+/// Where the endpoints are mounted, relative to the issuer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct EndpointPaths {
+    /// The authorization endpoint.
+    pub authorization: String,
+    /// The token endpoint.
+    pub token: String,
+    /// The revocation endpoint.
+    pub revocation: String,
+    /// The introspection endpoint.
+    pub introspection: String,
+}
+
+impl Default for EndpointPaths {
+    fn default() -> Self {
+        Self {
+            authorization: "/oauth/authorize".into(),
+            token: "/oauth/token".into(),
+            revocation: "/oauth/revoke".into(),
+            introspection: "/oauth/introspect".into(),
+        }
+    }
+}
+
+/// The RFC 8414 metadata document.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct Metadata {
+    /// The issuer identifier.
+    pub issuer: String,
+    /// The authorization endpoint, when the code grant is enabled.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub authorization_endpoint: Option<String>,
+    /// The token endpoint.
+    pub token_endpoint: String,
+    /// The revocation endpoint.
+    pub revocation_endpoint: String,
+    /// The introspection endpoint.
+    pub introspection_endpoint: String,
+    /// The enabled grants.
+    pub grant_types_supported: Vec<&'static str>,
+    /// `["code"]` with the code grant, else empty.
+    pub response_types_supported: Vec<&'static str>,
+    /// The response modes of the authorization endpoint.
+    pub response_modes_supported: Vec<&'static str>,
+    /// The PKCE methods accepted.
+    pub code_challenge_methods_supported: Vec<&'static str>,
+    /// Client authentication methods at the token endpoint.
+    pub token_endpoint_auth_methods_supported: Vec<&'static str>,
+    /// Client authentication methods at the revocation endpoint.
+    pub revocation_endpoint_auth_methods_supported: Vec<&'static str>,
+    /// Client authentication methods at the introspection endpoint.
+    pub introspection_endpoint_auth_methods_supported: Vec<&'static str>,
+    /// The declared scopes.
+    pub scopes_supported: Vec<String>,
+    /// Always `true`: authorization responses carry `iss` (RFC 9207).
+    pub authorization_response_iss_parameter_supported: bool,
+}
+
+const CLIENT_AUTH: [&str; 3] = ["client_secret_basic", "client_secret_post", "none"];
+const CONFIDENTIAL_AUTH: [&str; 2] = ["client_secret_basic", "client_secret_post"];
+
+impl<S: Grants> Server<S> {
+    /// The metadata document for `issuer` with the endpoints at `paths`.
+    pub fn metadata(&self, issuer: &str, paths: &EndpointPaths) -> Metadata {
+        let policy = self.policy();
+        let issuer = issuer.trim_end_matches('/');
+        let code = policy.enables(GrantType::AuthorizationCode);
+        let mut pkce_methods = vec!["S256"];
+        if policy.pkce() == PkcePolicy::AllowPlain {
+            pkce_methods.push("plain");
+        }
+        Metadata {
+            issuer: issuer.to_owned(),
+            authorization_endpoint: code.then(|| format!("{issuer}{}", paths.authorization)),
+            token_endpoint: format!("{issuer}{}", paths.token),
+            revocation_endpoint: format!("{issuer}{}", paths.revocation),
+            introspection_endpoint: format!("{issuer}{}", paths.introspection),
+            grant_types_supported: policy.grants().iter().map(|g| g.as_str()).collect(),
+            response_types_supported: if code { vec!["code"] } else { Vec::new() },
+            response_modes_supported: if code {
+                vec!["query", "fragment", "form_post"]
+            } else {
+                Vec::new()
+            },
+            code_challenge_methods_supported: if code { pkce_methods } else { Vec::new() },
+            token_endpoint_auth_methods_supported: CLIENT_AUTH.to_vec(),
+            revocation_endpoint_auth_methods_supported: CLIENT_AUTH.to_vec(),
+            introspection_endpoint_auth_methods_supported: CONFIDENTIAL_AUTH.to_vec(),
+            scopes_supported: policy.scopes_supported().to_vec(),
+            authorization_response_iss_parameter_supported: true,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Policy;
+    use crate::grants::test_support::server_with;
+
+    #[test]
+    fn metadata_follows_the_policy() {
+        let server = server_with(
+            Policy::new([GrantType::ClientCredentials, GrantType::AuthorizationCode])
+                .with_scopes_supported(["read"]),
+        );
+        let doc = serde_json::to_value(server.metadata("http://127.0.0.1:8080/", &EndpointPaths::default()))
+            .unwrap();
+        assert_eq!(doc["issuer"], "http://127.0.0.1:8080");
+        assert_eq!(doc["token_endpoint"], "http://127.0.0.1:8080/oauth/token");
+        assert_eq!(
+            doc["authorization_endpoint"],
+            "http://127.0.0.1:8080/oauth/authorize"
+        );
+        assert_eq!(doc["revocation_endpoint"], "http://127.0.0.1:8080/oauth/revoke");
+        assert_eq!(
+            doc["introspection_endpoint"],
+            "http://127.0.0.1:8080/oauth/introspect"
+        );
+        assert_eq!(
+            doc["grant_types_supported"],
+            serde_json::json!(["client_credentials", "authorization_code"])
+        );
+        assert_eq!(doc["response_types_supported"], serde_json::json!(["code"]));
+        assert_eq!(
+            doc["code_challenge_methods_supported"],
+            serde_json::json!(["S256"])
+        );
+        assert_eq!(doc["scopes_supported"], serde_json::json!(["read"]));
+        assert_eq!(doc["authorization_response_iss_parameter_supported"], true);
+        assert_eq!(
+            doc["token_endpoint_auth_methods_supported"],
+            serde_json::json!(["client_secret_basic", "client_secret_post", "none"])
+        );
+    }
+
+    #[test]
+    fn without_the_code_grant_there_is_no_authorization_endpoint() {
+        let server = server_with(Policy::new([GrantType::ClientCredentials]));
+        let doc =
+            serde_json::to_value(server.metadata("https://as.example", &EndpointPaths::default())).unwrap();
+        assert!(doc.get("authorization_endpoint").is_none());
+        assert_eq!(doc["response_types_supported"], serde_json::json!([]));
+        assert_eq!(doc["code_challenge_methods_supported"], serde_json::json!([]));
+    }
+
+    #[test]
+    fn plain_pkce_is_listed_only_when_allowed() {
+        let server = server_with(Policy::new(GrantType::ALL).with_pkce(PkcePolicy::AllowPlain));
+        let doc =
+            serde_json::to_value(server.metadata("https://as.example", &EndpointPaths::default())).unwrap();
+        assert_eq!(
+            doc["code_challenge_methods_supported"],
+            serde_json::json!(["S256", "plain"])
+        );
+    }
+}

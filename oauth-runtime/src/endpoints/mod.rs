@@ -1,0 +1,9 @@
+//! The endpoints of an authorization server, each an `impl` block on
+//! [`crate::Server`] in its own module.
+
+pub mod authorize;
+pub mod bearer;
+pub mod introspect;
+pub mod metadata;
+pub mod revoke;
+mod token;

@@ -1,0 +1,275 @@
+//! The RFC 6749 error model: error codes as data, one error type that renders
+//! itself as the JSON body and status the RFC prescribes.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use http::StatusCode;
+
+/// An OAuth 2.0 error code (RFC 6749 §4.1.2.1, §5.2; RFC 6750 §3.1).
+///
+/// The code decides the HTTP status of the error response; see
+/// [`ErrorCode::status`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorCode {
+    /// The request is missing a parameter, repeats one, or is otherwise malformed.
+    InvalidRequest,
+    /// Client authentication failed.
+    InvalidClient,
+    /// The grant (code, refresh token, credentials) is invalid, expired, revoked or
+    /// was issued to another client.
+    InvalidGrant,
+    /// The client is not allowed to use this grant or response type.
+    UnauthorizedClient,
+    /// The grant type is unknown or not enabled on this server.
+    UnsupportedGrantType,
+    /// The requested scope is invalid, unknown, or wider than allowed.
+    InvalidScope,
+    /// The resource owner or the server denied the request.
+    AccessDenied,
+    /// The response type is not supported by this server.
+    UnsupportedResponseType,
+    /// An unexpected condition (for example a storage failure) stopped the request.
+    ServerError,
+    /// The server cannot handle the request right now (overload, maintenance).
+    TemporarilyUnavailable,
+    /// A bearer token is missing, expired, revoked or malformed (RFC 6750).
+    InvalidToken,
+    /// A bearer token lacks the scope a resource needs (RFC 6750).
+    InsufficientScope,
+}
+
+impl ErrorCode {
+    /// The code as it appears on the wire, e.g. `"invalid_grant"`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::InvalidRequest => "invalid_request",
+            Self::InvalidClient => "invalid_client",
+            Self::InvalidGrant => "invalid_grant",
+            Self::UnauthorizedClient => "unauthorized_client",
+            Self::UnsupportedGrantType => "unsupported_grant_type",
+            Self::InvalidScope => "invalid_scope",
+            Self::AccessDenied => "access_denied",
+            Self::UnsupportedResponseType => "unsupported_response_type",
+            Self::ServerError => "server_error",
+            Self::TemporarilyUnavailable => "temporarily_unavailable",
+            Self::InvalidToken => "invalid_token",
+            Self::InsufficientScope => "insufficient_scope",
+        }
+    }
+
+    /// The HTTP status an endpoint answers with for this code.
+    ///
+    /// `invalid_client` is `400` here; it becomes `401` with a
+    /// `WWW-Authenticate` challenge when the client authenticated with HTTP
+    /// Basic (see [`OAuthError::with_basic_challenge`]).
+    pub const fn status(self) -> StatusCode {
+        match self {
+            Self::ServerError => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::TemporarilyUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Self::InvalidToken => StatusCode::UNAUTHORIZED,
+            Self::InsufficientScope => StatusCode::FORBIDDEN,
+            _ => StatusCode::BAD_REQUEST,
+        }
+    }
+}
+
+impl fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// An OAuth 2.0 error response: a code, a human-readable description, and
+/// how to render it.
+///
+/// ```
+/// use oauth_runtime::{ErrorCode, OAuthError};
+///
+/// let err = OAuthError::new(ErrorCode::InvalidGrant, "the code has expired");
+/// let response = err.into_response();
+/// assert_eq!(response.status(), 400);
+/// assert_eq!(
+///     response.json(),
+///     serde_json::json!({"error": "invalid_grant", "error_description": "the code has expired"})
+/// );
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{code}: {description}")]
+pub struct OAuthError {
+    code: ErrorCode,
+    description: Cow<'static, str>,
+    uri: Option<Cow<'static, str>>,
+    basic_challenge: bool,
+}
+
+impl OAuthError {
+    /// A new error with the given code and description.
+    pub fn new(code: ErrorCode, description: impl Into<Cow<'static, str>>) -> Self {
+        Self {
+            code,
+            description: description.into(),
+            uri: None,
+            basic_challenge: false,
+        }
+    }
+
+    /// `invalid_request` with a description.
+    pub fn invalid_request(description: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(ErrorCode::InvalidRequest, description)
+    }
+
+    /// `invalid_client` with a description.
+    pub fn invalid_client(description: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(ErrorCode::InvalidClient, description)
+    }
+
+    /// `invalid_grant` with a description.
+    pub fn invalid_grant(description: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(ErrorCode::InvalidGrant, description)
+    }
+
+    /// `invalid_scope` with a description.
+    pub fn invalid_scope(description: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(ErrorCode::InvalidScope, description)
+    }
+
+    /// `unauthorized_client` with a description.
+    pub fn unauthorized_client(description: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(ErrorCode::UnauthorizedClient, description)
+    }
+
+    /// `server_error`: the description is generic so that nothing internal leaks.
+    pub fn server_error() -> Self {
+        Self::new(
+            ErrorCode::ServerError,
+            "the server could not complete the request",
+        )
+    }
+
+    /// Logs a storage failure and turns it into a `server_error` that reveals
+    /// nothing about it to the client.
+    pub fn storage(error: &(dyn std::error::Error + 'static)) -> Self {
+        tracing::error!(error = %error, "storage failure");
+        Self::server_error()
+    }
+
+    /// Adds an `error_uri` to the response.
+    #[must_use]
+    pub fn with_uri(mut self, uri: impl Into<Cow<'static, str>>) -> Self {
+        self.uri = Some(uri.into());
+        self
+    }
+
+    /// Marks the error as a failed HTTP Basic authentication: it then answers
+    /// `401` with `WWW-Authenticate: Basic` (RFC 6749 §5.2).
+    #[must_use]
+    pub fn with_basic_challenge(mut self) -> Self {
+        self.basic_challenge = true;
+        self
+    }
+
+    /// The error code.
+    pub fn code(&self) -> ErrorCode {
+        self.code
+    }
+
+    /// The human-readable description.
+    pub fn description(&self) -> &str {
+        &self.description
+    }
+
+    /// The `error_uri`, if any.
+    pub fn uri(&self) -> Option<&str> {
+        self.uri.as_deref()
+    }
+
+    /// The HTTP status this error answers with.
+    pub fn status(&self) -> StatusCode {
+        if self.basic_challenge {
+            StatusCode::UNAUTHORIZED
+        } else {
+            self.code.status()
+        }
+    }
+
+    /// The RFC 6749 §5.2 JSON body.
+    pub fn to_json(&self) -> serde_json::Value {
+        let mut body = serde_json::Map::with_capacity(3);
+        body.insert("error".into(), self.code.as_str().into());
+        body.insert("error_description".into(), self.description.as_ref().into());
+        if let Some(uri) = &self.uri {
+            body.insert("error_uri".into(), uri.as_ref().into());
+        }
+        serde_json::Value::Object(body)
+    }
+
+    /// Renders the error as a token-endpoint response: JSON body, status,
+    /// `Cache-Control: no-store`, and the Basic challenge when due.
+    pub fn into_response(self) -> crate::Response {
+        let mut response = crate::Response::from_json(self.status(), &self.to_json());
+        if self.basic_challenge {
+            response.insert_header(
+                http::header::WWW_AUTHENTICATE,
+                http::HeaderValue::from_static("Basic realm=\"oauth\", charset=\"UTF-8\""),
+            );
+        }
+        response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_code_has_its_wire_name_and_status() {
+        let cases = [
+            (ErrorCode::InvalidRequest, "invalid_request", 400),
+            (ErrorCode::InvalidClient, "invalid_client", 400),
+            (ErrorCode::InvalidGrant, "invalid_grant", 400),
+            (ErrorCode::UnauthorizedClient, "unauthorized_client", 400),
+            (ErrorCode::UnsupportedGrantType, "unsupported_grant_type", 400),
+            (ErrorCode::InvalidScope, "invalid_scope", 400),
+            (ErrorCode::AccessDenied, "access_denied", 400),
+            (
+                ErrorCode::UnsupportedResponseType,
+                "unsupported_response_type",
+                400,
+            ),
+            (ErrorCode::ServerError, "server_error", 500),
+            (ErrorCode::TemporarilyUnavailable, "temporarily_unavailable", 503),
+            (ErrorCode::InvalidToken, "invalid_token", 401),
+            (ErrorCode::InsufficientScope, "insufficient_scope", 403),
+        ];
+        for (code, name, status) in cases {
+            assert_eq!(code.as_str(), name);
+            assert_eq!(code.status().as_u16(), status, "{name}");
+        }
+    }
+
+    #[test]
+    fn basic_challenge_answers_401_with_www_authenticate() {
+        let response = OAuthError::invalid_client("bad secret")
+            .with_basic_challenge()
+            .into_response();
+        assert_eq!(response.status(), 401);
+        let challenge = response.header("www-authenticate").unwrap_or_default();
+        assert!(challenge.starts_with("Basic"), "{challenge}");
+        assert_eq!(response.header("cache-control"), Some("no-store"));
+        assert_eq!(response.header("pragma"), Some("no-cache"));
+    }
+
+    #[test]
+    fn error_uri_is_rendered_when_set() {
+        let err = OAuthError::invalid_request("x").with_uri("https://docs.example/x");
+        assert_eq!(err.to_json()["error_uri"], "https://docs.example/x");
+        assert!(
+            OAuthError::invalid_request("x")
+                .to_json()
+                .get("error_uri")
+                .is_none()
+        );
+    }
+}

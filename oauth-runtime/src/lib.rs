@@ -1,0 +1,55 @@
+//! The framework-agnostic core of [granted]: OAuth 2.0 requests, the RFC
+//! error model, model and storage traits, the built-in grants, token
+//! generation and hashing, and an in-memory store.
+//!
+//! Most users depend on the `granted` facade, whose derives and
+//! `#[granted::server]` attribute implement the traits of this crate for
+//! their own types.
+//!
+//! [granted]: https://docs.rs/granted
+
+// Library code never panics on input; tests may.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+
+mod client_auth;
+pub mod endpoints;
+mod error;
+mod form;
+pub mod grants;
+pub mod lookup;
+mod memory;
+pub mod model;
+pub mod pkce;
+mod policy;
+mod request;
+mod scope;
+mod secret;
+mod server;
+pub mod storage;
+mod token;
+
+pub use client_auth::{AuthenticatedClient, authenticate};
+pub use endpoints::authorize::{AuthorizationResponse, AuthorizeError, PendingAuthorization, ResponseMode};
+pub use endpoints::bearer::{BearerError, BearerToken};
+pub use endpoints::introspect::Introspection;
+pub use endpoints::metadata::{EndpointPaths, Metadata};
+pub use error::{ErrorCode, OAuthError};
+pub use form::{MAX_PARAMS, Params};
+pub use memory::{ClientRecord, MemoryStore, MemoryStoreError, UserRecord};
+pub use model::{
+    AuthMethod, ClientModel, ClientModelExt, CodeModel, CodeRecord, RefreshableToken, SubjectToken,
+    TokenModel, TokenRecord, UnixTime, UserModel,
+};
+pub use pkce::PkceMethod;
+pub use policy::{DurationError, GrantType, PkcePolicy, Policy, parse_duration};
+pub use request::{MAX_BODY_BYTES, Request, Response};
+pub use scope::Scope;
+pub use secret::{
+    PasswordError, Secret, hash_client_secret, hash_password, verify_client_secret, verify_password,
+    verify_password_of_unknown_user,
+};
+pub use server::{FoundToken, GrantRequest, Grants, Server, TokenKind, TokenResponse, now};
+pub use storage::{CodeStorage, RefreshStorage, Storage, UserStorage};
+pub use token::{NewToken, ParseTokenHashError, TokenHash};
+
+pub use http;

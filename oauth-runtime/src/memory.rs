@@ -1,0 +1,428 @@
+//! An in-memory store implementing every storage trait, for tests, examples
+//! and small single-process deployments. Locks are never held across an
+//! `.await`.
+
+use std::collections::HashMap;
+use std::sync::{Mutex, MutexGuard};
+
+use crate::grants;
+use crate::model::{
+    AuthMethod, ClientModel, CodeModel, CodeRecord, ModelError, RefreshableToken, StrIter, SubjectToken,
+    TokenModel, TokenRecord, UnixTime, UserModel,
+};
+use crate::server::{FoundToken, GrantRequest, Grants, TokenResponse};
+use crate::storage::{CodeStorage, RefreshStorage, Storage, UserStorage};
+use crate::{
+    GrantType, OAuthError, PasswordError, Policy, Scope, TokenHash, hash_client_secret, hash_password,
+};
+
+/// A registered client, for [`MemoryStore`] and for seeding other stores.
+///
+/// ```
+/// use oauth_runtime::{ClientRecord, ClientModel};
+///
+/// let client = ClientRecord::public("spa")
+///     .redirect_uris(["http://127.0.0.1:9000/cb"])
+///     .grant_types(["authorization_code", "refresh_token"])
+///     .scope("read");
+/// assert!(client.secret_hash().is_none());
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientRecord {
+    client_id: String,
+    secret_hash: Option<String>,
+    redirect_uris: Vec<String>,
+    grant_types: Vec<String>,
+    scope: Scope,
+    auth_method: AuthMethod,
+}
+
+impl ClientRecord {
+    /// A confidential client authenticating with `client_secret_basic`; the
+    /// secret is stored hashed.
+    pub fn confidential(client_id: impl Into<String>, secret: &str) -> Self {
+        Self {
+            client_id: client_id.into(),
+            secret_hash: Some(hash_client_secret(secret)),
+            redirect_uris: Vec::new(),
+            grant_types: Vec::new(),
+            scope: Scope::empty(),
+            auth_method: AuthMethod::ClientSecretBasic,
+        }
+    }
+
+    /// A confidential client whose secret is already hashed (with
+    /// [`hash_client_secret`] or argon2), e.g. when read back from a database.
+    pub fn confidential_hashed(client_id: impl Into<String>, secret_hash: impl Into<String>) -> Self {
+        Self {
+            secret_hash: Some(secret_hash.into()),
+            ..Self::confidential(client_id, "")
+        }
+    }
+
+    /// A public client (authentication method `none`).
+    pub fn public(client_id: impl Into<String>) -> Self {
+        Self {
+            client_id: client_id.into(),
+            secret_hash: None,
+            redirect_uris: Vec::new(),
+            grant_types: Vec::new(),
+            scope: Scope::empty(),
+            auth_method: AuthMethod::None,
+        }
+    }
+
+    /// Sets the registered redirect URIs.
+    #[must_use]
+    pub fn redirect_uris<I: IntoIterator<Item = T>, T: Into<String>>(mut self, uris: I) -> Self {
+        self.redirect_uris = uris.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Sets the grant types the client may use.
+    #[must_use]
+    pub fn grant_types<I: IntoIterator<Item = T>, T: Into<String>>(mut self, grants: I) -> Self {
+        self.grant_types = grants.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Sets the client's scope (space-separated; invalid tokens are dropped).
+    #[must_use]
+    pub fn scope(mut self, scope: &str) -> Self {
+        self.scope = Scope::from_tokens(scope.split(' '));
+        self
+    }
+
+    /// Sets the token endpoint authentication method.
+    #[must_use]
+    pub fn auth_method(mut self, method: AuthMethod) -> Self {
+        self.auth_method = method;
+        self
+    }
+}
+
+impl ClientModel for ClientRecord {
+    fn client_id(&self) -> &str {
+        &self.client_id
+    }
+    fn secret_hash(&self) -> Option<&str> {
+        self.secret_hash.as_deref()
+    }
+    fn redirect_uris(&self) -> StrIter<'_> {
+        StrIter::slice(&self.redirect_uris)
+    }
+    fn grant_types(&self) -> StrIter<'_> {
+        StrIter::slice(&self.grant_types)
+    }
+    fn scope(&self) -> StrIter<'_> {
+        StrIter::slice(self.scope.tokens())
+    }
+    fn auth_method(&self) -> Option<AuthMethod> {
+        Some(self.auth_method)
+    }
+}
+
+/// A user with an argon2id password hash, for [`MemoryStore`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserRecord {
+    subject: String,
+    username: String,
+    password_hash: String,
+}
+
+impl UserRecord {
+    /// A user whose password is hashed with argon2id.
+    ///
+    /// # Errors
+    ///
+    /// [`PasswordError`] when hashing fails.
+    pub fn new(
+        subject: impl Into<String>,
+        username: impl Into<String>,
+        password: &str,
+    ) -> Result<Self, PasswordError> {
+        Ok(Self {
+            subject: subject.into(),
+            username: username.into(),
+            password_hash: hash_password(password)?,
+        })
+    }
+}
+
+impl UserRecord {
+    /// A user whose password hash (argon2 PHC string) is already known, e.g.
+    /// when read back from a database.
+    pub fn from_hash(
+        subject: impl Into<String>,
+        username: impl Into<String>,
+        password_hash: impl Into<String>,
+    ) -> Self {
+        Self {
+            subject: subject.into(),
+            username: username.into(),
+            password_hash: password_hash.into(),
+        }
+    }
+}
+
+impl UserModel for UserRecord {
+    fn subject(&self) -> &str {
+        &self.subject
+    }
+    fn username(&self) -> &str {
+        &self.username
+    }
+    fn password_hash(&self) -> &str {
+        &self.password_hash
+    }
+}
+
+impl TokenModel for TokenRecord {
+    fn from_record(record: TokenRecord) -> Self {
+        record
+    }
+    fn into_record(self) -> Result<TokenRecord, ModelError> {
+        Ok(self)
+    }
+}
+
+impl RefreshableToken for TokenRecord {}
+impl SubjectToken for TokenRecord {}
+
+impl CodeModel for CodeRecord {
+    fn from_record(record: CodeRecord) -> Self {
+        record
+    }
+    fn into_record(self) -> Result<CodeRecord, ModelError> {
+        Ok(self)
+    }
+}
+
+/// The memory store's only failure: a thread panicked while holding its lock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the in-memory store is unusable after a panic")]
+pub struct MemoryStoreError;
+
+#[derive(Debug, Default)]
+struct Tables {
+    clients: HashMap<String, ClientRecord>,
+    users: HashMap<String, UserRecord>,
+    codes: HashMap<TokenHash, CodeRecord>,
+    /// Tokens by access token hash.
+    tokens: HashMap<TokenHash, TokenRecord>,
+    /// Refresh token hash → access token hash.
+    refresh_index: HashMap<TokenHash, TokenHash>,
+    /// Family → access token hashes.
+    families: HashMap<String, Vec<TokenHash>>,
+}
+
+impl Tables {
+    fn insert_token(&mut self, token: TokenRecord) {
+        if let Some(refresh) = token.refresh_token {
+            self.refresh_index.insert(refresh, token.access_token);
+        }
+        self.families
+            .entry(token.family.clone())
+            .or_default()
+            .push(token.access_token);
+        self.tokens.insert(token.access_token, token);
+    }
+
+    fn remove_token(&mut self, access: &TokenHash) {
+        if let Some(refresh) = self.tokens.remove(access).and_then(|t| t.refresh_token) {
+            self.refresh_index.remove(&refresh);
+        }
+    }
+}
+
+/// An in-memory implementation of every storage trait.
+///
+/// It serves the policy it was built with: by default `authorization_code`
+/// (PKCE S256), `client_credentials` and `refresh_token` (rotating).
+#[derive(Debug)]
+pub struct MemoryStore {
+    tables: Mutex<Tables>,
+    policy: Policy,
+}
+
+impl Default for MemoryStore {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl MemoryStore {
+    /// An empty store with the default policy.
+    pub fn new() -> Self {
+        Self::with_policy(Policy::new([
+            GrantType::AuthorizationCode,
+            GrantType::ClientCredentials,
+            GrantType::RefreshToken,
+        ]))
+    }
+
+    /// An empty store serving `policy` (which may enable `password`).
+    pub fn with_policy(policy: Policy) -> Self {
+        Self {
+            tables: Mutex::new(Tables::default()),
+            policy,
+        }
+    }
+
+    fn tables(&self) -> Result<MutexGuard<'_, Tables>, MemoryStoreError> {
+        self.tables.lock().map_err(|_| MemoryStoreError)
+    }
+
+    /// Adds or replaces a client.
+    pub fn add_client(&self, client: ClientRecord) {
+        if let Ok(mut tables) = self.tables() {
+            tables.clients.insert(client.client_id.clone(), client);
+        }
+    }
+
+    /// Adds or replaces a user.
+    pub fn add_user(&self, user: UserRecord) {
+        if let Ok(mut tables) = self.tables() {
+            tables.users.insert(user.username.clone(), user);
+        }
+    }
+
+    /// Stores an authorization code directly (the authorization endpoint
+    /// normally does this).
+    pub fn add_code(&self, code: CodeRecord) {
+        if let Ok(mut tables) = self.tables() {
+            tables.codes.insert(code.code, code);
+        }
+    }
+
+    #[cfg(test)]
+    pub(crate) fn add_token_for_tests(&self, token: TokenRecord) {
+        if let Ok(mut tables) = self.tables() {
+            tables.insert_token(token);
+        }
+    }
+
+    /// How many tokens are stored (live, rotated or expired).
+    pub fn token_count(&self) -> usize {
+        self.tables().map_or(0, |t| t.tokens.len())
+    }
+
+    /// Removes expired codes and tokens whose access and refresh tokens have
+    /// both expired.
+    pub fn purge_expired(&self, now: UnixTime) {
+        let Ok(mut tables) = self.tables() else { return };
+        tables.codes.retain(|_, code| code.expires_at > now);
+        let expired: Vec<TokenHash> = tables
+            .tokens
+            .values()
+            .filter(|t| t.expires_at <= now && t.refresh_expires_at.is_none_or(|r| r <= now))
+            .map(|t| t.access_token)
+            .collect();
+        for access in &expired {
+            tables.remove_token(access);
+        }
+        tables.families.retain(|_, members| {
+            members.retain(|m| !expired.contains(m));
+            !members.is_empty()
+        });
+    }
+}
+
+impl Storage for MemoryStore {
+    type Client = ClientRecord;
+    type Token = TokenRecord;
+    type Error = MemoryStoreError;
+
+    async fn client(&self, client_id: &str) -> Result<Option<ClientRecord>, MemoryStoreError> {
+        Ok(self.tables()?.clients.get(client_id).cloned())
+    }
+
+    async fn save_token(&self, token: TokenRecord) -> Result<(), MemoryStoreError> {
+        self.tables()?.insert_token(token);
+        Ok(())
+    }
+
+    async fn access_token(&self, hash: &TokenHash) -> Result<Option<TokenRecord>, MemoryStoreError> {
+        Ok(self.tables()?.tokens.get(hash).cloned())
+    }
+
+    async fn revoke_token_family(&self, family: &str) -> Result<(), MemoryStoreError> {
+        let mut tables = self.tables()?;
+        for access in tables.families.remove(family).unwrap_or_default() {
+            tables.remove_token(&access);
+        }
+        Ok(())
+    }
+}
+
+impl CodeStorage for MemoryStore {
+    type Code = CodeRecord;
+
+    async fn save_code(&self, code: CodeRecord) -> Result<(), MemoryStoreError> {
+        self.tables()?.codes.insert(code.code, code);
+        Ok(())
+    }
+
+    async fn take_code(&self, hash: &TokenHash) -> Result<Option<CodeRecord>, MemoryStoreError> {
+        Ok(self.tables()?.codes.remove(hash))
+    }
+}
+
+impl RefreshStorage for MemoryStore {
+    async fn refresh_token(&self, hash: &TokenHash) -> Result<Option<TokenRecord>, MemoryStoreError> {
+        let tables = self.tables()?;
+        Ok(tables
+            .refresh_index
+            .get(hash)
+            .and_then(|access| tables.tokens.get(access))
+            .cloned())
+    }
+
+    async fn rotate_refresh_token(
+        &self,
+        old: &TokenHash,
+        new: TokenRecord,
+    ) -> Result<bool, MemoryStoreError> {
+        let mut tables = self.tables()?;
+        let Some(access) = tables.refresh_index.get(old).copied() else {
+            return Ok(false);
+        };
+        match tables.tokens.get_mut(&access) {
+            Some(token) if !token.rotated => token.rotated = true,
+            _ => return Ok(false),
+        }
+        tables.insert_token(new);
+        Ok(true)
+    }
+}
+
+impl UserStorage for MemoryStore {
+    type User = UserRecord;
+
+    async fn user_by_username(&self, username: &str) -> Result<Option<UserRecord>, MemoryStoreError> {
+        Ok(self.tables()?.users.get(username).cloned())
+    }
+}
+
+impl Grants for MemoryStore {
+    fn policy(&self) -> Policy {
+        self.policy.clone()
+    }
+
+    async fn exchange(
+        &self,
+        grant: GrantType,
+        request: GrantRequest<'_, ClientRecord>,
+    ) -> Result<TokenResponse, OAuthError> {
+        match grant {
+            GrantType::AuthorizationCode => grants::authorization_code::exchange(self, request).await,
+            GrantType::ClientCredentials => grants::client_credentials::exchange(self, request).await,
+            GrantType::Password => grants::password::exchange(self, request).await,
+            GrantType::RefreshToken => grants::refresh_token::exchange(self, request).await,
+        }
+    }
+
+    async fn find_token(&self, hash: &TokenHash) -> Result<Option<FoundToken>, OAuthError> {
+        crate::lookup::access_or_refresh_token(self, hash).await
+    }
+}

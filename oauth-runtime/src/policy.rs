@@ -1,0 +1,304 @@
+//! The server's policy: which grants are enabled and with which options,
+//! token lifetimes, and the declared scopes. `#[granted::server]` builds it
+//! from the attribute; lifetimes and the issuer can be changed at start-up.
+
+use std::time::Duration;
+
+/// A grant type of the token endpoint (RFC 6749 §4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum GrantType {
+    /// `authorization_code` (RFC 6749 §4.1) with PKCE (RFC 7636).
+    AuthorizationCode,
+    /// `client_credentials` (RFC 6749 §4.4).
+    ClientCredentials,
+    /// `password` (RFC 6749 §4.3): insecure, opt-in only.
+    Password,
+    /// `refresh_token` (RFC 6749 §6).
+    RefreshToken,
+}
+
+impl GrantType {
+    /// Every grant granted implements.
+    pub const ALL: [GrantType; 4] = [
+        Self::AuthorizationCode,
+        Self::ClientCredentials,
+        Self::Password,
+        Self::RefreshToken,
+    ];
+
+    /// The wire name, e.g. `"authorization_code"`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::AuthorizationCode => "authorization_code",
+            Self::ClientCredentials => "client_credentials",
+            Self::Password => "password",
+            Self::RefreshToken => "refresh_token",
+        }
+    }
+
+    /// Parses a wire name.
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|g| g.as_str() == name)
+    }
+}
+
+/// How PKCE is enforced for the authorization code grant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
+pub enum PkcePolicy {
+    /// `S256` only; required for public clients, optional for confidential ones.
+    #[default]
+    S256,
+    /// `S256` required for every client.
+    Required,
+    /// `S256` or `plain` (opt-in: `plain` protects nothing against a reader
+    /// of the authorization request); required for public clients.
+    AllowPlain,
+}
+
+/// The declared policy of a server.
+///
+/// ```
+/// use std::time::Duration;
+/// use oauth_runtime::{GrantType, Policy};
+///
+/// let policy = Policy::new([GrantType::ClientCredentials])
+///     .with_access_token_ttl(Duration::from_secs(600));
+/// assert!(policy.enables(GrantType::ClientCredentials));
+/// assert!(!policy.enables(GrantType::Password));
+/// assert_eq!(policy.access_token_ttl(), Duration::from_secs(600));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Policy {
+    grants: Vec<GrantType>,
+    pkce: PkcePolicy,
+    rotate_refresh_tokens: bool,
+    access_token_ttl: Duration,
+    refresh_token_ttl: Duration,
+    code_ttl: Duration,
+    scopes_supported: Vec<String>,
+    issuer: Option<String>,
+}
+
+impl Policy {
+    /// A policy enabling `grants`, with S256 PKCE, rotating refresh tokens,
+    /// and lifetimes of 1 h (access), 30 d (refresh) and 60 s (code).
+    pub fn new(grants: impl IntoIterator<Item = GrantType>) -> Self {
+        let mut enabled = Vec::new();
+        for grant in grants {
+            if !enabled.contains(&grant) {
+                enabled.push(grant);
+            }
+        }
+        Self {
+            grants: enabled,
+            pkce: PkcePolicy::default(),
+            rotate_refresh_tokens: true,
+            access_token_ttl: Duration::from_secs(3600),
+            refresh_token_ttl: Duration::from_secs(30 * 24 * 3600),
+            code_ttl: Duration::from_secs(60),
+            scopes_supported: Vec::new(),
+            issuer: None,
+        }
+    }
+
+    /// Sets the PKCE policy.
+    #[must_use]
+    pub fn with_pkce(mut self, pkce: PkcePolicy) -> Self {
+        self.pkce = pkce;
+        self
+    }
+
+    /// Whether refresh tokens rotate on use (the default, RFC 9700 §4.14).
+    #[must_use]
+    pub fn with_refresh_rotation(mut self, rotate: bool) -> Self {
+        self.rotate_refresh_tokens = rotate;
+        self
+    }
+
+    /// Sets the access token lifetime.
+    #[must_use]
+    pub fn with_access_token_ttl(mut self, ttl: Duration) -> Self {
+        self.access_token_ttl = ttl;
+        self
+    }
+
+    /// Sets the refresh token lifetime.
+    #[must_use]
+    pub fn with_refresh_token_ttl(mut self, ttl: Duration) -> Self {
+        self.refresh_token_ttl = ttl;
+        self
+    }
+
+    /// Sets the authorization code lifetime.
+    #[must_use]
+    pub fn with_code_ttl(mut self, ttl: Duration) -> Self {
+        self.code_ttl = ttl;
+        self
+    }
+
+    /// Declares the scopes the server knows (`scopes_supported` in metadata).
+    #[must_use]
+    pub fn with_scopes_supported<I, T>(mut self, scopes: I) -> Self
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<String>,
+    {
+        self.scopes_supported = scopes.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Sets the issuer identifier (RFC 8414, RFC 9207).
+    #[must_use]
+    pub fn with_issuer(mut self, issuer: impl Into<String>) -> Self {
+        self.issuer = Some(issuer.into());
+        self
+    }
+
+    /// Keeps only the grants in `allowed` (the ones the storage compiled in).
+    pub(crate) fn restrict_grants(mut self, allowed: &[GrantType]) -> Self {
+        self.grants.retain(|g| allowed.contains(g));
+        self
+    }
+
+    /// Whether `grant` is enabled.
+    pub fn enables(&self, grant: GrantType) -> bool {
+        self.grants.contains(&grant)
+    }
+
+    /// The enabled grants, in declaration order.
+    pub fn grants(&self) -> &[GrantType] {
+        &self.grants
+    }
+
+    /// The PKCE policy.
+    pub fn pkce(&self) -> PkcePolicy {
+        self.pkce
+    }
+
+    /// Whether refresh tokens rotate.
+    pub fn rotates_refresh_tokens(&self) -> bool {
+        self.rotate_refresh_tokens
+    }
+
+    /// The access token lifetime.
+    pub fn access_token_ttl(&self) -> Duration {
+        self.access_token_ttl
+    }
+
+    /// The refresh token lifetime.
+    pub fn refresh_token_ttl(&self) -> Duration {
+        self.refresh_token_ttl
+    }
+
+    /// The authorization code lifetime.
+    pub fn code_ttl(&self) -> Duration {
+        self.code_ttl
+    }
+
+    /// The declared scopes.
+    pub fn scopes_supported(&self) -> &[String] {
+        &self.scopes_supported
+    }
+
+    /// The issuer, when set.
+    pub fn issuer(&self) -> Option<&str> {
+        self.issuer.as_deref()
+    }
+}
+
+/// Parses a duration such as `"60s"`, `"15m"`, `"1h"` or `"30d"`: a positive
+/// whole number followed by one unit.
+///
+/// ```
+/// use std::time::Duration;
+/// assert_eq!(oauth_runtime::parse_duration("15m"), Ok(Duration::from_secs(900)));
+/// assert!(oauth_runtime::parse_duration("0s").is_err());
+/// assert!(oauth_runtime::parse_duration("1w").is_err());
+/// ```
+///
+/// # Errors
+///
+/// [`DurationError`] saying what is wrong.
+pub fn parse_duration(text: &str) -> Result<Duration, DurationError> {
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .ok_or(DurationError::MissingUnit)?;
+    let (number, unit) = text.split_at(split);
+    let number: u64 = number.parse().map_err(|_| DurationError::MissingNumber)?;
+    let seconds_per_unit = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        _ => return Err(DurationError::UnknownUnit(unit.to_owned())),
+    };
+    if number == 0 {
+        return Err(DurationError::Zero);
+    }
+    number
+        .checked_mul(seconds_per_unit)
+        .map(Duration::from_secs)
+        .ok_or(DurationError::TooLong)
+}
+
+/// Why a duration string was rejected.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum DurationError {
+    /// No digits before the unit.
+    #[error("a duration starts with a whole number, e.g. `60s`")]
+    MissingNumber,
+    /// Digits but no unit.
+    #[error("a duration needs a unit: `s`, `m`, `h` or `d`")]
+    MissingUnit,
+    /// A unit other than s, m, h, d.
+    #[error("unknown duration unit `{0}`: use `s`, `m`, `h` or `d`")]
+    UnknownUnit(String),
+    /// Zero length.
+    #[error("a duration of zero would expire at once")]
+    Zero,
+    /// Too long to represent.
+    #[error("the duration is too long")]
+    TooLong,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_parse_each_unit() {
+        assert_eq!(parse_duration("2s"), Ok(Duration::from_secs(2)));
+        assert_eq!(parse_duration("1h"), Ok(Duration::from_secs(3600)));
+        assert_eq!(parse_duration("30d"), Ok(Duration::from_secs(2_592_000)));
+        assert_eq!(parse_duration("60"), Err(DurationError::MissingUnit));
+        assert_eq!(parse_duration("s"), Err(DurationError::MissingNumber));
+        assert_eq!(parse_duration("-1s"), Err(DurationError::MissingNumber));
+        assert_eq!(
+            parse_duration("5ms"),
+            Err(DurationError::UnknownUnit("ms".into()))
+        );
+        assert_eq!(
+            parse_duration("99999999999999999999d"),
+            Err(DurationError::MissingNumber)
+        );
+        assert_eq!(parse_duration("999999999999999999d"), Err(DurationError::TooLong));
+    }
+
+    #[test]
+    fn grant_names_round_trip() {
+        for grant in GrantType::ALL {
+            assert_eq!(GrantType::from_name(grant.as_str()), Some(grant));
+        }
+        assert_eq!(GrantType::from_name("implicit"), None);
+    }
+
+    #[test]
+    fn policy_dedups_grants() {
+        let policy = Policy::new([GrantType::RefreshToken, GrantType::RefreshToken]);
+        assert_eq!(policy.grants(), [GrantType::RefreshToken]);
+    }
+}

@@ -1,0 +1,92 @@
+//! Async storage traits, split by capability: a server implements only what
+//! its enabled grants need. `#[granted::server]` implements them by
+//! delegating to the methods of the user's `impl` block.
+//!
+//! Every method returns a `Send` future so that servers run on multi-threaded
+//! executors; write them as plain `async fn`.
+
+use std::future::Future;
+
+use crate::TokenHash;
+use crate::model::{ClientModel, CodeModel, TokenModel, UserModel};
+
+/// What every server needs: clients and issued tokens.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not an OAuth storage",
+    label = "this type must store clients and tokens",
+    note = "put `#[granted::server(...)]` on an `impl` block of `{Self}` that defines `client`, `save_token`, `access_token` and `revoke_token_family`"
+)]
+pub trait Storage: Sized + Send + Sync + 'static {
+    /// The client model.
+    type Client: ClientModel;
+    /// The token model.
+    type Token: TokenModel;
+    /// The storage's error; it is logged and answered as `server_error`.
+    type Error: std::error::Error + Send + Sync + 'static;
+
+    /// Looks a client up by its id.
+    fn client(
+        &self,
+        client_id: &str,
+    ) -> impl Future<Output = Result<Option<Self::Client>, Self::Error>> + Send;
+
+    /// Stores a newly issued token.
+    fn save_token(&self, token: Self::Token) -> impl Future<Output = Result<(), Self::Error>> + Send;
+
+    /// Looks a token up by the hash of its access token.
+    fn access_token(
+        &self,
+        hash: &TokenHash,
+    ) -> impl Future<Output = Result<Option<Self::Token>, Self::Error>> + Send;
+
+    /// Revokes (deletes) every token of a family: on revocation, on a
+    /// replayed code and on a reused refresh token.
+    fn revoke_token_family(&self, family: &str) -> impl Future<Output = Result<(), Self::Error>> + Send;
+}
+
+/// Authorization codes, for the `authorization_code` grant.
+pub trait CodeStorage: Storage {
+    /// The authorization code model.
+    type Code: CodeModel;
+
+    /// Stores a newly issued code.
+    fn save_code(&self, code: Self::Code) -> impl Future<Output = Result<(), Self::Error>> + Send;
+
+    /// Removes the code with this hash and returns it, atomically: of two
+    /// concurrent calls with one hash at most one may return `Some`.
+    fn take_code(
+        &self,
+        hash: &TokenHash,
+    ) -> impl Future<Output = Result<Option<Self::Code>, Self::Error>> + Send;
+}
+
+/// Refresh tokens, for the `refresh_token` grant.
+pub trait RefreshStorage: Storage {
+    /// Looks a token up by the hash of its refresh token, including one whose
+    /// refresh token was already rotated (so that reuse can be detected).
+    fn refresh_token(
+        &self,
+        hash: &TokenHash,
+    ) -> impl Future<Output = Result<Option<Self::Token>, Self::Error>> + Send;
+
+    /// Atomically marks the token holding refresh token `old` as rotated and
+    /// stores `new`. Returns `false`, storing nothing, when `old` is unknown
+    /// or already rotated: of two concurrent calls at most one returns `true`.
+    fn rotate_refresh_token(
+        &self,
+        old: &TokenHash,
+        new: Self::Token,
+    ) -> impl Future<Output = Result<bool, Self::Error>> + Send;
+}
+
+/// Users (resource owners), for the `password` grant and the login page.
+pub trait UserStorage: Storage {
+    /// The user model.
+    type User: UserModel;
+
+    /// Looks a user up by login name.
+    fn user_by_username(
+        &self,
+        username: &str,
+    ) -> impl Future<Output = Result<Option<Self::User>, Self::Error>> + Send;
+}

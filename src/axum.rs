@@ -1,0 +1,126 @@
+//! The axum integration: an extractor that turns an axum request into a
+//! runtime [`Request`], a conversion of runtime responses, and
+//! a router for the token, revocation, introspection and metadata endpoints.
+//!
+//! The authorization endpoint needs the application's own login and consent
+//! page, so it is not part of [`oauth_routes`]: call
+//! [`Server::authorize`](crate::Server::authorize),
+//! [`Server::approve`](crate::Server::approve) and
+//! [`Server::deny`](crate::Server::deny) from your handlers (the example
+//! server shows how).
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::{FromRequest, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
+use axum::routing::{get, post};
+
+use crate::endpoints::metadata::EndpointPaths;
+use crate::{Grants, MAX_BODY_BYTES, OAuthError, Request, Response, Server};
+
+/// An axum request held whole so that it can be lent to the runtime as a
+/// [`Request`]: the body is read once, up to [`MAX_BODY_BYTES`].
+#[derive(Debug, Clone)]
+pub struct OAuthRequest {
+    method: Method,
+    headers: HeaderMap,
+    uri: Uri,
+    body: Bytes,
+}
+
+impl OAuthRequest {
+    /// The request as the runtime reads it.
+    pub fn as_request(&self) -> Request<'_> {
+        Request::new(&self.method, &self.headers)
+            .with_query(self.uri.query())
+            .with_body(&self.body)
+    }
+
+    /// The request headers.
+    pub fn headers(&self) -> &HeaderMap {
+        &self.headers
+    }
+}
+
+impl<St: Send + Sync> FromRequest<St> for OAuthRequest {
+    type Rejection = axum::response::Response;
+
+    async fn from_request(request: axum::extract::Request, _state: &St) -> Result<Self, Self::Rejection> {
+        let (parts, body) = request.into_parts();
+        // One byte over the limit is enough to know the runtime will refuse it.
+        let body = axum::body::to_bytes(body, MAX_BODY_BYTES + 1)
+            .await
+            .map_err(|_| {
+                into_axum(OAuthError::invalid_request("the body is too large or unreadable").into_response())
+            })?;
+        Ok(Self {
+            method: parts.method,
+            headers: parts.headers,
+            uri: parts.uri,
+            body,
+        })
+    }
+}
+
+/// Converts a runtime response into an axum response.
+pub fn into_axum(response: Response) -> axum::response::Response {
+    let (status, headers, body) = response.into_parts();
+    let mut out = axum::response::Response::new(Body::from(body));
+    *out.status_mut() = status;
+    *out.headers_mut() = headers;
+    out
+}
+
+/// A router serving, for `server`:
+///
+/// | method, path | endpoint |
+/// | --- | --- |
+/// | `POST /oauth/token` | [`Server::token`] |
+/// | `POST /oauth/revoke` | [`Server::revoke`] |
+/// | `POST /oauth/introspect` | [`Server::introspect`] |
+/// | `GET /.well-known/oauth-authorization-server` | [`Server::metadata`] for the policy's issuer |
+///
+/// Merge it into your application's router.
+pub fn oauth_routes<S: Grants>(server: Arc<Server<S>>) -> Router {
+    Router::new()
+        .route("/oauth/token", post(token::<S>))
+        .route("/oauth/revoke", post(revoke::<S>))
+        .route("/oauth/introspect", post(introspect::<S>))
+        .route("/.well-known/oauth-authorization-server", get(metadata::<S>))
+        .with_state(server)
+}
+
+async fn token<S: Grants>(
+    State(server): State<Arc<Server<S>>>,
+    request: OAuthRequest,
+) -> axum::response::Response {
+    into_axum(server.token(request.as_request()).await)
+}
+
+async fn revoke<S: Grants>(
+    State(server): State<Arc<Server<S>>>,
+    request: OAuthRequest,
+) -> axum::response::Response {
+    into_axum(server.revoke(request.as_request()).await)
+}
+
+async fn introspect<S: Grants>(
+    State(server): State<Arc<Server<S>>>,
+    request: OAuthRequest,
+) -> axum::response::Response {
+    into_axum(server.introspect(request.as_request()).await)
+}
+
+async fn metadata<S: Grants>(State(server): State<Arc<Server<S>>>) -> axum::response::Response {
+    let issuer = server.policy().issuer().unwrap_or_default();
+    let document = server.metadata(issuer, &EndpointPaths::default());
+    let mut response = Response::from_json(StatusCode::OK, &document);
+    // Metadata is public and may be cached, unlike token responses.
+    response.insert_header(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=300"),
+    );
+    into_axum(response)
+}

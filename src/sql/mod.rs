@@ -1,0 +1,246 @@
+//! SQL storage: [`SqlStore`] keeps clients, users, authorization codes and
+//! tokens in SQLite (feature `sqlite`) or PostgreSQL (feature `postgres`).
+//!
+//! It implements the runtime's storage traits with the runtime's records
+//! ([`ClientRecord`], [`TokenRecord`], [`CodeRecord`], [`UserRecord`]) and
+//! has the same semantics as [`MemoryStore`](crate::MemoryStore): a code is
+//! taken (removed and returned) atomically, a refresh token is rotated
+//! atomically, revoking a family deletes all its tokens, and a rotated
+//! refresh token can still be looked up so that its reuse is detected. Only
+//! SHA-256 hashes of tokens and codes are stored.
+//!
+//! The schema is created and upgraded by embedded migrations when the store
+//! connects (files in `migrations/sqlite` and `migrations/postgres`).
+//!
+//! With SQLite every write goes through one writer task that commits queued
+//! writes together (group commit), and reads go through a separate pool of
+//! read-only connections; with Postgres every operation is one atomic
+//! statement on a pool.
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), granted::sql::SqlError> {
+//! use granted::ClientRecord;
+//! use granted::sql::SqlStore;
+//!
+//! let store = SqlStore::connect("sqlite://granted.db").await?;
+//! store
+//!     .upsert_client(&ClientRecord::confidential("web", "s3cret").scope("read"))
+//!     .await?;
+//! let _purger = store.spawn_purge_task(std::time::Duration::from_secs(300));
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! The store does not implement `Grants`: declare the grants with
+//! `#[granted::server]` on your own type and delegate to it.
+
+use std::fmt;
+use std::sync::{Arc, Weak};
+use std::time::Duration;
+
+use oauth_runtime::model::UnixTime;
+use oauth_runtime::storage::{CodeStorage, RefreshStorage, Storage, UserStorage};
+use oauth_runtime::{ClientRecord, CodeRecord, TokenHash, TokenRecord, UserRecord};
+
+mod error;
+mod migrations;
+mod ops;
+#[cfg(feature = "postgres")]
+mod postgres;
+mod rows;
+#[cfg(feature = "sqlite")]
+mod sqlite;
+#[cfg(feature = "sqlite")]
+mod writer;
+
+pub use error::SqlError;
+
+/// Storage in SQLite or PostgreSQL.
+///
+/// Cheap to clone: clones share the connections (and, for SQLite, the writer
+/// task). When the last clone is dropped, the SQLite writer finishes the
+/// writes already queued and closes its connection; [`close`](Self::close)
+/// does the same on demand and waits for it.
+#[derive(Clone)]
+pub struct SqlStore {
+    backend: Arc<Backend>,
+}
+
+#[derive(Debug)]
+enum Backend {
+    #[cfg(feature = "sqlite")]
+    Sqlite(sqlite::SqliteBackend),
+    #[cfg(feature = "postgres")]
+    Postgres(postgres::PostgresBackend),
+}
+
+/// Calls the same method on whichever backend is in use.
+macro_rules! dispatch {
+    ($self:ident . $method:ident ( $($arg:expr),* )) => {
+        match &*$self.backend {
+            #[cfg(feature = "sqlite")]
+            Backend::Sqlite(backend) => backend.$method($($arg),*).await,
+            #[cfg(feature = "postgres")]
+            Backend::Postgres(backend) => backend.$method($($arg),*).await,
+        }
+    };
+}
+
+impl SqlStore {
+    /// Connects to a database and brings its schema up to date.
+    ///
+    /// - `sqlite://PATH` (or `sqlite:PATH`): a SQLite file, created if missing,
+    ///   in WAL mode.
+    /// - `sqlite::memory:`: a private in-memory SQLite database, shared by
+    ///   all the store's connections and gone with the store.
+    /// - `postgres://...` (or `postgresql://...`): a PostgreSQL database.
+    ///
+    /// Must be called inside a Tokio runtime (the SQLite writer is a task).
+    ///
+    /// # Errors
+    ///
+    /// [`SqlError::UnsupportedScheme`] for another URL scheme,
+    /// [`SqlError::BackendDisabled`] for a backend whose feature is off, and
+    /// the database's or the migration's error when connecting or migrating
+    /// fails.
+    pub async fn connect(url: &str) -> Result<Self, SqlError> {
+        let scheme = url.split_once(':').map_or("", |(scheme, _)| scheme);
+        let backend = match scheme {
+            #[cfg(feature = "sqlite")]
+            "sqlite" => Backend::Sqlite(sqlite::SqliteBackend::connect(url).await?),
+            #[cfg(not(feature = "sqlite"))]
+            "sqlite" => return Err(SqlError::BackendDisabled("sqlite")),
+            #[cfg(feature = "postgres")]
+            "postgres" | "postgresql" => Backend::Postgres(postgres::PostgresBackend::connect(url).await?),
+            #[cfg(not(feature = "postgres"))]
+            "postgres" | "postgresql" => return Err(SqlError::BackendDisabled("postgres")),
+            _ => return Err(SqlError::UnsupportedScheme(scheme.to_owned())),
+        };
+        Ok(Self {
+            backend: Arc::new(backend),
+        })
+    }
+
+    /// Adds a client or replaces the one with the same `client_id`.
+    ///
+    /// # Errors
+    ///
+    /// The database's error.
+    pub async fn upsert_client(&self, client: &ClientRecord) -> Result<(), SqlError> {
+        let row = rows::client_to_row(client)?;
+        dispatch!(self.upsert_client(row))
+    }
+
+    /// Adds a user or replaces the one with the same subject.
+    ///
+    /// # Errors
+    ///
+    /// The database's error, including a unique violation when the username
+    /// belongs to another subject.
+    pub async fn upsert_user(&self, user: &UserRecord) -> Result<(), SqlError> {
+        dispatch!(self.upsert_user(user))
+    }
+
+    /// Deletes authorization codes expired at `now` and tokens whose access
+    /// token and refresh token (if any) have both expired; returns how many
+    /// rows were deleted.
+    ///
+    /// # Errors
+    ///
+    /// The database's error.
+    pub async fn purge_expired(&self, now: UnixTime) -> Result<u64, SqlError> {
+        dispatch!(self.purge_expired(now))
+    }
+
+    /// Runs [`purge_expired`](Self::purge_expired) now and then every
+    /// `every`, on a Tokio task. The task holds no strong reference: it ends
+    /// by itself once the store is dropped (or abort the returned handle).
+    /// Failures are logged with `tracing`.
+    pub fn spawn_purge_task(&self, every: Duration) -> tokio::task::JoinHandle<()> {
+        let backend: Weak<Backend> = Arc::downgrade(&self.backend);
+        tokio::spawn(async move {
+            let mut ticks = tokio::time::interval(every.max(Duration::from_millis(1)));
+            ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                ticks.tick().await;
+                let Some(backend) = backend.upgrade() else { break };
+                let store = Self { backend };
+                match store.purge_expired(oauth_runtime::now()).await {
+                    Ok(purged) => tracing::debug!(purged, "purged expired codes and tokens"),
+                    Err(SqlError::Closed) => break,
+                    Err(error) => tracing::warn!(%error, "purging expired codes and tokens failed"),
+                }
+            }
+        })
+    }
+
+    /// Finishes the writes already queued, then closes every connection.
+    /// Afterwards every call (on any clone) fails with [`SqlError::Closed`].
+    pub async fn close(&self) {
+        dispatch!(self.close())
+    }
+}
+
+impl fmt::Debug for SqlStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let backend = match &*self.backend {
+            #[cfg(feature = "sqlite")]
+            Backend::Sqlite(_) => "sqlite",
+            #[cfg(feature = "postgres")]
+            Backend::Postgres(_) => "postgres",
+        };
+        f.debug_struct("SqlStore").field("backend", &backend).finish()
+    }
+}
+
+impl Storage for SqlStore {
+    type Client = ClientRecord;
+    type Token = TokenRecord;
+    type Error = SqlError;
+
+    async fn client(&self, client_id: &str) -> Result<Option<ClientRecord>, SqlError> {
+        dispatch!(self.client(client_id))
+    }
+
+    async fn save_token(&self, token: TokenRecord) -> Result<(), SqlError> {
+        dispatch!(self.save_token(token))
+    }
+
+    async fn access_token(&self, hash: &TokenHash) -> Result<Option<TokenRecord>, SqlError> {
+        dispatch!(self.access_token(hash))
+    }
+
+    async fn revoke_token_family(&self, family: &str) -> Result<(), SqlError> {
+        dispatch!(self.revoke_token_family(family))
+    }
+}
+
+impl CodeStorage for SqlStore {
+    type Code = CodeRecord;
+
+    async fn save_code(&self, code: CodeRecord) -> Result<(), SqlError> {
+        dispatch!(self.save_code(code))
+    }
+
+    async fn take_code(&self, hash: &TokenHash) -> Result<Option<CodeRecord>, SqlError> {
+        dispatch!(self.take_code(hash))
+    }
+}
+
+impl RefreshStorage for SqlStore {
+    async fn refresh_token(&self, hash: &TokenHash) -> Result<Option<TokenRecord>, SqlError> {
+        dispatch!(self.refresh_token(hash))
+    }
+
+    async fn rotate_refresh_token(&self, old: &TokenHash, new: TokenRecord) -> Result<bool, SqlError> {
+        dispatch!(self.rotate_refresh_token(old, new))
+    }
+}
+
+impl UserStorage for SqlStore {
+    type User = UserRecord;
+
+    async fn user_by_username(&self, username: &str) -> Result<Option<UserRecord>, SqlError> {
+        dispatch!(self.user_by_username(username))
+    }
+}

@@ -1,0 +1,279 @@
+//! The statements both backends run, and the operations built on them.
+//!
+//! Every statement is written once, with `$N` parameters (which SQLite also
+//! accepts), in SQL both databases understand: `ON CONFLICT ... DO UPDATE`,
+//! `DELETE ... RETURNING`. [`shared_ops!`] turns them into functions for one
+//! backend's executor; only the refresh-token rotation differs per backend.
+//!
+//! Each operation is one statement, so it is atomic on its own: taking a
+//! code is a `DELETE ... RETURNING`, marking a refresh token rotated is an
+//! `UPDATE ... WHERE rotated = FALSE` whose row count says who won.
+
+use super::rows::{code_columns, token_columns};
+
+pub(crate) const SELECT_CLIENT: &str = "SELECT client_id, secret_hash, redirect_uris, grant_types, scope, \
+     auth_method FROM clients WHERE client_id = $1";
+
+pub(crate) const UPSERT_CLIENT: &str = "INSERT INTO clients \
+     (client_id, secret_hash, redirect_uris, grant_types, scope, auth_method) \
+     VALUES ($1, $2, $3, $4, $5, $6) \
+     ON CONFLICT (client_id) DO UPDATE SET secret_hash = excluded.secret_hash, \
+     redirect_uris = excluded.redirect_uris, grant_types = excluded.grant_types, \
+     scope = excluded.scope, auth_method = excluded.auth_method";
+
+pub(crate) const SELECT_USER: &str = "SELECT subject, username, password_hash FROM users WHERE username = $1";
+
+/// Keyed by subject; a username already held by another subject is a unique
+/// violation (never a silent takeover of someone else's login name).
+pub(crate) const UPSERT_USER: &str = "INSERT INTO users (subject, username, password_hash) \
+     VALUES ($1, $2, $3) \
+     ON CONFLICT (subject) DO UPDATE SET username = excluded.username, \
+     password_hash = excluded.password_hash";
+
+pub(crate) const INSERT_CODE: &str = concat!(
+    "INSERT INTO codes (",
+    code_columns!(),
+    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+);
+
+pub(crate) const TAKE_CODE: &str = concat!(
+    "DELETE FROM codes WHERE code_hash = $1 RETURNING ",
+    code_columns!()
+);
+
+pub(crate) const INSERT_TOKEN: &str = concat!(
+    "INSERT INTO tokens (",
+    token_columns!(),
+    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+);
+
+pub(crate) const SELECT_TOKEN_BY_ACCESS: &str =
+    concat!("SELECT ", token_columns!(), " FROM tokens WHERE access_hash = $1");
+
+/// Rotated tokens included, so that reuse can be detected.
+pub(crate) const SELECT_TOKEN_BY_REFRESH: &str = concat!(
+    "SELECT ",
+    token_columns!(),
+    " FROM tokens WHERE refresh_hash = $1"
+);
+
+pub(crate) const DELETE_FAMILY: &str = "DELETE FROM tokens WHERE family = $1";
+
+/// Changes one row for the one caller that wins, none for everyone else.
+#[cfg(feature = "sqlite")]
+pub(crate) const MARK_ROTATED: &str =
+    "UPDATE tokens SET rotated = TRUE WHERE refresh_hash = $1 AND rotated = FALSE";
+
+/// Postgres rotates in one statement: the insert happens only when the update
+/// marked the old token (`$1`); the new token is `$2`..`$11`.
+#[cfg(feature = "postgres")]
+pub(crate) const ROTATE: &str = concat!(
+    "WITH old AS (UPDATE tokens SET rotated = TRUE WHERE refresh_hash = $1 AND rotated = FALSE RETURNING 1) ",
+    "INSERT INTO tokens (",
+    token_columns!(),
+    ") SELECT $2, $3, $4, $5, $6, $7, $8, $9, $10, $11 FROM old"
+);
+
+pub(crate) const PURGE_CODES: &str = "DELETE FROM codes WHERE expires_at <= $1";
+
+/// Tokens whose access token and refresh token (if any) have both expired.
+pub(crate) const PURGE_TOKENS: &str = "DELETE FROM tokens WHERE expires_at <= $1 \
+     AND (refresh_expires_at IS NULL OR refresh_expires_at <= $1)";
+
+/// Binds the fields of a `TokenRecord` in [`token_columns!`] order.
+macro_rules! bind_token {
+    ($query:expr, $token:expr) => {{
+        let token: &oauth_runtime::TokenRecord = $token;
+        $query
+            .bind(token.access_token.as_bytes().as_slice())
+            .bind(
+                token
+                    .refresh_token
+                    .as_ref()
+                    .map(|hash| hash.as_bytes().as_slice()),
+            )
+            .bind(token.client_id.as_str())
+            .bind(token.subject.as_deref())
+            .bind(token.scope.to_string())
+            .bind(token.family.as_str())
+            .bind(token.issued_at)
+            .bind(token.expires_at)
+            .bind(token.refresh_expires_at)
+            .bind(token.rotated)
+    }};
+}
+pub(crate) use bind_token;
+
+/// Defines, in the calling module, one async function per operation for the
+/// database `$db`, each taking any executor of it (a pool or a connection).
+macro_rules! shared_ops {
+    ($db:ty) => {
+        use oauth_runtime::{ClientRecord, CodeRecord, TokenHash, TokenRecord, UserRecord};
+        use $crate::sql::SqlError;
+        use $crate::sql::ops::{self as sql, bind_token};
+        use $crate::sql::rows::{self, ClientRow, CodeRow, TokenRow, UserRow};
+
+        /// Looks a client up.
+        pub(crate) async fn client<'c>(
+            exec: impl sqlx::Executor<'c, Database = $db>,
+            client_id: &str,
+        ) -> Result<Option<ClientRecord>, SqlError> {
+            let row: Option<ClientRow> = sqlx::query_as(sql::SELECT_CLIENT)
+                .bind(client_id)
+                .fetch_optional(exec)
+                .await?;
+            row.map(rows::client_from_row).transpose()
+        }
+
+        /// Inserts or replaces a client (already encoded).
+        pub(crate) async fn upsert_client<'c>(
+            exec: impl sqlx::Executor<'c, Database = $db>,
+            row: &ClientRow,
+        ) -> Result<(), SqlError> {
+            let (client_id, secret_hash, redirect_uris, grant_types, scope, auth_method) = row;
+            sqlx::query(sql::UPSERT_CLIENT)
+                .bind(client_id.as_str())
+                .bind(secret_hash.as_deref())
+                .bind(redirect_uris.as_str())
+                .bind(grant_types.as_str())
+                .bind(scope.as_str())
+                .bind(auth_method.as_str())
+                .execute(exec)
+                .await?;
+            Ok(())
+        }
+
+        /// Looks a user up by login name.
+        pub(crate) async fn user_by_username<'c>(
+            exec: impl sqlx::Executor<'c, Database = $db>,
+            username: &str,
+        ) -> Result<Option<UserRecord>, SqlError> {
+            let row: Option<UserRow> = sqlx::query_as(sql::SELECT_USER)
+                .bind(username)
+                .fetch_optional(exec)
+                .await?;
+            Ok(row.map(rows::user_from_row))
+        }
+
+        /// Inserts or replaces a user.
+        pub(crate) async fn upsert_user<'c>(
+            exec: impl sqlx::Executor<'c, Database = $db>,
+            user: &UserRecord,
+        ) -> Result<(), SqlError> {
+            let (subject, username, password_hash) = rows::user_to_row(user);
+            sqlx::query(sql::UPSERT_USER)
+                .bind(subject)
+                .bind(username)
+                .bind(password_hash)
+                .execute(exec)
+                .await?;
+            Ok(())
+        }
+
+        /// Stores a new code.
+        pub(crate) async fn save_code<'c>(
+            exec: impl sqlx::Executor<'c, Database = $db>,
+            code: &CodeRecord,
+        ) -> Result<(), SqlError> {
+            sqlx::query(sql::INSERT_CODE)
+                .bind(code.code.as_bytes().as_slice())
+                .bind(code.client_id.as_str())
+                .bind(code.redirect_uri.as_deref())
+                .bind(code.scope.to_string())
+                .bind(code.subject.as_str())
+                .bind(code.code_challenge.as_deref())
+                .bind(code.code_challenge_method.map(|method| method.as_str()))
+                .bind(code.nonce.as_deref())
+                .bind(code.expires_at)
+                .execute(exec)
+                .await?;
+            Ok(())
+        }
+
+        /// Removes a code and returns it: one statement, so of two
+        /// concurrent calls at most one gets the row.
+        pub(crate) async fn take_code<'c>(
+            exec: impl sqlx::Executor<'c, Database = $db>,
+            hash: &TokenHash,
+        ) -> Result<Option<CodeRecord>, SqlError> {
+            let row: Option<CodeRow> = sqlx::query_as(sql::TAKE_CODE)
+                .bind(hash.as_bytes().as_slice())
+                .fetch_optional(exec)
+                .await?;
+            row.map(rows::code_from_row).transpose()
+        }
+
+        /// Stores a new token.
+        pub(crate) async fn save_token<'c>(
+            exec: impl sqlx::Executor<'c, Database = $db>,
+            token: &TokenRecord,
+        ) -> Result<(), SqlError> {
+            bind_token!(sqlx::query(sql::INSERT_TOKEN), token)
+                .execute(exec)
+                .await?;
+            Ok(())
+        }
+
+        /// Looks a token up by its access token hash.
+        pub(crate) async fn access_token<'c>(
+            exec: impl sqlx::Executor<'c, Database = $db>,
+            hash: &TokenHash,
+        ) -> Result<Option<TokenRecord>, SqlError> {
+            let row: Option<TokenRow> = sqlx::query_as(sql::SELECT_TOKEN_BY_ACCESS)
+                .bind(hash.as_bytes().as_slice())
+                .fetch_optional(exec)
+                .await?;
+            row.map(rows::token_from_row).transpose()
+        }
+
+        /// Looks a token up by its refresh token hash, rotated or not.
+        pub(crate) async fn refresh_token<'c>(
+            exec: impl sqlx::Executor<'c, Database = $db>,
+            hash: &TokenHash,
+        ) -> Result<Option<TokenRecord>, SqlError> {
+            let row: Option<TokenRow> = sqlx::query_as(sql::SELECT_TOKEN_BY_REFRESH)
+                .bind(hash.as_bytes().as_slice())
+                .fetch_optional(exec)
+                .await?;
+            row.map(rows::token_from_row).transpose()
+        }
+
+        /// Deletes every token of a family.
+        pub(crate) async fn revoke_token_family<'c>(
+            exec: impl sqlx::Executor<'c, Database = $db>,
+            family: &str,
+        ) -> Result<(), SqlError> {
+            sqlx::query(sql::DELETE_FAMILY)
+                .bind(family)
+                .execute(exec)
+                .await?;
+            Ok(())
+        }
+
+        /// Deletes expired codes; returns how many.
+        pub(crate) async fn purge_codes<'c>(
+            exec: impl sqlx::Executor<'c, Database = $db>,
+            now: i64,
+        ) -> Result<u64, SqlError> {
+            Ok(sqlx::query(sql::PURGE_CODES)
+                .bind(now)
+                .execute(exec)
+                .await?
+                .rows_affected())
+        }
+
+        /// Deletes tokens whose access and refresh tokens have both expired;
+        /// returns how many.
+        pub(crate) async fn purge_tokens<'c>(
+            exec: impl sqlx::Executor<'c, Database = $db>,
+            now: i64,
+        ) -> Result<u64, SqlError> {
+            Ok(sqlx::query(sql::PURGE_TOKENS)
+                .bind(now)
+                .execute(exec)
+                .await?
+                .rows_affected())
+        }
+    };
+}
+pub(crate) use shared_ops;

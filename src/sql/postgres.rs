@@ -1,0 +1,105 @@
+//! The PostgreSQL backend: one pool for reads and writes. Postgres has
+//! row-level locking and many concurrent writers, so there is no writer
+//! task: every operation is one atomic statement (the rotation included, as a
+//! data-modifying `WITH`).
+
+use sqlx::PgPool;
+use sqlx::postgres::PgPoolOptions;
+
+use oauth_runtime::{ClientRecord, CodeRecord, TokenHash, TokenRecord, UserRecord};
+
+use super::SqlError;
+use super::migrations;
+use super::rows::ClientRow;
+
+/// The statements, for Postgres connections.
+mod statements {
+    crate::sql::ops::shared_ops!(sqlx::Postgres);
+
+    /// Marks the token holding refresh token `old` as rotated and stores
+    /// `new`, in one statement: `false`, storing nothing, when `old` is
+    /// unknown or already rotated. Of two concurrent calls, the second waits
+    /// for the first's row lock, then finds `rotated` set.
+    pub(crate) async fn rotate(
+        pool: &sqlx::PgPool,
+        old: &TokenHash,
+        new: &TokenRecord,
+    ) -> Result<bool, SqlError> {
+        let query = sqlx::query(sql::ROTATE).bind(old.as_bytes().as_slice());
+        let inserted = bind_token!(query, new).execute(pool).await?.rows_affected();
+        Ok(inserted == 1)
+    }
+}
+
+/// PostgreSQL storage.
+#[derive(Debug)]
+pub(super) struct PostgresBackend {
+    pool: PgPool,
+}
+
+impl PostgresBackend {
+    /// Connects to `url` and applies the migrations (under Postgres' advisory
+    /// lock, so that several servers may start at once).
+    pub(super) async fn connect(url: &str) -> Result<Self, SqlError> {
+        let pool = PgPoolOptions::new().connect(url).await?;
+        migrations::migrator(migrations::POSTGRES).run(&pool).await?;
+        Ok(Self { pool })
+    }
+
+    pub(super) async fn client(&self, client_id: &str) -> Result<Option<ClientRecord>, SqlError> {
+        statements::client(&self.pool, client_id).await
+    }
+
+    pub(super) async fn access_token(&self, hash: &TokenHash) -> Result<Option<TokenRecord>, SqlError> {
+        statements::access_token(&self.pool, hash).await
+    }
+
+    pub(super) async fn refresh_token(&self, hash: &TokenHash) -> Result<Option<TokenRecord>, SqlError> {
+        statements::refresh_token(&self.pool, hash).await
+    }
+
+    pub(super) async fn user_by_username(&self, username: &str) -> Result<Option<UserRecord>, SqlError> {
+        statements::user_by_username(&self.pool, username).await
+    }
+
+    pub(super) async fn save_token(&self, token: TokenRecord) -> Result<(), SqlError> {
+        statements::save_token(&self.pool, &token).await
+    }
+
+    pub(super) async fn revoke_token_family(&self, family: &str) -> Result<(), SqlError> {
+        statements::revoke_token_family(&self.pool, family).await
+    }
+
+    pub(super) async fn save_code(&self, code: CodeRecord) -> Result<(), SqlError> {
+        statements::save_code(&self.pool, &code).await
+    }
+
+    pub(super) async fn take_code(&self, hash: &TokenHash) -> Result<Option<CodeRecord>, SqlError> {
+        statements::take_code(&self.pool, hash).await
+    }
+
+    pub(super) async fn rotate_refresh_token(
+        &self,
+        old: &TokenHash,
+        new: TokenRecord,
+    ) -> Result<bool, SqlError> {
+        statements::rotate(&self.pool, old, &new).await
+    }
+
+    pub(super) async fn upsert_client(&self, row: ClientRow) -> Result<(), SqlError> {
+        statements::upsert_client(&self.pool, &row).await
+    }
+
+    pub(super) async fn upsert_user(&self, user: &UserRecord) -> Result<(), SqlError> {
+        statements::upsert_user(&self.pool, user).await
+    }
+
+    pub(super) async fn purge_expired(&self, now: i64) -> Result<u64, SqlError> {
+        let codes = statements::purge_codes(&self.pool, now).await?;
+        Ok(codes + statements::purge_tokens(&self.pool, now).await?)
+    }
+
+    pub(super) async fn close(&self) {
+        self.pool.close().await;
+    }
+}

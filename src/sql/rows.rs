@@ -1,0 +1,227 @@
+//! Rows as both backends read and write them, and their conversion to and
+//! from the runtime's records. Hashes are 32-byte blobs (`BLOB` / `BYTEA`),
+//! times are Unix seconds, scopes are space-separated, and a client's list
+//! fields are JSON arrays of strings.
+
+use oauth_runtime::model::{ClientModel, UserModel};
+use oauth_runtime::{
+    AuthMethod, ClientRecord, CodeRecord, PkceMethod, Scope, TokenHash, TokenRecord, UserRecord,
+};
+
+use super::SqlError;
+
+/// `client_id, secret_hash, redirect_uris, grant_types, scope, auth_method`.
+pub(crate) type ClientRow = (String, Option<String>, String, String, String, String);
+
+/// `subject, username, password_hash`.
+pub(crate) type UserRow = (String, String, String);
+
+/// The columns of [`CodeRow`], in order (a macro so that `concat!` can
+/// build `&'static str` statements from it).
+macro_rules! code_columns {
+    () => {
+        "code_hash, client_id, redirect_uri, scope, subject, \
+         code_challenge, code_challenge_method, nonce, expires_at"
+    };
+}
+pub(crate) use code_columns;
+
+/// A row of `codes`, see [`code_columns!`].
+pub(crate) type CodeRow = (
+    Vec<u8>,
+    String,
+    Option<String>,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    i64,
+);
+
+/// The columns of [`TokenRow`], in order.
+macro_rules! token_columns {
+    () => {
+        "access_hash, refresh_hash, client_id, subject, scope, family, \
+         issued_at, expires_at, refresh_expires_at, rotated"
+    };
+}
+pub(crate) use token_columns;
+
+/// A row of `tokens`, see [`token_columns!`].
+pub(crate) type TokenRow = (
+    Vec<u8>,
+    Option<Vec<u8>>,
+    String,
+    Option<String>,
+    String,
+    String,
+    i64,
+    i64,
+    Option<i64>,
+    bool,
+);
+
+/// A client as written: the `ClientModel` accessors, encoded.
+pub(crate) fn client_to_row(client: &ClientRecord) -> Result<ClientRow, SqlError> {
+    let list = |field: &'static str, items: Vec<&str>| {
+        serde_json::to_string(&items).map_err(|e| SqlError::corrupt(field, e))
+    };
+    let auth_method = client
+        .auth_method()
+        .ok_or_else(|| SqlError::corrupt("clients.auth_method", "no supported authentication method"))?;
+    Ok((
+        client.client_id().to_owned(),
+        client.secret_hash().map(str::to_owned),
+        list("clients.redirect_uris", client.redirect_uris().collect())?,
+        list("clients.grant_types", client.grant_types().collect())?,
+        Scope::from_tokens(client.scope()).to_string(),
+        auth_method.as_str().to_owned(),
+    ))
+}
+
+/// A client as read back.
+pub(crate) fn client_from_row(row: ClientRow) -> Result<ClientRecord, SqlError> {
+    let (client_id, secret_hash, redirect_uris, grant_types, scope, auth_method) = row;
+    let list = |field: &'static str, json: &str| {
+        serde_json::from_str::<Vec<String>>(json).map_err(|e| SqlError::corrupt(field, e))
+    };
+    let method = AuthMethod::from_name(&auth_method)
+        .ok_or_else(|| SqlError::corrupt("clients.auth_method", format!("unknown method `{auth_method}`")))?;
+    let client = match secret_hash {
+        Some(hash) => ClientRecord::confidential_hashed(client_id, hash),
+        None => ClientRecord::public(client_id),
+    };
+    Ok(client
+        .redirect_uris(list("clients.redirect_uris", &redirect_uris)?)
+        .grant_types(list("clients.grant_types", &grant_types)?)
+        .scope(&scope)
+        .auth_method(method))
+}
+
+/// A user as written.
+pub(crate) fn user_to_row(user: &UserRecord) -> UserRow {
+    (
+        user.subject().to_owned(),
+        user.username().to_owned(),
+        user.password_hash().to_owned(),
+    )
+}
+
+/// A user as read back.
+pub(crate) fn user_from_row((subject, username, password_hash): UserRow) -> UserRecord {
+    UserRecord::from_hash(subject, username, password_hash)
+}
+
+/// An authorization code as read back.
+pub(crate) fn code_from_row(row: CodeRow) -> Result<CodeRecord, SqlError> {
+    let (code, client_id, redirect_uri, scope, subject, code_challenge, method, nonce, expires_at) = row;
+    let code_challenge_method = method
+        .map(|name| {
+            PkceMethod::from_name(&name).ok_or_else(|| {
+                SqlError::corrupt("codes.code_challenge_method", format!("unknown method `{name}`"))
+            })
+        })
+        .transpose()?;
+    Ok(CodeRecord {
+        code: hash_from_bytes("codes.code_hash", code)?,
+        client_id,
+        redirect_uri,
+        scope: scope_from_text("codes.scope", &scope)?,
+        subject,
+        code_challenge,
+        code_challenge_method,
+        nonce,
+        expires_at,
+    })
+}
+
+/// A token as read back.
+pub(crate) fn token_from_row(row: TokenRow) -> Result<TokenRecord, SqlError> {
+    let (
+        access,
+        refresh,
+        client_id,
+        subject,
+        scope,
+        family,
+        issued_at,
+        expires_at,
+        refresh_expires_at,
+        rotated,
+    ) = row;
+    Ok(TokenRecord {
+        access_token: hash_from_bytes("tokens.access_hash", access)?,
+        refresh_token: refresh
+            .map(|bytes| hash_from_bytes("tokens.refresh_hash", bytes))
+            .transpose()?,
+        client_id,
+        subject,
+        scope: scope_from_text("tokens.scope", &scope)?,
+        family,
+        issued_at,
+        expires_at,
+        refresh_expires_at,
+        rotated,
+    })
+}
+
+fn hash_from_bytes(field: &'static str, bytes: Vec<u8>) -> Result<TokenHash, SqlError> {
+    let bytes: [u8; 32] = bytes.try_into().map_err(|bytes: Vec<u8>| {
+        SqlError::corrupt(field, format!("{} bytes, not a SHA-256", bytes.len()))
+    })?;
+    Ok(TokenHash::from_bytes(bytes))
+}
+
+fn scope_from_text(field: &'static str, text: &str) -> Result<Scope, SqlError> {
+    Scope::parse(text).map_err(|_| SqlError::corrupt(field, "not a valid scope"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clients_round_trip() {
+        let confidential = ClientRecord::confidential("web", "s3cret")
+            .redirect_uris(["http://127.0.0.1:9000/cb", "http://127.0.0.1:9000/other cb"])
+            .grant_types(["authorization_code", "refresh_token"])
+            .scope("read write")
+            .auth_method(AuthMethod::ClientSecretPost);
+        let public = ClientRecord::public("spa").scope("");
+        for client in [confidential, public] {
+            let back = client_from_row(client_to_row(&client).unwrap()).unwrap();
+            assert_eq!(back, client);
+        }
+    }
+
+    #[test]
+    fn corrupt_rows_are_errors() {
+        let row = |method: &str| {
+            (
+                "c".to_owned(),
+                None,
+                "[]".to_owned(),
+                "[]".to_owned(),
+                String::new(),
+                method.to_owned(),
+            )
+        };
+        assert!(client_from_row(row("none")).is_ok());
+        assert!(client_from_row(row("magic")).is_err());
+        let token = (
+            vec![0; 31],
+            None,
+            "c".to_owned(),
+            None,
+            String::new(),
+            "f".to_owned(),
+            0,
+            0,
+            None,
+            false,
+        );
+        let err = token_from_row(token).unwrap_err();
+        assert!(err.to_string().contains("tokens.access_hash"), "{err}");
+    }
+}

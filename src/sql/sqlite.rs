@@ -1,0 +1,217 @@
+//! The SQLite backend: one writer task (see [`super::writer`]) and a small
+//! pool of read-only connections.
+//!
+//! Files run in WAL mode with `synchronous = NORMAL`: readers never wait for
+//! the writer, and a commit appends to the WAL without syncing the main file.
+//! `sqlite::memory:` is one named in-memory database in shared-cache mode,
+//! so the writer and every reader see the same data (SQLite's unlock
+//! notification makes a reader wait for a commit instead of failing with
+//! `SQLITE_LOCKED`); it lives as long as the writer's connection.
+
+use std::str::FromStr as _;
+use std::time::Duration;
+
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{Connection as _, SqliteConnection, SqlitePool};
+
+use oauth_runtime::{ClientRecord, CodeRecord, TokenHash, TokenRecord, UserRecord};
+
+use super::SqlError;
+use super::migrations;
+use super::rows::ClientRow;
+use super::writer::{Command, WriterHandle};
+
+/// How long a statement waits for a lock held by another process.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The statements, for SQLite connections.
+pub(super) mod statements {
+    crate::sql::ops::shared_ops!(sqlx::Sqlite);
+
+    /// Marks the token holding refresh token `old` as rotated and stores
+    /// `new`, both or neither (a savepoint inside the writer's transaction).
+    /// `false`, storing nothing, when `old` is unknown or already rotated.
+    pub(crate) async fn rotate(
+        connection: &mut sqlx::SqliteConnection,
+        old: &TokenHash,
+        new: &TokenRecord,
+    ) -> Result<bool, SqlError> {
+        use sqlx::Connection as _;
+
+        let mut savepoint = connection.begin().await?;
+        let marked = sqlx::query(sql::MARK_ROTATED)
+            .bind(old.as_bytes().as_slice())
+            .execute(&mut *savepoint)
+            .await?
+            .rows_affected();
+        if marked == 0 {
+            savepoint.commit().await?;
+            return Ok(false);
+        }
+        match save_token(&mut *savepoint, new).await {
+            Ok(()) => {
+                savepoint.commit().await?;
+                Ok(true)
+            }
+            Err(error) => {
+                savepoint.rollback().await?;
+                Err(error)
+            }
+        }
+    }
+
+    /// Stores several tokens with one multi-row `INSERT` (all or none).
+    pub(crate) async fn insert_tokens(
+        connection: &mut sqlx::SqliteConnection,
+        tokens: &[&TokenRecord],
+    ) -> Result<(), SqlError> {
+        let mut query = sqlx::query(insert_tokens_sql(tokens.len()));
+        for token in tokens {
+            query = bind_token!(query, token);
+        }
+        query.execute(connection).await?;
+        Ok(())
+    }
+
+    /// `INSERT INTO tokens ... VALUES (...), (...)` for `rows` rows, built once
+    /// per size and kept (prepared statements are cached by their text).
+    fn insert_tokens_sql(rows: usize) -> &'static str {
+        use std::collections::HashMap;
+        use std::sync::{Mutex, OnceLock, PoisonError};
+
+        static BY_ROWS: OnceLock<Mutex<HashMap<usize, &'static str>>> = OnceLock::new();
+        let mut by_rows = BY_ROWS
+            .get_or_init(Mutex::default)
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        by_rows.entry(rows).or_insert_with(|| {
+            let values: Vec<String> = (0..rows)
+                .map(|row| {
+                    let params: Vec<String> =
+                        (1..=10).map(|column| format!("${}", row * 10 + column)).collect();
+                    format!("({})", params.join(", "))
+                })
+                .collect();
+            let sql = format!(
+                "INSERT INTO tokens ({}) VALUES {}",
+                crate::sql::rows::token_columns!(),
+                values.join(", ")
+            );
+            // A handful of sizes (powers of two up to the writer's chunk
+            // size), each leaked once.
+            Box::leak(sql.into_boxed_str())
+        })
+    }
+
+    /// Deletes expired codes and tokens; returns how many rows went.
+    pub(crate) async fn purge(connection: &mut sqlx::SqliteConnection, now: i64) -> Result<u64, SqlError> {
+        Ok(purge_codes(&mut *connection, now).await? + purge_tokens(&mut *connection, now).await?)
+    }
+}
+
+/// SQLite storage: writes through the writer task, reads through a pool.
+#[derive(Debug)]
+pub(super) struct SqliteBackend {
+    writer: WriterHandle,
+    reads: SqlitePool,
+}
+
+impl SqliteBackend {
+    /// Opens (creating if missing) and migrates the database at `url`.
+    pub(super) async fn connect(url: &str) -> Result<Self, SqlError> {
+        // Parsed once: for `sqlite::memory:` the parse names the shared
+        // in-memory database that every connection below must open.
+        let base = SqliteConnectOptions::from_str(url)?
+            .foreign_keys(true)
+            .busy_timeout(BUSY_TIMEOUT)
+            .synchronous(SqliteSynchronous::Normal);
+        let write = base
+            .clone()
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal);
+        let mut connection = SqliteConnection::connect_with(&write).await?;
+        migrations::migrator(migrations::SQLITE)
+            .run(&mut connection)
+            .await?;
+        let reads = SqlitePoolOptions::new()
+            .max_connections(read_pool_size())
+            .min_connections(0)
+            // A ping is a round trip to the connection's thread for nothing.
+            .test_before_acquire(false)
+            .connect_with(base.pragma("query_only", "ON"))
+            .await?;
+        Ok(Self {
+            writer: WriterHandle::spawn(connection, write),
+            reads,
+        })
+    }
+
+    pub(super) async fn client(&self, client_id: &str) -> Result<Option<ClientRecord>, SqlError> {
+        statements::client(&self.reads, client_id).await
+    }
+
+    pub(super) async fn access_token(&self, hash: &TokenHash) -> Result<Option<TokenRecord>, SqlError> {
+        statements::access_token(&self.reads, hash).await
+    }
+
+    pub(super) async fn refresh_token(&self, hash: &TokenHash) -> Result<Option<TokenRecord>, SqlError> {
+        statements::refresh_token(&self.reads, hash).await
+    }
+
+    pub(super) async fn user_by_username(&self, username: &str) -> Result<Option<UserRecord>, SqlError> {
+        statements::user_by_username(&self.reads, username).await
+    }
+
+    pub(super) async fn save_token(&self, token: TokenRecord) -> Result<(), SqlError> {
+        self.writer.call(|reply| Command::SaveToken(token, reply)).await
+    }
+
+    pub(super) async fn revoke_token_family(&self, family: &str) -> Result<(), SqlError> {
+        let family = family.to_owned();
+        self.writer
+            .call(|reply| Command::RevokeFamily(family, reply))
+            .await
+    }
+
+    pub(super) async fn save_code(&self, code: CodeRecord) -> Result<(), SqlError> {
+        self.writer.call(|reply| Command::SaveCode(code, reply)).await
+    }
+
+    pub(super) async fn take_code(&self, hash: &TokenHash) -> Result<Option<CodeRecord>, SqlError> {
+        let hash = *hash;
+        self.writer.call(|reply| Command::TakeCode(hash, reply)).await
+    }
+
+    pub(super) async fn rotate_refresh_token(
+        &self,
+        old: &TokenHash,
+        new: TokenRecord,
+    ) -> Result<bool, SqlError> {
+        let old = *old;
+        self.writer.call(|reply| Command::Rotate(old, new, reply)).await
+    }
+
+    pub(super) async fn upsert_client(&self, row: ClientRow) -> Result<(), SqlError> {
+        self.writer.call(|reply| Command::UpsertClient(row, reply)).await
+    }
+
+    pub(super) async fn upsert_user(&self, user: &UserRecord) -> Result<(), SqlError> {
+        let user = user.clone();
+        self.writer.call(|reply| Command::UpsertUser(user, reply)).await
+    }
+
+    pub(super) async fn purge_expired(&self, now: i64) -> Result<u64, SqlError> {
+        self.writer.call(|reply| Command::Purge(now, reply)).await
+    }
+
+    pub(super) async fn close(&self) {
+        self.writer.close().await;
+        self.reads.close().await;
+    }
+}
+
+/// Readers for the machine: 2 to 4 connections.
+fn read_pool_size() -> u32 {
+    let cores = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
+    u32::try_from(cores.clamp(2, 4)).unwrap_or(2)
+}

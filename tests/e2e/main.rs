@@ -1,0 +1,9 @@
+//! End-to-end tests: the built example server, started on a free port and
+//! driven over HTTP by a third-party OAuth client (the `oauth2` crate), plain
+//! HTTP requests, and headless Chromium.
+
+mod browser;
+mod endpoints;
+mod oauth2_client;
+mod sqlite;
+mod support;

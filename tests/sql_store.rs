@@ -1,0 +1,684 @@
+//! `granted::sql::SqlStore` against SQLite, in memory and in a file, with the
+//! in-memory store as the reference for the semantics; against Postgres too
+//! when `GRANTED_TEST_POSTGRES_URL` is set.
+
+#![cfg(feature = "sqlite")]
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use granted::sql::{SqlError, SqlStore};
+use granted::storage::{CodeStorage, RefreshStorage, Storage, UserStorage};
+use granted::{
+    AuthMethod, ClientRecord, CodeRecord, MemoryStore, NewToken, PkceMethod, Scope, TokenHash, TokenRecord,
+    UserRecord,
+};
+use tokio::sync::Barrier;
+
+const MEMORY: &str = "sqlite::memory:";
+const NOW: i64 = 1_700_000_000;
+
+/// A name no other test (or earlier run against a shared Postgres) uses.
+fn unique(prefix: &str) -> String {
+    static COUNTER: AtomicUsize = AtomicUsize::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    format!(
+        "{prefix}-{}-{}-{nanos}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// A SQLite file in the temp directory, deleted (with its WAL) on drop.
+struct TempDb {
+    path: PathBuf,
+}
+
+impl TempDb {
+    fn new() -> Self {
+        Self {
+            path: std::env::temp_dir().join(format!("{}.db", unique("granted-sql-test"))),
+        }
+    }
+
+    fn url(&self) -> String {
+        format!("sqlite://{}", self.path.display())
+    }
+
+    /// The database file and whatever WAL and shared-memory files exist.
+    fn files(&self) -> Vec<PathBuf> {
+        ["", "-wal", "-shm"]
+            .iter()
+            .map(|suffix| PathBuf::from(format!("{}{suffix}", self.path.display())))
+            .filter(|path| path.exists())
+            .collect()
+    }
+}
+
+impl Drop for TempDb {
+    fn drop(&mut self) {
+        for path in self.files() {
+            let _ = std::fs::remove_file(path);
+        }
+    }
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|window| window == needle)
+}
+
+fn read_all(paths: &[PathBuf]) -> Vec<u8> {
+    paths
+        .iter()
+        .flat_map(|path| std::fs::read(path).unwrap())
+        .collect()
+}
+
+/// A token of `family`, with a refresh token or not; also returns the values.
+fn token(family: &str, client_id: &str, refresh: bool) -> (TokenRecord, String, Option<String>) {
+    let access = NewToken::generate().unwrap();
+    let refresh = refresh.then(|| NewToken::generate().unwrap());
+    let record = TokenRecord {
+        access_token: access.hash(),
+        refresh_token: refresh.as_ref().map(NewToken::hash),
+        client_id: client_id.to_owned(),
+        subject: refresh.as_ref().map(|_| "subject-1".to_owned()),
+        scope: Scope::parse("read write").unwrap(),
+        family: family.to_owned(),
+        issued_at: NOW,
+        expires_at: NOW + 3600,
+        refresh_expires_at: refresh.as_ref().map(|_| NOW + 86_400),
+        rotated: false,
+    };
+    (record, access.into_value(), refresh.map(NewToken::into_value))
+}
+
+fn code(client_id: &str, full: bool) -> (CodeRecord, String) {
+    let value = NewToken::generate().unwrap();
+    let record = CodeRecord {
+        code: value.hash(),
+        client_id: client_id.to_owned(),
+        redirect_uri: full.then(|| "http://127.0.0.1:9000/cb".to_owned()),
+        scope: Scope::parse(if full { "openid read" } else { "" }).unwrap(),
+        subject: "subject-1".to_owned(),
+        code_challenge: full.then(|| "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM".to_owned()),
+        code_challenge_method: full.then_some(PkceMethod::S256),
+        nonce: full.then(|| "n-0S6_WzA2Mj".to_owned()),
+        expires_at: NOW + 60,
+    };
+    (record, value.into_value())
+}
+
+/// What the scenario expects to find already stored.
+struct Seeded {
+    client: ClientRecord,
+    public: ClientRecord,
+    user: UserRecord,
+}
+
+fn seeds() -> Seeded {
+    let client_id = unique("web");
+    Seeded {
+        client: ClientRecord::confidential(client_id, "s3cret")
+            .redirect_uris(["http://127.0.0.1:9000/cb", "http://127.0.0.1:9000/other"])
+            .grant_types(["authorization_code", "refresh_token"])
+            .scope("read write")
+            .auth_method(AuthMethod::ClientSecretPost),
+        public: ClientRecord::public(unique("spa"))
+            .redirect_uris(["http://127.0.0.1:9000/spa"])
+            .grant_types(["authorization_code"])
+            .scope("read"),
+        user: UserRecord::from_hash(
+            unique("subject"),
+            unique("alice"),
+            "$argon2id$v=19$m=19456,t=2,p=1$x$y",
+        ),
+    }
+}
+
+async fn seed_sql(store: &SqlStore) -> Seeded {
+    let seeded = seeds();
+    store.upsert_client(&seeded.client).await.unwrap();
+    store.upsert_client(&seeded.public).await.unwrap();
+    store.upsert_user(&seeded.user).await.unwrap();
+    seeded
+}
+
+fn seed_memory(store: &MemoryStore) -> Seeded {
+    let seeded = seeds();
+    store.add_client(seeded.client.clone());
+    store.add_client(seeded.public.clone());
+    store.add_user(seeded.user.clone());
+    seeded
+}
+
+/// Every trait method, with the in-memory store's semantics.
+async fn every_trait_method<S>(store: &S, seeded: &Seeded)
+where
+    S: Storage<Client = ClientRecord, Token = TokenRecord>
+        + CodeStorage<Code = CodeRecord>
+        + RefreshStorage
+        + UserStorage<User = UserRecord>,
+{
+    use granted::ClientModel as _;
+    use granted::UserModel as _;
+
+    // Clients and users read back exactly as stored.
+    for client in [&seeded.client, &seeded.public] {
+        assert_eq!(
+            store.client(client.client_id()).await.unwrap().as_ref(),
+            Some(client)
+        );
+    }
+    assert_eq!(store.client("no-such-client").await.unwrap(), None);
+    assert_eq!(
+        store.user_by_username(seeded.user.username()).await.unwrap(),
+        Some(seeded.user.clone())
+    );
+    assert_eq!(store.user_by_username("no-such-user").await.unwrap(), None);
+
+    // Codes are taken once.
+    let client_id = seeded.client.client_id();
+    for full in [true, false] {
+        let (code, _) = code(client_id, full);
+        store.save_code(code.clone()).await.unwrap();
+        assert_eq!(store.take_code(&code.code).await.unwrap(), Some(code.clone()));
+        assert_eq!(store.take_code(&code.code).await.unwrap(), None);
+    }
+    assert_eq!(store.take_code(&TokenHash::of("unknown")).await.unwrap(), None);
+
+    // Tokens: by access hash, by refresh hash; without refresh token or subject.
+    let family = unique("family");
+    let (first, _, _) = token(&family, client_id, true);
+    store.save_token(first.clone()).await.unwrap();
+    assert_eq!(
+        store.access_token(&first.access_token).await.unwrap(),
+        Some(first.clone())
+    );
+    let first_refresh = first.refresh_token.unwrap();
+    assert_eq!(
+        store.refresh_token(&first_refresh).await.unwrap(),
+        Some(first.clone())
+    );
+    assert_eq!(store.access_token(&TokenHash::of("unknown")).await.unwrap(), None);
+    assert_eq!(
+        store.refresh_token(&TokenHash::of("unknown")).await.unwrap(),
+        None
+    );
+    let (bare, _, _) = token(&unique("family"), client_id, false);
+    store.save_token(bare.clone()).await.unwrap();
+    assert_eq!(
+        store.access_token(&bare.access_token).await.unwrap(),
+        Some(bare.clone())
+    );
+
+    // Rotation: once; a rotated token is still found, marked rotated.
+    let (second, _, _) = token(&family, client_id, true);
+    assert!(
+        store
+            .rotate_refresh_token(&first_refresh, second.clone())
+            .await
+            .unwrap()
+    );
+    let rotated = store.refresh_token(&first_refresh).await.unwrap().unwrap();
+    assert!(rotated.rotated);
+    assert_eq!(rotated.access_token, first.access_token);
+    assert_eq!(
+        store.access_token(&second.access_token).await.unwrap(),
+        Some(second.clone())
+    );
+    let (third, _, _) = token(&family, client_id, true);
+    assert!(
+        !store
+            .rotate_refresh_token(&first_refresh, third.clone())
+            .await
+            .unwrap()
+    );
+    assert_eq!(store.access_token(&third.access_token).await.unwrap(), None);
+    let (fourth, _, _) = token(&family, client_id, true);
+    assert!(
+        !store
+            .rotate_refresh_token(&TokenHash::of("unknown"), fourth.clone())
+            .await
+            .unwrap()
+    );
+    assert_eq!(store.access_token(&fourth.access_token).await.unwrap(), None);
+
+    // Revoking the family removes every token of it, and nothing else.
+    store.revoke_token_family(&family).await.unwrap();
+    for token in [&first, &second] {
+        assert_eq!(store.access_token(&token.access_token).await.unwrap(), None);
+        assert_eq!(
+            store.refresh_token(&token.refresh_token.unwrap()).await.unwrap(),
+            None
+        );
+    }
+    assert_eq!(store.access_token(&bare.access_token).await.unwrap(), Some(bare));
+    store.revoke_token_family("no-such-family").await.unwrap();
+}
+
+#[tokio::test]
+async fn memory_store_is_the_reference() {
+    let store = MemoryStore::new();
+    let seeded = seed_memory(&store);
+    every_trait_method(&store, &seeded).await;
+}
+
+#[tokio::test]
+async fn every_trait_method_in_memory() {
+    let store = SqlStore::connect(MEMORY).await.unwrap();
+    let seeded = seed_sql(&store).await;
+    every_trait_method(&store, &seeded).await;
+}
+
+#[tokio::test]
+async fn every_trait_method_in_a_file() {
+    let db = TempDb::new();
+    let store = SqlStore::connect(&db.url()).await.unwrap();
+    let seeded = seed_sql(&store).await;
+    every_trait_method(&store, &seeded).await;
+    store.close().await;
+    assert!(db.path.exists());
+}
+
+#[tokio::test]
+async fn in_memory_databases_are_private_to_their_store() {
+    let one = SqlStore::connect(MEMORY).await.unwrap();
+    let two = SqlStore::connect(MEMORY).await.unwrap();
+    let (token, _, _) = token("f", "c", false);
+    one.save_token(token.clone()).await.unwrap();
+    assert!(one.access_token(&token.access_token).await.unwrap().is_some());
+    assert!(two.access_token(&token.access_token).await.unwrap().is_none());
+}
+
+/// Many concurrent writers, each reading its write back at once through the
+/// read pool (a different connection): committed means visible.
+async fn reads_see_every_committed_write(url: &str) {
+    let store = SqlStore::connect(url).await.unwrap();
+    let tasks: Vec<_> = (0..16)
+        .map(|_| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                for _ in 0..25 {
+                    let (token, _, _) = token(&unique("family"), "c", true);
+                    store.save_token(token.clone()).await.unwrap();
+                    assert_eq!(
+                        store.access_token(&token.access_token).await.unwrap(),
+                        Some(token.clone())
+                    );
+                    let refresh = token.refresh_token.unwrap();
+                    assert!(store.refresh_token(&refresh).await.unwrap().is_some());
+                }
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await.unwrap();
+    }
+    store.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn reads_see_every_committed_write_in_memory() {
+    reads_see_every_committed_write(MEMORY).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn reads_see_every_committed_write_in_a_file() {
+    let db = TempDb::new();
+    reads_see_every_committed_write(&db.url()).await;
+}
+
+/// 64 concurrent redemptions of one code: exactly one gets it.
+async fn one_code_one_winner(store: SqlStore) {
+    let (code, _) = code("web", true);
+    store.save_code(code.clone()).await.unwrap();
+    let barrier = Arc::new(Barrier::new(64));
+    let tasks: Vec<_> = (0..64)
+        .map(|_| {
+            let (store, barrier, hash) = (store.clone(), Arc::clone(&barrier), code.code);
+            tokio::spawn(async move {
+                barrier.wait().await;
+                store.take_code(&hash).await.unwrap()
+            })
+        })
+        .collect();
+    let mut winners = Vec::new();
+    for task in tasks {
+        winners.extend(task.await.unwrap());
+    }
+    assert_eq!(winners, vec![code]);
+}
+
+/// 64 concurrent rotations of one refresh token: exactly one succeeds, and
+/// exactly its new token is stored.
+async fn one_rotation_one_winner(store: SqlStore) {
+    let family = unique("family");
+    let (old, _, _) = token(&family, "web", true);
+    store.save_token(old.clone()).await.unwrap();
+    let old_refresh = old.refresh_token.unwrap();
+    let barrier = Arc::new(Barrier::new(64));
+    let tasks: Vec<_> = (0..64)
+        .map(|_| {
+            let (store, barrier) = (store.clone(), Arc::clone(&barrier));
+            let (new, _, _) = token(&family, "web", true);
+            tokio::spawn(async move {
+                barrier.wait().await;
+                let won = store
+                    .rotate_refresh_token(&old_refresh, new.clone())
+                    .await
+                    .unwrap();
+                (won, new)
+            })
+        })
+        .collect();
+    let mut winners = 0;
+    for task in tasks {
+        let (won, new) = task.await.unwrap();
+        let stored = store.access_token(&new.access_token).await.unwrap();
+        if won {
+            winners += 1;
+            assert_eq!(stored, Some(new));
+        } else {
+            assert_eq!(stored, None, "a losing rotation stored its token");
+        }
+    }
+    assert_eq!(winners, 1);
+    assert!(store.refresh_token(&old_refresh).await.unwrap().unwrap().rotated);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_take_code_has_one_winner() {
+    one_code_one_winner(SqlStore::connect(MEMORY).await.unwrap()).await;
+    let db = TempDb::new();
+    let store = SqlStore::connect(&db.url()).await.unwrap();
+    one_code_one_winner(store.clone()).await;
+    store.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_rotation_has_one_winner() {
+    one_rotation_one_winner(SqlStore::connect(MEMORY).await.unwrap()).await;
+    let db = TempDb::new();
+    let store = SqlStore::connect(&db.url()).await.unwrap();
+    one_rotation_one_winner(store.clone()).await;
+    store.close().await;
+}
+
+/// A failing write (a duplicate hash) fails alone: the writes batched with it
+/// still commit.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_failing_write_does_not_poison_its_batch() {
+    let store = SqlStore::connect(MEMORY).await.unwrap();
+    let (duplicate, _, _) = token("f", "c", true);
+    store.save_token(duplicate.clone()).await.unwrap();
+    let mut tasks = Vec::new();
+    for i in 0..64 {
+        let store = store.clone();
+        let (token, _, _) = token("f", "c", true);
+        let token = if i % 8 == 0 { duplicate.clone() } else { token };
+        tasks.push(tokio::spawn(async move {
+            (store.save_token(token.clone()).await, token)
+        }));
+    }
+    let (mut ok, mut failed) = (0, 0);
+    for task in tasks {
+        let (result, token) = task.await.unwrap();
+        if token == duplicate {
+            assert!(matches!(result, Err(SqlError::Database(_))), "{result:?}");
+            failed += 1;
+        } else {
+            result.unwrap();
+            assert_eq!(
+                store.access_token(&token.access_token).await.unwrap(),
+                Some(token)
+            );
+            ok += 1;
+        }
+    }
+    assert_eq!((ok, failed), (56, 8));
+    // A rotation whose new token is a duplicate stores nothing and leaves the
+    // old token unrotated.
+    let (old, _, _) = token("g", "c", true);
+    store.save_token(old.clone()).await.unwrap();
+    let old_refresh = old.refresh_token.unwrap();
+    assert!(
+        store
+            .rotate_refresh_token(&old_refresh, duplicate.clone())
+            .await
+            .is_err()
+    );
+    assert!(!store.refresh_token(&old_refresh).await.unwrap().unwrap().rotated);
+    let (new, _, _) = token("g", "c", true);
+    assert!(store.rotate_refresh_token(&old_refresh, new).await.unwrap());
+}
+
+#[tokio::test]
+async fn upserts_replace_and_a_username_belongs_to_one_subject() {
+    use granted::ClientModel as _;
+
+    let store = SqlStore::connect(MEMORY).await.unwrap();
+    let client = ClientRecord::confidential("web", "one").scope("read");
+    store.upsert_client(&client).await.unwrap();
+    let replaced = ClientRecord::public("web")
+        .scope("read write")
+        .grant_types(["authorization_code"]);
+    store.upsert_client(&replaced).await.unwrap();
+    let back = store.client("web").await.unwrap().unwrap();
+    assert_eq!(back, replaced);
+    assert!(back.secret_hash().is_none());
+
+    let alice = UserRecord::from_hash("s-1", "alice", "hash-1");
+    store.upsert_user(&alice).await.unwrap();
+    let renamed = UserRecord::from_hash("s-1", "alice2", "hash-2");
+    store.upsert_user(&renamed).await.unwrap();
+    assert_eq!(store.user_by_username("alice").await.unwrap(), None);
+    assert_eq!(store.user_by_username("alice2").await.unwrap(), Some(renamed));
+    let thief = UserRecord::from_hash("s-2", "alice2", "hash-3");
+    assert!(store.upsert_user(&thief).await.is_err());
+    let back = store.user_by_username("alice2").await.unwrap().unwrap();
+    assert_eq!(granted::UserModel::subject(&back), "s-1");
+}
+
+/// Tokens and codes at every side of the expiry line; `now` is `NOW`.
+async fn purge_removes_exactly_the_expired(store: &SqlStore) {
+    let (mut live_code, _) = code("c", false);
+    let (mut dead_code, _) = code("c", false);
+    live_code.expires_at = NOW + 1;
+    dead_code.expires_at = NOW;
+    let make = |expires_at: i64, refresh_expires_at: Option<i64>| {
+        let (mut token, _, _) = token(&unique("family"), "c", refresh_expires_at.is_some());
+        token.expires_at = expires_at;
+        token.refresh_expires_at = refresh_expires_at;
+        token
+    };
+    let live = [
+        make(NOW + 1, None),
+        make(NOW - 10, Some(NOW + 1)),
+        make(NOW + 1, Some(NOW - 1)),
+    ];
+    let dead = [make(NOW, None), make(NOW - 10, Some(NOW))];
+    for token in live.iter().chain(&dead) {
+        store.save_token(token.clone()).await.unwrap();
+    }
+    store.save_code(live_code.clone()).await.unwrap();
+    store.save_code(dead_code.clone()).await.unwrap();
+
+    assert_eq!(store.purge_expired(NOW).await.unwrap(), 3);
+    for token in &live {
+        assert!(store.access_token(&token.access_token).await.unwrap().is_some());
+    }
+    for token in &dead {
+        assert!(store.access_token(&token.access_token).await.unwrap().is_none());
+    }
+    assert_eq!(store.take_code(&dead_code.code).await.unwrap(), None);
+    assert_eq!(store.take_code(&live_code.code).await.unwrap(), Some(live_code));
+    assert_eq!(store.purge_expired(NOW).await.unwrap(), 0);
+}
+
+#[tokio::test]
+async fn purge_removes_exactly_the_expired_rows() {
+    let store = SqlStore::connect(MEMORY).await.unwrap();
+    purge_removes_exactly_the_expired(&store).await;
+    let db = TempDb::new();
+    let store = SqlStore::connect(&db.url()).await.unwrap();
+    purge_removes_exactly_the_expired(&store).await;
+    store.close().await;
+}
+
+#[tokio::test]
+async fn the_purge_task_purges_and_stops_with_the_store() {
+    let store = SqlStore::connect(MEMORY).await.unwrap();
+    let (mut expired, _, _) = token("f", "c", false);
+    expired.expires_at = NOW;
+    store.save_token(expired.clone()).await.unwrap();
+    let task = store.spawn_purge_task(Duration::from_millis(10));
+    let mut purged = false;
+    for _ in 0..200 {
+        if store.access_token(&expired.access_token).await.unwrap().is_none() {
+            purged = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(purged);
+    drop(store);
+    tokio::time::timeout(Duration::from_secs(5), task)
+        .await
+        .unwrap()
+        .unwrap();
+}
+
+#[tokio::test]
+async fn data_survives_reopening_the_file() {
+    let db = TempDb::new();
+    let seeded;
+    let (token, _, _) = token("f", "c", true);
+    let (code, _) = code("c", true);
+    {
+        let store = SqlStore::connect(&db.url()).await.unwrap();
+        seeded = seed_sql(&store).await;
+        store.save_token(token.clone()).await.unwrap();
+        store.save_code(code.clone()).await.unwrap();
+        store.close().await;
+    }
+    let store = SqlStore::connect(&db.url()).await.unwrap();
+    {
+        use granted::ClientModel as _;
+        use granted::UserModel as _;
+        let client = store.client(seeded.client.client_id()).await.unwrap();
+        assert_eq!(client, Some(seeded.client.clone()));
+        let user = store.user_by_username(seeded.user.username()).await.unwrap();
+        assert_eq!(user, Some(seeded.user.clone()));
+    }
+    assert_eq!(
+        store.access_token(&token.access_token).await.unwrap(),
+        Some(token.clone())
+    );
+    assert_eq!(store.take_code(&code.code).await.unwrap(), Some(code));
+
+    // Dropped without `close`: every write that returned was committed.
+    let (later, _, _) = self::token("f", "c", false);
+    store.save_token(later.clone()).await.unwrap();
+    drop(store);
+    let store = SqlStore::connect(&db.url()).await.unwrap();
+    assert_eq!(
+        store.access_token(&later.access_token).await.unwrap(),
+        Some(later)
+    );
+    store.close().await;
+}
+
+#[tokio::test]
+async fn only_hashes_reach_the_file() {
+    let db = TempDb::new();
+    let store = SqlStore::connect(&db.url()).await.unwrap();
+    let (token, access, refresh) = token("f", "c", true);
+    let refresh = refresh.unwrap();
+    let (code, code_value) = code("c", true);
+    store.save_token(token.clone()).await.unwrap();
+    store.save_code(code.clone()).await.unwrap();
+    // Read while the WAL holds the data, then again after the checkpoint
+    // that closing the last connection runs.
+    let mut snapshots = vec![read_all(&db.files())];
+    store.close().await;
+    snapshots.push(read_all(&db.files()));
+    for bytes in snapshots {
+        for value in [&access, &refresh, &code_value] {
+            assert!(
+                !contains(&bytes, value.as_bytes()),
+                "a token value is stored in clear"
+            );
+        }
+        // The hashes are there: the bytes searched are the right ones.
+        assert!(contains(&bytes, token.access_token.as_bytes()));
+        assert!(contains(&bytes, code.code.as_bytes()));
+    }
+}
+
+#[tokio::test]
+async fn closed_stores_refuse_work() {
+    let store = SqlStore::connect(MEMORY).await.unwrap();
+    let clone = store.clone();
+    store.close().await;
+    let (token, _, _) = token("f", "c", false);
+    assert!(matches!(
+        clone.save_token(token.clone()).await,
+        Err(SqlError::Closed)
+    ));
+    assert!(matches!(
+        clone.access_token(&token.access_token).await,
+        Err(SqlError::Closed)
+    ));
+    store.close().await;
+}
+
+#[tokio::test]
+async fn bad_urls_are_named_errors() {
+    let error = SqlStore::connect("mysql://localhost/db").await.unwrap_err();
+    assert!(matches!(&error, SqlError::UnsupportedScheme(scheme) if scheme == "mysql"));
+    assert!(error.to_string().contains("`mysql`"), "{error}");
+    assert!(matches!(
+        SqlStore::connect("granted.db").await.unwrap_err(),
+        SqlError::UnsupportedScheme(_)
+    ));
+    let missing_dir = Path::new("/nonexistent-granted-dir/x.db");
+    let error = SqlStore::connect(&format!("sqlite://{}", missing_dir.display()))
+        .await
+        .unwrap_err();
+    assert!(matches!(error, SqlError::Database(_)), "{error:?}");
+}
+
+/// Against a real Postgres, only when `GRANTED_TEST_POSTGRES_URL` names one.
+#[cfg(feature = "postgres")]
+mod postgres {
+    use super::*;
+
+    async fn connect() -> Option<SqlStore> {
+        let Ok(url) = std::env::var("GRANTED_TEST_POSTGRES_URL") else {
+            eprintln!("note: GRANTED_TEST_POSTGRES_URL is not set; skipping the Postgres test");
+            return None;
+        };
+        Some(SqlStore::connect(&url).await.unwrap())
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn every_trait_method_and_the_races_on_postgres() {
+        let Some(store) = connect().await else { return };
+        let seeded = seed_sql(&store).await;
+        every_trait_method(&store, &seeded).await;
+        one_code_one_winner(store.clone()).await;
+        one_rotation_one_winner(store.clone()).await;
+        purge_removes_exactly_the_expired(&store).await;
+        reads_see_every_committed_write(&std::env::var("GRANTED_TEST_POSTGRES_URL").unwrap()).await;
+        // Connecting again finds the schema migrated already.
+        let again = connect().await.unwrap();
+        assert!(again.client("no-such-client").await.unwrap().is_none());
+        store.close().await;
+    }
+}

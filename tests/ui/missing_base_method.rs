@@ -1,0 +1,15 @@
+//! `revoke_token_family`, which every server needs, is missing.
+use std::io::Error;
+
+use granted::{ClientRecord, TokenHash, TokenRecord};
+
+struct Store;
+
+#[granted::server(client = ClientRecord, token = TokenRecord, grants(client_credentials))]
+impl Store {
+    async fn client(&self, _: &str) -> Result<Option<ClientRecord>, Error> { todo!() }
+    async fn save_token(&self, _: TokenRecord) -> Result<(), Error> { todo!() }
+    async fn access_token(&self, _: &TokenHash) -> Result<Option<TokenRecord>, Error> { todo!() }
+}
+
+fn main() {}

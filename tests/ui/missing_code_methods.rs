@@ -1,0 +1,16 @@
+//! `authorization_code` is enabled, but neither of its methods is there.
+use std::io::Error;
+
+use granted::{ClientRecord, CodeRecord, TokenHash, TokenRecord};
+
+struct Store;
+
+#[granted::server(client = ClientRecord, token = TokenRecord, code = CodeRecord, grants(authorization_code))]
+impl Store {
+    async fn client(&self, _: &str) -> Result<Option<ClientRecord>, Error> { todo!() }
+    async fn save_token(&self, _: TokenRecord) -> Result<(), Error> { todo!() }
+    async fn access_token(&self, _: &TokenHash) -> Result<Option<TokenRecord>, Error> { todo!() }
+    async fn revoke_token_family(&self, _: &str) -> Result<(), Error> { todo!() }
+}
+
+fn main() {}
