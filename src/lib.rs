@@ -23,6 +23,11 @@ pub mod sql;
 pub use oauth_macros::{AuthorizationCode, Client, Token, User, server};
 pub use oauth_runtime::*;
 
+/// The README's examples run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
+
 /// Paths used by the code the macros generate. Not a public API.
 #[doc(hidden)]
 pub mod __private {

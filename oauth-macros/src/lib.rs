@@ -15,6 +15,9 @@
 //!
 //! [granted]: https://docs.rs/granted
 
+// A macro never panics: every failure is a spanned compile error.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+
 mod derive;
 mod errors;
 mod methods;
