@@ -1,0 +1,485 @@
+//! Concurrency and storage faults through the whole runtime
+//! (`Server::token`, the authorization endpoint, revocation), on the
+//! in-memory store and on `granted::sql::SqlStore` (SQLite in memory and in a
+//! file), each wrapped in a `#[granted::server]` store as a user would write
+//! it, with faults injectable per storage method.
+//!
+//! What a fault leaves behind (no partial state):
+//!
+//! | failing method | during | answer | state afterwards |
+//! | --- | --- | --- | --- |
+//! | `client` | token request, authorization request | `server_error` (500) / error page | unchanged |
+//! | `take_code` | code redemption | `server_error` | the code is still valid |
+//! | `save_token` | code redemption | `server_error` | the code is consumed, no token issued |
+//! | `revoke_token_family` | code replay | `server_error` | the code stays consumed |
+//! | `refresh_token` | refresh | `server_error` | the refresh token is still valid |
+//! | `rotate_refresh_token` | refresh | `server_error` | the refresh token is still valid, no token issued |
+//! | `save_token` | client_credentials | `server_error` | no token issued |
+//! | `save_code` | approval | `server_error` redirect to the registered URI | no code issued |
+//! | `revoke_token_family` | revocation | `server_error` | the tokens stay active |
+
+#![cfg(feature = "sqlite")]
+
+use std::collections::HashSet;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use granted::http::header::{AUTHORIZATION, CONTENT_TYPE};
+use granted::http::{HeaderMap, HeaderValue, Method};
+use granted::sql::{SqlError, SqlStore};
+use granted::storage::{CodeStorage as _, RefreshStorage as _, Storage as _};
+use granted::{
+    AuthorizeError, ClientRecord, CodeRecord, MemoryStore, MemoryStoreError, Request, Response, Server,
+    TokenHash, TokenRecord, pkce,
+};
+use tokio::sync::Barrier;
+
+const REDIRECT_ENC: &str = "https%3A%2F%2Fclient.example%2Fcb";
+const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+const SECRET: &str = "web-secret";
+const RACERS: usize = 64;
+
+enum Backend {
+    Memory(Box<MemoryStore>),
+    Sql(SqlStore),
+}
+
+/// A store over either backend whose methods fail on demand.
+struct TestStore {
+    backend: Backend,
+    failing: Mutex<HashSet<&'static str>>,
+}
+
+#[derive(Debug, thiserror::Error)]
+enum TestError {
+    #[error("injected fault in {0}")]
+    Injected(&'static str),
+    #[error(transparent)]
+    Memory(#[from] MemoryStoreError),
+    #[error(transparent)]
+    Sql(#[from] SqlError),
+}
+
+macro_rules! delegate {
+    ($self:ident . $method:ident ( $($arg:expr),* )) => {{
+        $self.check(stringify!($method))?;
+        match &$self.backend {
+            Backend::Memory(store) => store.$method($($arg),*).await.map_err(TestError::from),
+            Backend::Sql(store) => store.$method($($arg),*).await.map_err(TestError::from),
+        }
+    }};
+}
+
+impl TestStore {
+    fn check(&self, method: &'static str) -> Result<(), TestError> {
+        if self.failing.lock().expect("lock").contains(method) {
+            Err(TestError::Injected(method))
+        } else {
+            Ok(())
+        }
+    }
+
+    fn fail(&self, methods: &[&'static str]) {
+        *self.failing.lock().expect("lock") = methods.iter().copied().collect();
+    }
+
+    fn heal(&self) {
+        self.fail(&[]);
+    }
+}
+
+#[granted::server(
+    client = ClientRecord,
+    token = TokenRecord,
+    code = CodeRecord,
+    grants(
+        authorization_code(pkce = "S256"),
+        refresh_token(rotate = true),
+        client_credentials,
+    ),
+    access_token_ttl = "1h",
+    refresh_token_ttl = "30d",
+    code_ttl = "60s",
+)]
+impl TestStore {
+    async fn client(&self, client_id: &str) -> Result<Option<ClientRecord>, TestError> {
+        delegate!(self.client(client_id))
+    }
+
+    async fn save_token(&self, token: TokenRecord) -> Result<(), TestError> {
+        delegate!(self.save_token(token))
+    }
+
+    async fn access_token(&self, hash: &TokenHash) -> Result<Option<TokenRecord>, TestError> {
+        delegate!(self.access_token(hash))
+    }
+
+    async fn revoke_token_family(&self, family: &str) -> Result<(), TestError> {
+        delegate!(self.revoke_token_family(family))
+    }
+
+    async fn save_code(&self, code: CodeRecord) -> Result<(), TestError> {
+        delegate!(self.save_code(code))
+    }
+
+    async fn take_code(&self, hash: &TokenHash) -> Result<Option<CodeRecord>, TestError> {
+        delegate!(self.take_code(hash))
+    }
+
+    async fn refresh_token(&self, hash: &TokenHash) -> Result<Option<TokenRecord>, TestError> {
+        delegate!(self.refresh_token(hash))
+    }
+
+    async fn rotate_refresh_token(&self, old: &TokenHash, new: TokenRecord) -> Result<bool, TestError> {
+        delegate!(self.rotate_refresh_token(old, new))
+    }
+}
+
+/// A SQLite file in the temp directory, deleted with its WAL on drop.
+struct TempDb(PathBuf);
+
+impl TempDb {
+    fn new() -> Self {
+        static COUNTER: AtomicUsize = AtomicUsize::new(0);
+        let name = format!(
+            "granted-concurrency-{}-{}.db",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::Relaxed)
+        );
+        Self(std::env::temp_dir().join(name))
+    }
+
+    fn url(&self) -> String {
+        format!("sqlite://{}", self.0.display())
+    }
+}
+
+impl Drop for TempDb {
+    fn drop(&mut self) {
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", self.0.display()));
+        }
+    }
+}
+
+fn web() -> ClientRecord {
+    ClientRecord::confidential("web", SECRET)
+        .redirect_uris(["https://client.example/cb"])
+        .grant_types(["authorization_code", "refresh_token", "client_credentials"])
+        .scope("read write")
+}
+
+async fn server(backend: &str) -> Server<TestStore> {
+    let backend = if backend == "memory" {
+        let store = MemoryStore::new();
+        store.add_client(web());
+        Backend::Memory(Box::new(store))
+    } else {
+        let store = SqlStore::connect(backend).await.expect("connect");
+        store.upsert_client(&web()).await.expect("seed");
+        Backend::Sql(store)
+    };
+    Server::new(TestStore {
+        backend,
+        failing: Mutex::new(HashSet::new()),
+    })
+}
+
+fn headers() -> HeaderMap {
+    let mut headers = HeaderMap::new();
+    headers.insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("application/x-www-form-urlencoded"),
+    );
+    let basic = format!("Basic {}", STANDARD.encode(format!("web:{SECRET}")));
+    headers.insert(AUTHORIZATION, HeaderValue::from_str(&basic).expect("header"));
+    headers
+}
+
+async fn token(server: &Server<TestStore>, body: &str) -> Response {
+    let headers = headers();
+    server
+        .token(Request::new(&Method::POST, &headers).with_body(body.as_bytes()))
+        .await
+}
+
+async fn revoke(server: &Server<TestStore>, value: &str) -> Response {
+    let headers = headers();
+    let body = format!("token={value}");
+    server
+        .revoke(Request::new(&Method::POST, &headers).with_body(body.as_bytes()))
+        .await
+}
+
+async fn is_active(server: &Server<TestStore>, value: &str) -> bool {
+    let headers = headers();
+    let body = format!("token={value}");
+    let response = server
+        .introspect(Request::new(&Method::POST, &headers).with_body(body.as_bytes()))
+        .await;
+    assert_eq!(response.status(), 200, "{}", response.json());
+    response.json()["active"] == true
+}
+
+fn error_of(response: &Response) -> String {
+    response.json()["error"].as_str().unwrap_or_default().to_owned()
+}
+
+fn field(response: &Response, name: &str) -> String {
+    assert_eq!(response.status(), 200, "{}", response.json());
+    response.json()[name].as_str().expect(name).to_owned()
+}
+
+fn authorize_query() -> String {
+    format!(
+        "response_type=code&client_id=web&redirect_uri={REDIRECT_ENC}&state=s&code_challenge={}&code_challenge_method=S256",
+        pkce::s256_challenge(VERIFIER)
+    )
+}
+
+async fn code(server: &Server<TestStore>) -> String {
+    let headers = HeaderMap::new();
+    let query = authorize_query();
+    let pending = server
+        .authorize(&Request::new(&Method::GET, &headers).with_query(Some(&query)))
+        .await
+        .expect("valid request");
+    let approved = server.approve(&pending, "user-1", None).await.expect("approved");
+    approved.param("code").expect("code").to_owned()
+}
+
+fn redeem(code: &str) -> String {
+    format!("grant_type=authorization_code&code={code}&redirect_uri={REDIRECT_ENC}&code_verifier={VERIFIER}")
+}
+
+fn refresh_body(value: &str) -> String {
+    format!("grant_type=refresh_token&refresh_token={value}")
+}
+
+/// Runs `RACERS` copies of one token request at once; their responses.
+async fn race(server: &Arc<Server<TestStore>>, body: String) -> Vec<Response> {
+    let barrier = Arc::new(Barrier::new(RACERS));
+    let tasks: Vec<_> = (0..RACERS)
+        .map(|_| {
+            let (server, body, barrier) = (Arc::clone(server), body.clone(), Arc::clone(&barrier));
+            tokio::spawn(async move {
+                barrier.wait().await;
+                token(&server, &body).await
+            })
+        })
+        .collect();
+    let mut responses = Vec::new();
+    for task in tasks {
+        responses.push(task.await.expect("task"));
+    }
+    responses
+}
+
+fn one_winner(responses: &[Response]) -> &Response {
+    let winners: Vec<&Response> = responses.iter().filter(|r| r.status() == 200).collect();
+    assert_eq!(winners.len(), 1, "exactly one success");
+    for loser in responses.iter().filter(|r| r.status() != 200) {
+        assert_eq!(loser.status(), 400, "{}", loser.json());
+        assert_eq!(error_of(loser), "invalid_grant", "{}", loser.json());
+    }
+    winners[0]
+}
+
+async fn concurrent_redemptions(backend: &str) {
+    let server = Arc::new(server(backend).await);
+    let code = code(&server).await;
+    let responses = race(&server, redeem(&code)).await;
+    let winner = one_winner(&responses);
+    let access = field(winner, "access_token");
+    // Whatever the losers revoked, one more replay certainly revokes the
+    // winner's tokens (RFC 6749 §4.1.2).
+    let replay = token(&server, &redeem(&code)).await;
+    assert_eq!(error_of(&replay), "invalid_grant");
+    assert!(!is_active(&server, &access).await);
+    assert!(!is_active(&server, &field(winner, "refresh_token")).await);
+}
+
+async fn concurrent_refreshes(backend: &str) {
+    let server = Arc::new(server(backend).await);
+    let code = code(&server).await;
+    let first = token(&server, &redeem(&code)).await;
+    let (access, refresh) = (field(&first, "access_token"), field(&first, "refresh_token"));
+    let responses = race(&server, refresh_body(&refresh)).await;
+    let winner = one_winner(&responses);
+    // Every loser saw a rotated token: a reuse, so the whole family is
+    // revoked, the winner's new pair included — the family is consistent.
+    for value in [
+        access,
+        refresh.clone(),
+        field(winner, "access_token"),
+        field(winner, "refresh_token"),
+    ] {
+        assert!(!is_active(&server, &value).await, "{value} survived");
+    }
+    let again = token(&server, &refresh_body(&field(winner, "refresh_token"))).await;
+    assert_eq!(error_of(&again), "invalid_grant");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_code_redemptions_have_one_winner_in_memory() {
+    concurrent_redemptions("memory").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_code_redemptions_have_one_winner_on_sqlite_memory() {
+    concurrent_redemptions("sqlite::memory:").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_code_redemptions_have_one_winner_on_a_sqlite_file() {
+    let db = TempDb::new();
+    concurrent_redemptions(&db.url()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_refreshes_have_one_winner_in_memory() {
+    concurrent_refreshes("memory").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_refreshes_have_one_winner_on_sqlite_memory() {
+    concurrent_refreshes("sqlite::memory:").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_refreshes_have_one_winner_on_a_sqlite_file() {
+    let db = TempDb::new();
+    concurrent_refreshes(&db.url()).await;
+}
+
+fn assert_server_error(response: &Response) {
+    assert_eq!(response.status(), 500, "{}", response.json());
+    assert_eq!(error_of(response), "server_error");
+    // The storage's message is logged, never answered.
+    assert!(!String::from_utf8_lossy(response.body()).contains("injected"));
+}
+
+async fn token_count(server: &Server<TestStore>) -> usize {
+    match &server.storage().backend {
+        Backend::Memory(store) => store.token_count(),
+        Backend::Sql(_) => unreachable!("fault tests run in memory"),
+    }
+}
+
+#[tokio::test]
+async fn failing_take_code_leaves_the_code_valid() {
+    let server = server("memory").await;
+    let code = code(&server).await;
+    server.storage().fail(&["take_code"]);
+    assert_server_error(&token(&server, &redeem(&code)).await);
+    server.storage().heal();
+    assert_eq!(token_count(&server).await, 0);
+    field(&token(&server, &redeem(&code)).await, "access_token");
+}
+
+#[tokio::test]
+async fn failing_save_token_after_take_code_consumes_the_code_and_issues_nothing() {
+    let server = server("memory").await;
+    let code = code(&server).await;
+    server.storage().fail(&["save_token"]);
+    assert_server_error(&token(&server, &redeem(&code)).await);
+    server.storage().heal();
+    assert_eq!(token_count(&server).await, 0, "no token issued");
+    let retry = token(&server, &redeem(&code)).await;
+    assert_eq!(error_of(&retry), "invalid_grant", "the code was consumed");
+}
+
+#[tokio::test]
+async fn failing_revocation_on_a_code_replay_is_server_error() {
+    let server = server("memory").await;
+    let code = code(&server).await;
+    let access = field(&token(&server, &redeem(&code)).await, "access_token");
+    server.storage().fail(&["revoke_token_family"]);
+    assert_server_error(&token(&server, &redeem(&code)).await);
+    server.storage().heal();
+    // The replay is detected again once storage works.
+    assert_eq!(error_of(&token(&server, &redeem(&code)).await), "invalid_grant");
+    assert!(!is_active(&server, &access).await);
+}
+
+#[tokio::test]
+async fn failing_refresh_lookup_or_rotation_leaves_the_refresh_token_valid() {
+    for method in ["refresh_token", "rotate_refresh_token"] {
+        let server = server("memory").await;
+        let code = code(&server).await;
+        let first = token(&server, &redeem(&code)).await;
+        let (access, refresh) = (field(&first, "access_token"), field(&first, "refresh_token"));
+        let before = token_count(&server).await;
+        server.storage().fail(&[method]);
+        assert_server_error(&token(&server, &refresh_body(&refresh)).await);
+        server.storage().heal();
+        assert_eq!(token_count(&server).await, before, "{method}: no token issued");
+        assert!(is_active(&server, &access).await, "{method}");
+        assert!(is_active(&server, &refresh).await, "{method}");
+        field(&token(&server, &refresh_body(&refresh)).await, "access_token");
+    }
+}
+
+#[tokio::test]
+async fn failing_client_lookup_is_server_error_and_never_redirects() {
+    let server = server("memory").await;
+    server.storage().fail(&["client"]);
+    assert_server_error(&token(&server, "grant_type=client_credentials").await);
+    let headers = HeaderMap::new();
+    let query = authorize_query();
+    let result = server
+        .authorize(&Request::new(&Method::GET, &headers).with_query(Some(&query)))
+        .await;
+    let Err(AuthorizeError::Display(error)) = result else {
+        panic!("a storage failure before the client is known must not redirect");
+    };
+    assert_eq!(error.code().as_str(), "server_error");
+}
+
+#[tokio::test]
+async fn failing_save_token_issues_no_client_credentials_token() {
+    let server = server("memory").await;
+    server.storage().fail(&["save_token"]);
+    assert_server_error(&token(&server, "grant_type=client_credentials").await);
+    server.storage().heal();
+    assert_eq!(token_count(&server).await, 0);
+}
+
+#[tokio::test]
+async fn failing_save_code_redirects_server_error_and_issues_no_code() {
+    let server = server("memory").await;
+    let headers = HeaderMap::new();
+    let query = authorize_query();
+    let pending = server
+        .authorize(&Request::new(&Method::GET, &headers).with_query(Some(&query)))
+        .await
+        .expect("valid request");
+    server.storage().fail(&["save_code"]);
+    let Err(AuthorizeError::Redirect(redirect)) = server.approve(&pending, "user-1", None).await else {
+        panic!("approval succeeded without storage");
+    };
+    assert_eq!(redirect.param("error"), Some("server_error"));
+    assert!(redirect.param("code").is_none());
+    assert!(
+        redirect
+            .location()
+            .is_some_and(|l| l.starts_with("https://client.example/cb?"))
+    );
+}
+
+#[tokio::test]
+async fn failing_revocation_leaves_the_tokens_active() {
+    let server = server("memory").await;
+    let code = code(&server).await;
+    let first = token(&server, &redeem(&code)).await;
+    let access = field(&first, "access_token");
+    server.storage().fail(&["revoke_token_family"]);
+    assert_server_error(&revoke(&server, &access).await);
+    server.storage().heal();
+    assert!(is_active(&server, &access).await);
+    assert_eq!(revoke(&server, &access).await.status(), 200);
+    assert!(!is_active(&server, &access).await);
+}
