@@ -18,6 +18,7 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::routing::{get, post};
 
 use crate::endpoints::metadata::EndpointPaths;
+use crate::storage::ClaimsStorage;
 use crate::{Grants, MAX_BODY_BYTES, OAuthError, Request, Response, Server};
 
 /// An axum request held whole so that it can be lent to the runtime as a
@@ -118,6 +119,39 @@ async fn metadata<S: Grants>(State(server): State<Arc<Server<S>>>) -> axum::resp
     let document = server.metadata(issuer, &EndpointPaths::default());
     let mut response = Response::from_json(StatusCode::OK, &document);
     // Metadata is public and may be cached, unlike token responses.
+    response.insert_header(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=300"),
+    );
+    into_axum(response)
+}
+
+/// A router serving the OpenID Connect endpoints of `server` (merge it
+/// beside [`oauth_routes`]):
+///
+/// | method, path | endpoint |
+/// | --- | --- |
+/// | `GET`, `POST /userinfo` | [`Server::userinfo`] |
+/// | `GET /.well-known/openid-configuration` | [`Server::metadata`]: the same document as RFC 8414's |
+/// | `GET /jwks.json` | the public signing keys, [`crate::oidc::KeyRing::jwks`] |
+pub fn openid_routes<S: Grants + ClaimsStorage>(server: Arc<Server<S>>) -> Router {
+    Router::new()
+        .route("/userinfo", get(userinfo::<S>).post(userinfo::<S>))
+        .route("/.well-known/openid-configuration", get(metadata::<S>))
+        .route("/jwks.json", get(jwks::<S>))
+        .with_state(server)
+}
+
+async fn userinfo<S: Grants + ClaimsStorage>(
+    State(server): State<Arc<Server<S>>>,
+    request: OAuthRequest,
+) -> axum::response::Response {
+    into_axum(server.userinfo(&request.as_request()).await)
+}
+
+async fn jwks<S: Grants>(State(server): State<Arc<Server<S>>>) -> axum::response::Response {
+    let mut response = Response::from_json(StatusCode::OK, &server.signing_keys().jwks());
+    // Short enough that a rotated-in key is picked up well before it signs alone.
     response.insert_header(
         header::CACHE_CONTROL,
         HeaderValue::from_static("public, max-age=300"),

@@ -9,7 +9,10 @@ use std::time::Duration;
 
 use granted::http::header::CONTENT_TYPE;
 use granted::http::{HeaderMap, HeaderValue, Method};
-use granted::{GrantType, NewToken, PkcePolicy, Request, Server, TokenHash, now, pkce};
+use granted::{
+    GrantType, KeyRing, NewToken, Params, PkcePolicy, Request, Server, SigningAlg, SigningKey, TokenHash,
+    UserClaims, now, pkce,
+};
 use serde_json::Value;
 
 #[derive(granted::Client, Clone, Debug)]
@@ -74,6 +77,8 @@ struct Code {
     code_challenge_method: Option<String>,
     #[oauth(nonce)]
     nonce: Option<String>,
+    #[oauth(auth_time)]
+    auth_time: Option<i64>,
     #[oauth(expires_at)]
     expires_at: i64,
 }
@@ -107,6 +112,8 @@ struct Tables {
     codes: HashMap<TokenHash, Code>,
     /// By login.
     users: HashMap<String, Account>,
+    /// By subject.
+    claims: HashMap<String, UserClaims>,
 }
 
 #[derive(Default)]
@@ -135,6 +142,7 @@ impl Store {
     refresh_token_ttl = "7d",
     code_ttl = "30s",
     scopes = "read write",
+    openid(signing = "ES256"),
 )]
 impl Store {
     async fn client(&self, client_id: &str) -> Result<Option<App>, StoreError> {
@@ -190,6 +198,10 @@ impl Store {
         Ok(self.tables()?.users.get(username).cloned())
     }
 
+    async fn user_claims(&self, subject: &str) -> Result<Option<UserClaims>, StoreError> {
+        Ok(self.tables()?.claims.get(subject).cloned())
+    }
+
     /// Not a storage method: the attribute leaves it alone.
     fn live_tokens(&self) -> usize {
         self.tables().map_or(0, |t| t.tokens.len())
@@ -231,7 +243,13 @@ fn server() -> Server<Store> {
             },
         );
     }
-    store.into_server()
+    store.tables().unwrap().claims.insert(
+        "user-alice".into(),
+        UserClaims::from_json(serde_json::json!({"name": "Alice", "email": "alice@example.com"})).unwrap(),
+    );
+    store
+        .into_server(KeyRing::new([SigningKey::generate(SigningAlg::Es256).unwrap()]))
+        .configure(|policy| policy.with_issuer("https://as.example"))
 }
 
 /// Posts a token request for `client` (client_secret_post).
@@ -276,6 +294,7 @@ fn the_policy_is_the_declared_one() {
     assert_eq!(policy.refresh_token_ttl(), Duration::from_secs(7 * 86_400));
     assert_eq!(policy.code_ttl(), Duration::from_secs(30));
     assert_eq!(policy.scopes_supported(), ["read", "write"]);
+    assert_eq!(policy.openid(), Some(SigningAlg::Es256));
     let tables = server.storage().tables().unwrap();
     assert_eq!(tables.clients["svc"].display_name, "The svc app");
 }
@@ -396,6 +415,7 @@ async fn issue_code(server: &Server<Store>, challenge: &str) -> String {
             code_challenge: Some(challenge.to_owned()),
             code_challenge_method: Some("S256".into()),
             nonce: None,
+            auth_time: None,
             expires_at: now() + 30,
         })
         .await
@@ -441,4 +461,64 @@ async fn a_wrong_pkce_verifier_is_invalid_grant() {
     assert_eq!(status, 400);
     assert_eq!(json["error"], "invalid_grant");
     assert_eq!(server.storage().live_tokens(), 0);
+}
+
+#[tokio::test]
+async fn openid_issues_an_id_token_and_serves_userinfo() {
+    let server = server();
+    server
+        .storage()
+        .tables()
+        .unwrap()
+        .clients
+        .get_mut("web")
+        .unwrap()
+        .scope = "openid email read".into();
+    let query = format!(
+        "response_type=code&client_id=web&redirect_uri=http%3A%2F%2F127.0.0.1%3A9000%2Fcb&scope=openid%20email\
+         &nonce=n-1&code_challenge={}&code_challenge_method=S256",
+        pkce::s256_challenge(VERIFIER)
+    );
+    let pending = server
+        .validate_authorization(&Params::parse(query.as_bytes()).unwrap())
+        .await
+        .unwrap();
+    let code = server.approve(&pending, "user-alice", None).await.unwrap();
+    let redeem = format!(
+        "grant_type=authorization_code&code={}&redirect_uri=http%3A%2F%2F127.0.0.1%3A9000%2Fcb&code_verifier={VERIFIER}",
+        code.param("code").unwrap()
+    );
+    let (status, json) = post(&server, "web", &redeem).await;
+    assert_eq!(status, 200, "{json}");
+    let id_token = text(&json, "id_token");
+    let header = id_token.split('.').next().unwrap();
+    let header: Value = serde_json::from_slice(
+        &base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, header).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(header["alg"], "ES256");
+    let kids: Vec<Value> = server.signing_keys().jwks()["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["kid"].clone())
+        .collect();
+    assert_eq!(kids, [header["kid"].clone()]);
+
+    let mut headers = HeaderMap::new();
+    let bearer = format!("Bearer {}", text(&json, "access_token"));
+    headers.insert(
+        granted::http::header::AUTHORIZATION,
+        HeaderValue::from_str(&bearer).unwrap(),
+    );
+    let userinfo = server.userinfo(&Request::new(&Method::GET, &headers)).await;
+    assert_eq!(
+        userinfo.json(),
+        serde_json::json!({"sub": "user-alice", "email": "alice@example.com"})
+    );
+    let metadata = serde_json::to_value(server.metadata("https://as.example", &Default::default())).unwrap();
+    assert_eq!(
+        metadata["id_token_signing_alg_values_supported"],
+        serde_json::json!(["ES256"])
+    );
 }

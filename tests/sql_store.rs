@@ -10,10 +10,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use granted::sql::{SqlError, SqlStore};
-use granted::storage::{CodeStorage, RefreshStorage, Storage, UserStorage};
+use granted::storage::{ClaimsStorage, CodeStorage, RefreshStorage, Storage, UserStorage};
 use granted::{
-    AuthMethod, ClientRecord, CodeRecord, MemoryStore, NewToken, PkceMethod, Scope, TokenHash, TokenRecord,
-    UserRecord,
+    AuthMethod, ClientRecord, CodeRecord, MemoryStore, NewToken, PkceMethod, Scope, SigningAlg, SigningKey,
+    TokenHash, TokenRecord, UserClaims, UserRecord,
 };
 use tokio::sync::Barrier;
 
@@ -109,6 +109,7 @@ fn code(client_id: &str, full: bool) -> (CodeRecord, String) {
         code_challenge: full.then(|| "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM".to_owned()),
         code_challenge_method: full.then_some(PkceMethod::S256),
         nonce: full.then(|| "n-0S6_WzA2Mj".to_owned()),
+        auth_time: full.then_some(NOW - 5),
         expires_at: NOW + 60,
     };
     (record, value.into_value())
@@ -137,6 +138,9 @@ fn seeds() -> Seeded {
             unique("subject"),
             unique("alice"),
             "$argon2id$v=19$m=19456,t=2,p=1$x$y",
+        )
+        .with_claims(
+            UserClaims::from_json(serde_json::json!({"name": "Alice", "email_verified": true})).unwrap(),
         ),
     }
 }
@@ -163,7 +167,8 @@ where
     S: Storage<Client = ClientRecord, Token = TokenRecord>
         + CodeStorage<Code = CodeRecord>
         + RefreshStorage
-        + UserStorage<User = UserRecord>,
+        + UserStorage<User = UserRecord>
+        + ClaimsStorage,
 {
     use granted::ClientModel as _;
     use granted::UserModel as _;
@@ -181,6 +186,11 @@ where
         Some(seeded.user.clone())
     );
     assert_eq!(store.user_by_username("no-such-user").await.unwrap(), None);
+    assert_eq!(
+        store.user_claims(seeded.user.subject()).await.unwrap().as_ref(),
+        Some(seeded.user.claims())
+    );
+    assert_eq!(store.user_claims("no-such-subject").await.unwrap(), None);
 
     // Codes are taken once.
     let client_id = seeded.client.client_id();
@@ -681,4 +691,46 @@ mod postgres {
         assert!(again.client("no-such-client").await.unwrap().is_none());
         store.close().await;
     }
+}
+
+#[tokio::test]
+async fn signing_keys_are_generated_once_kept_rotated_and_retired() {
+    let db = TempDb::new();
+    let first = {
+        let store = SqlStore::connect(&db.url()).await.unwrap();
+        let ring = store.load_or_generate_keys(SigningAlg::Es256).await.unwrap();
+        let keys = ring.keys();
+        assert_eq!(keys.len(), 1);
+        store.close().await;
+        keys[0].clone()
+    };
+    let store = SqlStore::connect(&db.url()).await.unwrap();
+    let again = store.load_or_generate_keys(SigningAlg::Es256).await.unwrap();
+    assert_eq!(again.keys().len(), 1);
+    assert_eq!(again.keys()[0].kid(), first.kid(), "loaded, not generated again");
+    assert_eq!(again.keys()[0].private_pem(), first.private_pem());
+
+    // Rotation: the newer key signs, both are published.
+    let newer = SigningKey::generate(SigningAlg::Es256).unwrap();
+    store.add_signing_key(&newer, granted::now() + 10).await.unwrap();
+    store.add_signing_key(&newer, granted::now() + 10).await.unwrap();
+    let ring = store.load_or_generate_keys(SigningAlg::Es256).await.unwrap();
+    let kids: Vec<String> = ring.keys().iter().map(|k| k.kid().to_owned()).collect();
+    assert_eq!(kids, [newer.kid(), first.kid()]);
+    assert_eq!(ring.signing_key(SigningAlg::Es256).unwrap().kid(), newer.kid());
+
+    // Another algorithm gets its own key; retiring unpublishes.
+    let ring = store.load_or_generate_keys(SigningAlg::Ed25519).await.unwrap();
+    assert_eq!(ring.keys().len(), 3);
+    store.retire_signing_key(first.kid(), NOW + 20).await.unwrap();
+    let left: Vec<String> = store
+        .signing_keys()
+        .await
+        .unwrap()
+        .iter()
+        .map(|k| k.kid().to_owned())
+        .collect();
+    assert_eq!(left.len(), 2);
+    assert!(!left.contains(&first.kid().to_owned()));
+    store.close().await;
 }

@@ -53,6 +53,7 @@ fn issue_code(server: &Server<MemoryStore>) -> String {
         code_challenge: Some(pkce::s256_challenge(VERIFIER)),
         code_challenge_method: Some(PkceMethod::S256),
         nonce: None,
+        auth_time: None,
         expires_at: now() + 60,
     });
     code.into_value()

@@ -9,6 +9,7 @@ use granted::parse_duration;
 pub const USAGE: &str = "\
 usage: server [--addr HOST:PORT] [--db URL] [--seed FILE] [--issuer URL]
               [--code-ttl DURATION] [--access-token-ttl DURATION] [--refresh-token-ttl DURATION]
+              [--rotate-signing-key]
 
   --addr               listen address (default 127.0.0.1:8080)
   --db                 sqlite://FILE (default sqlite://granted.db), sqlite::memory:, postgres://..., or memory
@@ -17,6 +18,7 @@ usage: server [--addr HOST:PORT] [--db URL] [--seed FILE] [--issuer URL]
   --code-ttl           authorization code lifetime (default 60s)
   --access-token-ttl   access token lifetime (default 1h)
   --refresh-token-ttl  refresh token lifetime (default 30d)
+  --rotate-signing-key start signing id_tokens with a new key; the previous keys stay in /jwks.json
 Durations are a whole number and a unit: s, m, h or d (e.g. 15m).";
 
 /// The parsed flags.
@@ -29,6 +31,7 @@ pub struct Args {
     pub code_ttl: Duration,
     pub access_token_ttl: Duration,
     pub refresh_token_ttl: Duration,
+    pub rotate_signing_key: bool,
 }
 
 /// What the command line asked for.
@@ -48,6 +51,7 @@ pub fn parse(mut words: impl Iterator<Item = String>) -> Result<Command, String>
         code_ttl: Duration::from_secs(60),
         access_token_ttl: Duration::from_secs(3600),
         refresh_token_ttl: Duration::from_secs(30 * 86_400),
+        rotate_signing_key: false,
     };
     while let Some(word) = words.next() {
         let (flag, inline) = match word.split_once('=') {
@@ -56,6 +60,10 @@ pub fn parse(mut words: impl Iterator<Item = String>) -> Result<Command, String>
         };
         if flag == "--help" || flag == "-h" {
             return Ok(Command::Help);
+        }
+        if flag == "--rotate-signing-key" && inline.is_none() {
+            args.rotate_signing_key = true;
+            continue;
         }
         let mut value = || {
             inline
@@ -104,6 +112,8 @@ mod tests {
         assert_eq!(args.db, "sqlite://granted.db");
         assert_eq!(args.issuer, None);
         assert_eq!(args.code_ttl, Duration::from_secs(60));
+        assert!(!args.rotate_signing_key);
+        assert!(run(&["--rotate-signing-key"]).unwrap().rotate_signing_key);
     }
 
     #[test]

@@ -4,7 +4,10 @@
 //! posts back to `POST /oauth/authorize` with the request's parameters as
 //! hidden fields, a CSRF token bound to a cookie (double submit, compared in
 //! constant time), and the user's decision. A signed-in user (session cookie)
-//! sees only the consent part.
+//! sees only the consent part, unless OpenID Connect's `prompt=login` or
+//! `max_age` asks for a new login; `prompt=none` answers at once from the
+//! session and the consents given in it, or with `login_required` /
+//! `consent_required`.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -16,8 +19,8 @@ use axum::response::IntoResponse as _;
 use granted::axum::{OAuthRequest, into_axum};
 use granted::endpoints::authorize::escape;
 use granted::{
-    AuthorizeError, ClientModel as _, NewToken, Params, PendingAuthorization, Response, Server, TokenHash,
-    UserModel as _,
+    AuthorizeError, ClientModel as _, NewToken, Params, PendingAuthorization, Response, Scope, Server,
+    TokenHash, UnixTime, UserModel as _,
 };
 use subtle::ConstantTimeEq as _;
 
@@ -29,30 +32,66 @@ const SESSION_TTL: Duration = Duration::from_secs(8 * 3600);
 /// The fields of the form that are not part of the authorization request.
 const FORM_FIELDS: [&str; 4] = ["username", "password", "decision", "csrf"];
 
-/// Signed-in users: session id hash → (subject, username, expiry).
+/// A signed-in user.
+#[derive(Clone)]
+struct Session {
+    subject: String,
+    username: String,
+    /// When the user typed their password (the id_token's `auth_time`).
+    auth_time: UnixTime,
+    expiry: Instant,
+    /// What the user approved during this session: `prompt=none` may reuse it.
+    consents: Vec<(String, Scope)>,
+}
+
+impl Session {
+    fn has_consented(&self, client_id: &str, scope: &Scope) -> bool {
+        self.consents
+            .iter()
+            .any(|(client, granted)| client == client_id && scope.is_subset_of(granted))
+    }
+}
+
+/// Signed-in users, by the hash of their session cookie.
 #[derive(Default)]
 pub struct Sessions {
-    sessions: Mutex<HashMap<TokenHash, (String, String, Instant)>>,
+    sessions: Mutex<HashMap<TokenHash, Session>>,
 }
 
 impl Sessions {
-    fn start(&self, subject: &str, username: &str) -> Option<String> {
+    /// Starts a session for a user who just logged in; returns the cookie
+    /// value and the session's key.
+    fn start(&self, subject: &str, username: &str) -> Option<(String, TokenHash)> {
         let id = NewToken::generate().ok()?;
         let mut sessions = self.sessions.lock().ok()?;
         let now = Instant::now();
-        sessions.retain(|_, (_, _, expiry)| *expiry > now);
-        sessions.insert(
-            id.hash(),
-            (subject.to_owned(), username.to_owned(), now + SESSION_TTL),
-        );
-        Some(id.into_value())
+        sessions.retain(|_, session| session.expiry > now);
+        let session = Session {
+            subject: subject.to_owned(),
+            username: username.to_owned(),
+            auth_time: granted::now(),
+            expiry: now + SESSION_TTL,
+            consents: Vec::new(),
+        };
+        let key = id.hash();
+        sessions.insert(key, session);
+        Some((id.into_value(), key))
     }
 
-    fn user(&self, headers: &HeaderMap) -> Option<(String, String)> {
-        let id = cookie(headers, SESSION_COOKIE)?;
+    /// The live session of the request's cookie.
+    fn find(&self, headers: &HeaderMap) -> Option<(TokenHash, Session)> {
+        let id = TokenHash::of(&cookie(headers, SESSION_COOKIE)?);
         let sessions = self.sessions.lock().ok()?;
-        let (subject, username, expiry) = sessions.get(&TokenHash::of(&id))?;
-        (*expiry > Instant::now()).then(|| (subject.clone(), username.clone()))
+        let session = sessions.get(&id)?;
+        (session.expiry > Instant::now()).then(|| (id, session.clone()))
+    }
+
+    fn record_consent(&self, id: &TokenHash, client_id: &str, scope: &Scope) {
+        if let Ok(mut sessions) = self.sessions.lock()
+            && let Some(session) = sessions.get_mut(id)
+        {
+            session.consents.push((client_id.to_owned(), scope.clone()));
+        }
     }
 }
 
@@ -73,8 +112,29 @@ pub async fn show(login: Arc<Login>, request: OAuthRequest) -> axum::response::R
         Ok(params) => params,
         Err(error) => return into_axum(AuthorizeError::Display(error).into_response()),
     };
-    let user = login.sessions.user(request.headers());
-    login.page(&pending, &params, user.map(|(_, name)| name), None)
+    // A session counts unless `prompt=login` or `max_age` asks for a new login.
+    let session = login
+        .sessions
+        .find(request.headers())
+        .filter(|(_, session)| !pending.needs_login(Some(session.auth_time), granted::now()));
+    if pending.prompt().none() {
+        // OpenID Connect Core §3.1.2.1: answer without showing any page.
+        let Some((_, session)) = session else {
+            return into_axum(login.server.login_required(&pending).into_response());
+        };
+        if !session.has_consented(pending.client().client_id(), pending.scope()) {
+            return into_axum(login.server.consent_required(&pending).into_response());
+        }
+        return match login
+            .server
+            .approve_session(&pending, &session.subject, session.auth_time, None)
+            .await
+        {
+            Ok(redirect) => into_axum(redirect.into_response()),
+            Err(error) => into_axum(error.into_response()),
+        };
+    }
+    login.page(&pending, &params, session.map(|(_, s)| s.username), None)
 }
 
 /// `POST /oauth/authorize`
@@ -97,24 +157,35 @@ pub async fn submit(login: Arc<Login>, request: OAuthRequest) -> axum::response:
     if params.get("decision") != Some("approve") {
         return into_axum(login.server.deny(&pending).into_response());
     }
-    let (subject, new_session) = match login.sessions.user(request.headers()) {
-        Some((subject, _)) => (subject, None),
+    let session = login
+        .sessions
+        .find(request.headers())
+        .filter(|(_, session)| !pending.needs_login(Some(session.auth_time), granted::now()));
+    let (session_id, subject, auth_time, new_cookie) = match session {
+        Some((id, session)) => (id, session.subject, session.auth_time, None),
         None => match login.check_password(&params).await {
-            Ok(Some((subject, username))) => {
-                let session = login.sessions.start(&subject, &username);
-                (subject, session)
-            }
+            Ok(Some((subject, username))) => match login.sessions.start(&subject, &username) {
+                Some((cookie, id)) => (id, subject, granted::now(), Some(cookie)),
+                None => return into_axum(granted::OAuthError::server_error().into_response()),
+            },
             Ok(None) => {
                 return login.page(&pending, &params, None, Some("Invalid username or password."));
             }
             Err(error) => return into_axum(error.into_response()),
         },
     };
-    let mut response = match login.server.approve(&pending, &subject, None).await {
+    login
+        .sessions
+        .record_consent(&session_id, pending.client().client_id(), pending.scope());
+    let mut response = match login
+        .server
+        .approve_session(&pending, &subject, auth_time, None)
+        .await
+    {
         Ok(redirect) => into_axum(redirect.into_response()),
         Err(error) => into_axum(error.into_response()),
     };
-    if let Some(session) = new_session {
+    if let Some(session) = new_cookie {
         let cookie = login.cookie(SESSION_COOKIE, &session, "/", "Lax", SESSION_TTL.as_secs());
         if let Ok(value) = HeaderValue::from_str(&cookie) {
             response.headers_mut().append(SET_COOKIE, value);

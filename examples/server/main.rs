@@ -19,8 +19,8 @@ use std::time::Duration;
 use axum::Router;
 use axum::response::IntoResponse as _;
 use axum::routing::get;
-use granted::axum::{OAuthRequest, into_axum, oauth_routes};
-use granted::{NewToken, Scope, Server, pkce};
+use granted::axum::{OAuthRequest, into_axum, oauth_routes, openid_routes};
+use granted::{NewToken, Scope, Server, SigningAlg, UserClaims, pkce};
 use tower_http::trace::TraceLayer;
 
 use crate::args::{Args, Command};
@@ -75,7 +75,10 @@ async fn run(args: Args) -> Result<(), String> {
         .map_err(|e| format!("cannot listen on {}: {e}", args.addr))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     let issuer = args.issuer.clone().unwrap_or_else(|| format!("http://{addr}"));
-    let server = Arc::new(Server::new(store).configure(|policy| {
+    let keys = store
+        .signing_keys(SigningAlg::Rs256, args.rotate_signing_key)
+        .await?;
+    let server = Arc::new(store.into_server(keys).configure(|policy| {
         policy
             .with_issuer(&issuer)
             .with_code_ttl(args.code_ttl)
@@ -107,7 +110,8 @@ async fn run(args: Args) -> Result<(), String> {
 fn router(server: Arc<Server<ExampleStore>>, login: Arc<Login>) -> Router {
     let show = Arc::clone(&login);
     let me_server = Arc::clone(&server);
-    oauth_routes(server)
+    oauth_routes(Arc::clone(&server))
+        .merge(openid_routes(server))
         .route(
             "/oauth/authorize",
             get(move |request: OAuthRequest| login::show(Arc::clone(&show), request))
@@ -185,7 +189,10 @@ async fn seed_demo(store: &ExampleStore) -> Result<Demo, String> {
         users: vec![SeedUser {
             username: DEMO_USER.into(),
             password: password.clone(),
-            claims: serde_json::Map::new(),
+            claims: UserClaims::new()
+                .with("preferred_username", DEMO_USER)
+                .and_then(|claims| claims.with("name", "Demo User"))
+                .map_err(|e| e.to_string())?,
         }],
     };
     apply_seed(store, &seed).await?;

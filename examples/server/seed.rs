@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use granted::{AuthMethod, ClientRecord, GrantType, UserRecord, hash_client_secret};
+use granted::{AuthMethod, ClientRecord, GrantType, UserClaims, UserRecord, hash_client_secret};
 use serde::Deserialize;
 use sha2::{Digest as _, Sha256};
 
@@ -36,17 +36,9 @@ pub struct SeedClient {
 pub struct SeedUser {
     pub username: String,
     pub password: String,
-    /// OpenID Connect standard claims for userinfo and the id_token. Accepted
-    /// and checked as JSON now; served once OpenID Connect lands.
+    /// OpenID Connect standard claims, released by userinfo per scope.
     #[serde(default)]
-    #[cfg_attr(
-        not(test),
-        expect(
-            dead_code,
-            reason = "read by userinfo and the id_token once OpenID Connect lands"
-        )
-    )]
-    pub claims: serde_json::Map<String, serde_json::Value>,
+    pub claims: UserClaims,
 }
 
 impl Seed {
@@ -122,6 +114,7 @@ impl SeedUser {
     /// stable opaque identifier derived from the username.
     pub fn record(&self) -> Result<UserRecord, String> {
         UserRecord::new(subject_of(&self.username), &self.username, &self.password)
+            .map(|user| user.with_claims(self.claims.clone()))
             .map_err(|e| format!("user `{}`: {e}", self.username))
     }
 }
@@ -161,7 +154,8 @@ mod tests {
         let client = seed.clients[0].record().unwrap();
         use granted::ClientModel as _;
         assert_ne!(client.secret_hash(), Some("s3cret"));
-        assert_eq!(seed.users[0].claims["name"], "Alice Liddell");
+        assert_eq!(seed.users[0].claims.get("name").unwrap(), "Alice Liddell");
+        assert_eq!(seed.users[0].record().unwrap().claims(), &seed.users[0].claims);
     }
 
     #[test]
@@ -179,6 +173,8 @@ mod tests {
             r#"{"clients": [{"client_id": "a", "client_secret": "x", "token_endpoint_auth_method": "none"}]}"#,
             r#"{"clients": [{"client_id": "a", "token_endpoint_auth_method": "client_secret_post"}]}"#,
             r#"{"clients": [{"client_id": "a", "response_types": ["token"]}]}"#,
+            r#"{"users": [{"username": "u", "password": "p", "claims": {"sub": "x"}}]}"#,
+            r#"{"users": [{"username": "u", "password": "p", "claims": {"emial": "x"}}]}"#,
         ] {
             assert!(parse(bad).is_err(), "{bad}");
         }

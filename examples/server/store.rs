@@ -3,8 +3,13 @@
 //! to SQL (SQLite or Postgres), chosen by `--db`.
 
 use granted::sql::{SqlError, SqlStore};
-use granted::storage::{CodeStorage as _, RefreshStorage as _, Storage as _, UserStorage as _};
-use granted::{ClientRecord, CodeRecord, MemoryStore, MemoryStoreError, TokenHash, TokenRecord, UserRecord};
+use granted::storage::{
+    ClaimsStorage as _, CodeStorage as _, RefreshStorage as _, Storage as _, UserStorage as _,
+};
+use granted::{
+    ClientRecord, CodeRecord, KeyRing, MemoryStore, MemoryStoreError, SigningAlg, SigningKey, TokenHash,
+    TokenRecord, UserClaims, UserRecord,
+};
 
 /// Where the data lives.
 pub enum Backend {
@@ -71,6 +76,27 @@ impl ExampleStore {
         Ok(())
     }
 
+    /// The id_token signing keys: kept in the database (generated on the
+    /// first start), or fresh on every start with `--db memory`. `rotate`
+    /// adds a new key that signs from now on; older keys stay published.
+    pub async fn signing_keys(&self, alg: SigningAlg, rotate: bool) -> Result<KeyRing, String> {
+        let generate = || SigningKey::generate(alg).map_err(|e| e.to_string());
+        match &self.backend {
+            Backend::Memory(_) => Ok(KeyRing::new([generate()?])),
+            Backend::Sql(store) => {
+                if rotate {
+                    let key = generate()?;
+                    store
+                        .add_signing_key(&key, granted::now())
+                        .await
+                        .map_err(|e| e.to_string())?;
+                    tracing::info!(kid = key.kid(), "rotated the id_token signing key");
+                }
+                store.load_or_generate_keys(alg).await.map_err(|e| e.to_string())
+            }
+        }
+    }
+
     /// Removes expired codes and tokens.
     pub async fn purge_expired(&self) -> Result<(), StoreError> {
         let now = granted::now();
@@ -99,6 +125,7 @@ impl ExampleStore {
     refresh_token_ttl = "30d",
     code_ttl = "60s",
     scopes = "openid profile email read write",
+    openid(signing = "RS256"),
 )]
 impl ExampleStore {
     async fn client(&self, client_id: &str) -> Result<Option<ClientRecord>, StoreError> {
@@ -135,5 +162,9 @@ impl ExampleStore {
 
     async fn user_by_username(&self, username: &str) -> Result<Option<UserRecord>, StoreError> {
         delegate!(self.user_by_username(username))
+    }
+
+    async fn user_claims(&self, subject: &str) -> Result<Option<UserClaims>, StoreError> {
+        delegate!(self.user_claims(subject))
     }
 }

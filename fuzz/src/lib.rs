@@ -73,6 +73,7 @@ fn known_code(value: &str, client: &str) -> CodeRecord {
         code_challenge: Some(pkce::s256_challenge(VERIFIER)),
         code_challenge_method: Some(PkceMethod::S256),
         nonce: None,
+        auth_time: None,
         expires_at: now() + 600,
     }
 }

@@ -116,7 +116,8 @@ pub fn derive_token(input: TokenStream) -> TokenStream {
 /// `client_id`, `subject` (`String`), `redirect_uri`, `code_challenge`,
 /// `code_challenge_method` (`Option<String>`), `scope` (`String` or
 /// `Vec<String>`), `expires_at` (`i64`). Optional: `nonce`
-/// (`Option<String>`). Fields without a role are set to `Default::default()`.
+/// (`Option<String>`) and `auth_time` (`Option<i64>`), both needed for
+/// OpenID Connect. Fields without a role are set to `Default::default()`.
 ///
 /// ```ignore
 /// #[derive(granted::AuthorizationCode)]
@@ -206,6 +207,19 @@ pub fn derive_user(input: TokenStream) -> TokenStream {
 /// | `grants(...)` | the enabled grants, below; at least one |
 /// | `access_token_ttl = "1h"`, `refresh_token_ttl = "30d"`, `code_ttl = "60s"` | lifetimes (these are the defaults): a positive whole number and a unit, `s`, `m`, `h` or `d` |
 /// | `scopes = "read write"` | the declared scopes (`scopes_supported` in the metadata) |
+/// | `openid`, `openid(signing = "RS256")` | OpenID Connect on the code flow, below |
+///
+/// # OpenID Connect
+///
+/// `openid` adds an `id_token` to the code exchange when the user granted
+/// the `openid` scope, the userinfo endpoint, and the discovery fields of the
+/// metadata. It needs `authorization_code`, a code model with `nonce` and
+/// `auth_time` fields, and the `user_claims` storage method; `into_server`
+/// then takes the signing keys: `into_server(self, keys: granted::KeyRing)`.
+/// `signing` is `"RS256"` (the default, which OpenID Connect Discovery §3
+/// requires every provider to offer), `"ES256"` or `"Ed25519"` (RFC 9864's
+/// fully-specified name; the deprecated `"EdDSA"` is refused, as are the
+/// symmetric `HS*` and `none`).
 ///
 /// # Grants
 ///
@@ -245,6 +259,10 @@ pub fn derive_user(input: TokenStream) -> TokenStream {
 /// `password`:
 ///
 /// - `async fn user_by_username(&self, username: &str) -> Result<Option<MyUser>, MyError>`
+///
+/// `openid` (`UserClaims` is `granted::UserClaims`):
+///
+/// - `async fn user_claims(&self, subject: &str) -> Result<Option<UserClaims>, MyError>`
 ///
 /// Other methods of the block are left alone. Every future must be `Send`.
 #[proc_macro_attribute]

@@ -17,6 +17,8 @@ pub(crate) enum NeededBy {
     EveryServer,
     /// One grant.
     Grant(Grant),
+    /// OpenID Connect (`openid`).
+    OpenId,
 }
 
 /// The runtime storage trait a method belongs to.
@@ -26,6 +28,7 @@ pub(crate) enum StorageTrait {
     CodeStorage,
     RefreshStorage,
     UserStorage,
+    ClaimsStorage,
 }
 
 impl StorageTrait {
@@ -36,6 +39,7 @@ impl StorageTrait {
             StorageTrait::CodeStorage => "CodeStorage",
             StorageTrait::RefreshStorage => "RefreshStorage",
             StorageTrait::UserStorage => "UserStorage",
+            StorageTrait::ClaimsStorage => "ClaimsStorage",
         }
     }
 }
@@ -81,6 +85,8 @@ pub(crate) enum Returns {
     Bool,
     /// `Option<model>`.
     Found(Model),
+    /// `Option<UserClaims>`: the runtime's claims type.
+    Claims,
 }
 
 /// One storage method.
@@ -95,7 +101,7 @@ pub(crate) struct Method {
 }
 
 /// Every storage method, grouped by trait in the order of the runtime.
-pub(crate) static METHODS: [Method; 9] = [
+pub(crate) static METHODS: [Method; 10] = [
     Method {
         name: "client",
         needed_by: NeededBy::EveryServer,
@@ -159,13 +165,22 @@ pub(crate) static METHODS: [Method; 9] = [
         params: &[("username", Param::Str)],
         returns: Returns::Found(Model::User),
     },
+    Method {
+        name: "user_claims",
+        needed_by: NeededBy::OpenId,
+        storage_trait: StorageTrait::ClaimsStorage,
+        params: &[("subject", Param::Str)],
+        returns: Returns::Claims,
+    },
 ];
 
-/// The methods needed by a server enabling `grants`, in table order.
-pub(crate) fn needed(grants: &[Grant]) -> impl Iterator<Item = &'static Method> + '_ {
-    METHODS.iter().filter(|m| match m.needed_by {
+/// The methods needed by a server enabling `grants` (and OpenID Connect
+/// when `openid`), in table order.
+pub(crate) fn needed(grants: &[Grant], openid: bool) -> impl Iterator<Item = &'static Method> + '_ {
+    METHODS.iter().filter(move |m| match m.needed_by {
         NeededBy::EveryServer => true,
         NeededBy::Grant(grant) => grants.contains(&grant),
+        NeededBy::OpenId => openid,
     })
 }
 
@@ -210,6 +225,7 @@ impl Method {
             Returns::Unit => "()".to_owned(),
             Returns::Bool => "bool".to_owned(),
             Returns::Found(model) => format!("Option<{}>", names.of(model)),
+            Returns::Claims => "Option<UserClaims>".to_owned(),
         };
         format!(
             "async fn {}(&self{params}) -> Result<{ok}, {}>",
@@ -217,9 +233,16 @@ impl Method {
         )
     }
 
-    /// Whether the signature names `TokenHash`, which users import from `granted`.
-    pub(crate) fn uses_token_hash(&self) -> bool {
-        self.params.iter().any(|(_, p)| *p == Param::Hash)
+    /// The `granted` types the signature names, which users import.
+    pub(crate) fn granted_types(&self) -> Vec<&'static str> {
+        let mut types = Vec::new();
+        if self.params.iter().any(|(_, p)| *p == Param::Hash) {
+            types.push("TokenHash");
+        }
+        if self.returns == Returns::Claims {
+            types.push("UserClaims");
+        }
+        types
     }
 
     /// The method's number of parameters after `&self`.
@@ -260,6 +283,7 @@ impl Method {
                 let m = model(m);
                 quote_spanned!(span=> #core::option::Option<#m>)
             }
+            Returns::Claims => quote_spanned!(span=> #core::option::Option<#rt::oidc::UserClaims>),
         };
         let error = quote_spanned!(span=> <Self as #rt::storage::Storage>::Error);
         quote_spanned! {span=>
@@ -274,8 +298,8 @@ impl Method {
 
 /// Everything a grant needs, for the documentation of the generated
 /// `into_server`: one line per method.
-pub(crate) fn doc_lines(grants: &[Grant], names: &Names) -> Vec<String> {
-    needed(grants)
+pub(crate) fn doc_lines(grants: &[Grant], openid: bool, names: &Names) -> Vec<String> {
+    needed(grants, openid)
         .map(|m| format!("- `{}`", m.signature(names)))
         .collect()
 }
@@ -307,12 +331,14 @@ mod tests {
 
     #[test]
     fn grants_need_their_methods_and_the_base_ones() {
-        let names: Vec<_> = needed(&[Grant::ClientCredentials]).map(|m| m.name).collect();
+        let names: Vec<_> = needed(&[Grant::ClientCredentials], false)
+            .map(|m| m.name)
+            .collect();
         assert_eq!(
             names,
             ["client", "save_token", "access_token", "revoke_token_family"]
         );
-        let names: Vec<_> = needed(&[Grant::RefreshToken, Grant::Password])
+        let names: Vec<_> = needed(&[Grant::RefreshToken, Grant::Password], false)
             .map(|m| m.name)
             .collect();
         assert_eq!(
@@ -338,9 +364,24 @@ mod tests {
                 NeededBy::Grant(Grant::RefreshToken) => StorageTrait::RefreshStorage,
                 NeededBy::Grant(Grant::Password) => StorageTrait::UserStorage,
                 NeededBy::Grant(Grant::ClientCredentials) => StorageTrait::Storage,
+                NeededBy::OpenId => StorageTrait::ClaimsStorage,
             };
             assert_eq!(method.storage_trait, expected, "{}", method.name);
         }
+    }
+
+    #[test]
+    fn openid_needs_the_claims_method() {
+        let names: Vec<_> = needed(&[Grant::AuthorizationCode], true)
+            .map(|m| m.name)
+            .collect();
+        assert_eq!(names.last(), Some(&"user_claims"));
+        let claims = METHODS.iter().find(|m| m.name == "user_claims").unwrap();
+        assert_eq!(
+            claims.signature(&super::tests::names()),
+            "async fn user_claims(&self, subject: &str) -> Result<Option<UserClaims>, MyError>"
+        );
+        assert_eq!(claims.granted_types(), ["UserClaims"]);
     }
 
     /// The documentation of `#[server]` lists every signature of the table.

@@ -38,6 +38,12 @@ pub enum ErrorCode {
     InvalidToken,
     /// A bearer token lacks the scope a resource needs (RFC 6750).
     InsufficientScope,
+    /// `prompt=none`, but the user must log in (OpenID Connect Core §3.1.2.6).
+    LoginRequired,
+    /// `prompt=none`, but the user must consent (OpenID Connect Core §3.1.2.6).
+    ConsentRequired,
+    /// `prompt=none`, but the user must interact otherwise (OpenID Connect Core §3.1.2.6).
+    InteractionRequired,
 }
 
 impl ErrorCode {
@@ -56,6 +62,9 @@ impl ErrorCode {
             Self::TemporarilyUnavailable => "temporarily_unavailable",
             Self::InvalidToken => "invalid_token",
             Self::InsufficientScope => "insufficient_scope",
+            Self::LoginRequired => "login_required",
+            Self::ConsentRequired => "consent_required",
+            Self::InteractionRequired => "interaction_required",
         }
     }
 
@@ -242,6 +251,9 @@ mod tests {
             (ErrorCode::TemporarilyUnavailable, "temporarily_unavailable", 503),
             (ErrorCode::InvalidToken, "invalid_token", 401),
             (ErrorCode::InsufficientScope, "insufficient_scope", 403),
+            (ErrorCode::LoginRequired, "login_required", 400),
+            (ErrorCode::ConsentRequired, "consent_required", 400),
+            (ErrorCode::InteractionRequired, "interaction_required", 400),
         ];
         for (code, name, status) in cases {
             assert_eq!(code.as_str(), name);

@@ -19,6 +19,7 @@ pub mod grants;
 pub mod lookup;
 mod memory;
 pub mod model;
+pub mod oidc;
 pub mod pkce;
 mod policy;
 mod request;
@@ -37,9 +38,10 @@ pub use error::{ErrorCode, OAuthError};
 pub use form::{MAX_PARAMS, Params};
 pub use memory::{ClientRecord, MemoryStore, MemoryStoreError, UserRecord};
 pub use model::{
-    AuthMethod, ClientModel, ClientModelExt, CodeModel, CodeRecord, RefreshableToken, SubjectToken,
-    TokenModel, TokenRecord, UnixTime, UserModel,
+    AuthMethod, ClientModel, ClientModelExt, CodeModel, CodeRecord, OpenIdCode, RefreshableToken,
+    SubjectToken, TokenModel, TokenRecord, UnixTime, UserModel,
 };
+pub use oidc::{KeyRing, SigningAlg, SigningKey, UserClaims};
 pub use pkce::PkceMethod;
 pub use policy::{DurationError, GrantType, PkcePolicy, Policy, parse_duration};
 pub use request::{MAX_BODY_BYTES, Request, Response};
@@ -49,7 +51,7 @@ pub use secret::{
     verify_password_of_unknown_user,
 };
 pub use server::{FoundToken, GrantRequest, Grants, Server, TokenKind, TokenResponse, now};
-pub use storage::{CodeStorage, RefreshStorage, Storage, UserStorage};
+pub use storage::{ClaimsStorage, CodeStorage, RefreshStorage, Storage, UserStorage};
 pub use token::{NewToken, ParseTokenHashError, TokenHash};
 
 pub use http;

@@ -7,11 +7,12 @@ use std::sync::{Mutex, MutexGuard};
 
 use crate::grants;
 use crate::model::{
-    AuthMethod, ClientModel, CodeModel, CodeRecord, ModelError, RefreshableToken, StrIter, SubjectToken,
-    TokenModel, TokenRecord, UnixTime, UserModel,
+    AuthMethod, ClientModel, CodeModel, CodeRecord, ModelError, OpenIdCode, RefreshableToken, StrIter,
+    SubjectToken, TokenModel, TokenRecord, UnixTime, UserModel,
 };
+use crate::oidc::UserClaims;
 use crate::server::{FoundToken, GrantRequest, Grants, TokenResponse};
-use crate::storage::{CodeStorage, RefreshStorage, Storage, UserStorage};
+use crate::storage::{ClaimsStorage, CodeStorage, RefreshStorage, Storage, UserStorage};
 use crate::{
     GrantType, OAuthError, PasswordError, Policy, Scope, TokenHash, hash_client_secret, hash_password,
 };
@@ -128,6 +129,7 @@ pub struct UserRecord {
     subject: String,
     username: String,
     password_hash: String,
+    claims: UserClaims,
 }
 
 impl UserRecord {
@@ -145,6 +147,7 @@ impl UserRecord {
             subject: subject.into(),
             username: username.into(),
             password_hash: hash_password(password)?,
+            claims: UserClaims::new(),
         })
     }
 }
@@ -161,7 +164,20 @@ impl UserRecord {
             subject: subject.into(),
             username: username.into(),
             password_hash: password_hash.into(),
+            claims: UserClaims::new(),
         }
+    }
+
+    /// Sets the user's OpenID Connect standard claims.
+    #[must_use]
+    pub fn with_claims(mut self, claims: UserClaims) -> Self {
+        self.claims = claims;
+        self
+    }
+
+    /// The user's OpenID Connect standard claims.
+    pub fn claims(&self) -> &UserClaims {
+        &self.claims
     }
 }
 
@@ -188,6 +204,8 @@ impl TokenModel for TokenRecord {
 
 impl RefreshableToken for TokenRecord {}
 impl SubjectToken for TokenRecord {}
+
+impl OpenIdCode for CodeRecord {}
 
 impl CodeModel for CodeRecord {
     fn from_record(record: CodeRecord) -> Self {
@@ -401,6 +419,18 @@ impl UserStorage for MemoryStore {
 
     async fn user_by_username(&self, username: &str) -> Result<Option<UserRecord>, MemoryStoreError> {
         Ok(self.tables()?.users.get(username).cloned())
+    }
+}
+
+impl ClaimsStorage for MemoryStore {
+    async fn user_claims(&self, subject: &str) -> Result<Option<UserClaims>, MemoryStoreError> {
+        // A scan: the memory store is for tests and small deployments.
+        Ok(self
+            .tables()?
+            .users
+            .values()
+            .find(|u| u.subject == subject)
+            .map(|u| u.claims.clone()))
     }
 }
 

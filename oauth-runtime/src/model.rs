@@ -144,6 +144,8 @@ pub struct CodeRecord {
     pub code_challenge_method: Option<crate::PkceMethod>,
     /// The OpenID Connect `nonce` of the request.
     pub nonce: Option<String>,
+    /// When the user authenticated (the id_token's `auth_time`).
+    pub auth_time: Option<UnixTime>,
     /// When the code expires.
     pub expires_at: UnixTime,
 }
@@ -203,6 +205,15 @@ pub trait CodeModel: Sized + Send + Sync {
     /// [`ModelError`] when a stored field cannot be read (corrupt storage).
     fn into_record(self) -> Result<CodeRecord, ModelError>;
 }
+
+/// An authorization code model that keeps what OpenID Connect needs: the
+/// request's `nonce` and the login's `auth_time`, both echoed in the id_token.
+#[diagnostic::on_unimplemented(
+    message = "the authorization code model `{Self}` cannot keep OpenID Connect's `nonce` and `auth_time`",
+    label = "`openid` puts both into the id_token",
+    note = "add `#[oauth(nonce)] nonce: Option<String>` and `#[oauth(auth_time)] auth_time: Option<i64>` to `{Self}`"
+)]
+pub trait OpenIdCode: CodeModel {}
 
 /// A user (resource owner), as the runtime reads it.
 ///

@@ -4,6 +4,8 @@
 
 use std::time::Duration;
 
+use crate::oidc::SigningAlg;
+
 /// A grant type of the token endpoint (RFC 6749 §4).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -80,6 +82,7 @@ pub struct Policy {
     code_ttl: Duration,
     scopes_supported: Vec<String>,
     issuer: Option<String>,
+    openid: Option<SigningAlg>,
 }
 
 impl Policy {
@@ -101,6 +104,7 @@ impl Policy {
             code_ttl: Duration::from_secs(60),
             scopes_supported: Vec::new(),
             issuer: None,
+            openid: None,
         }
     }
 
@@ -157,9 +161,20 @@ impl Policy {
         self
     }
 
-    /// Keeps only the grants in `allowed` (the ones the storage compiled in).
-    pub(crate) fn restrict_grants(mut self, allowed: &[GrantType]) -> Self {
+    /// Enables OpenID Connect on the code flow, signing id_tokens with `alg`
+    /// (needs the user claims storage: `#[granted::server(openid(...))]`
+    /// checks it; a storage without it never issues id_tokens).
+    #[must_use]
+    pub fn with_openid(mut self, alg: SigningAlg) -> Self {
+        self.openid = Some(alg);
+        self
+    }
+
+    /// Keeps only what the storage compiled in: the grants in `allowed`, and
+    /// OpenID Connect as declared.
+    pub(crate) fn restrict_to(mut self, allowed: &[GrantType], openid: Option<SigningAlg>) -> Self {
         self.grants.retain(|g| allowed.contains(g));
+        self.openid = openid;
         self
     }
 
@@ -206,6 +221,11 @@ impl Policy {
     /// The issuer, when set.
     pub fn issuer(&self) -> Option<&str> {
         self.issuer.as_deref()
+    }
+
+    /// The id_token signing algorithm, when OpenID Connect is enabled.
+    pub fn openid(&self) -> Option<SigningAlg> {
+        self.openid
     }
 }
 

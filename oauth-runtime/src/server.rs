@@ -7,6 +7,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use serde::Serialize;
 
 use crate::model::{TokenRecord, UnixTime};
+use crate::oidc::KeyRing;
 use crate::storage::Storage;
 use crate::{GrantType, OAuthError, Params, Policy, TokenHash};
 
@@ -25,6 +26,9 @@ pub struct TokenResponse {
     pub refresh_token: Option<String>,
     /// The granted scope, space-separated.
     pub scope: String,
+    /// The OpenID Connect id_token, when `openid` was granted on the code flow.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id_token: Option<String>,
 }
 
 /// Everything a grant needs to handle one token request from an
@@ -40,6 +44,8 @@ pub struct GrantRequest<'a, C> {
     pub policy: &'a Policy,
     /// The current time.
     pub now: UnixTime,
+    /// The keys that sign id_tokens.
+    pub keys: &'a KeyRing,
 }
 
 /// The grants a storage type serves: `#[granted::server]` implements it with
@@ -143,6 +149,7 @@ impl FoundToken {
 pub struct Server<S> {
     storage: S,
     policy: Policy,
+    keys: KeyRing,
 }
 
 impl<S: Grants> Server<S> {
@@ -151,15 +158,30 @@ impl<S: Grants> Server<S> {
         Self {
             policy: storage.policy(),
             storage,
+            keys: KeyRing::default(),
         }
     }
 
+    /// Gives the server the keys that sign id_tokens (OpenID Connect). The
+    /// ring is shared: rotating it rotates the server's keys.
+    #[must_use]
+    pub fn with_signing_keys(mut self, keys: KeyRing) -> Self {
+        self.keys = keys;
+        self
+    }
+
+    /// The signing keys.
+    pub fn signing_keys(&self) -> &KeyRing {
+        &self.keys
+    }
+
     /// Changes the settings that may differ per deployment (lifetimes,
-    /// issuer) while the enabled grants stay as declared.
+    /// issuer) while the enabled grants and OpenID Connect stay as declared.
     #[must_use]
     pub fn configure(mut self, settings: impl FnOnce(Policy) -> Policy) -> Self {
         let grants = self.policy.grants().to_vec();
-        self.policy = settings(self.policy).restrict_grants(&grants);
+        let openid = self.policy.openid();
+        self.policy = settings(self.policy).restrict_to(&grants, openid);
         self
     }
 

@@ -9,6 +9,7 @@ use std::future::Future;
 
 use crate::TokenHash;
 use crate::model::{ClientModel, CodeModel, TokenModel, UserModel};
+use crate::oidc::UserClaims;
 
 /// What every server needs: clients and issued tokens.
 #[diagnostic::on_unimplemented(
@@ -89,4 +90,19 @@ pub trait UserStorage: Storage {
         &self,
         username: &str,
     ) -> impl Future<Output = Result<Option<Self::User>, Self::Error>> + Send;
+}
+
+/// The standard claims of users, for OpenID Connect's userinfo endpoint.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot serve OpenID Connect user claims",
+    label = "userinfo needs the user claims storage",
+    note = "declare `openid` in `#[granted::server(...)]` and define `async fn user_claims(&self, subject: &str) -> Result<Option<UserClaims>, Error>` in the `impl` block"
+)]
+pub trait ClaimsStorage: Storage {
+    /// The claims of the user with subject identifier `subject`; `None` for
+    /// an unknown user. Only the claims of the granted scopes are released.
+    fn user_claims(
+        &self,
+        subject: &str,
+    ) -> impl Future<Output = Result<Option<UserClaims>, Self::Error>> + Send;
 }

@@ -31,6 +31,15 @@ pub enum SqlError {
     /// The store was closed (or its writer stopped).
     #[error("the SQL store is closed")]
     Closed,
+    /// A signing key could not be generated.
+    #[error(transparent)]
+    Key(#[from] Arc<oauth_runtime::oidc::KeyError>),
+}
+
+impl From<oauth_runtime::oidc::KeyError> for SqlError {
+    fn from(error: oauth_runtime::oidc::KeyError) -> Self {
+        Self::Key(Arc::new(error))
+    }
 }
 
 impl SqlError {

@@ -1,5 +1,5 @@
-//! SQL storage: [`SqlStore`] keeps clients, users, authorization codes and
-//! tokens in SQLite (feature `sqlite`) or PostgreSQL (feature `postgres`).
+//! SQL storage: [`SqlStore`] keeps clients, users (with their OpenID Connect
+//! claims), authorization codes, tokens and id_token signing keys in SQLite (feature `sqlite`) or PostgreSQL (feature `postgres`).
 //!
 //! It implements the runtime's storage traits with the runtime's records
 //! ([`ClientRecord`], [`TokenRecord`], [`CodeRecord`], [`UserRecord`]) and
@@ -39,8 +39,10 @@ use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use oauth_runtime::model::UnixTime;
-use oauth_runtime::storage::{CodeStorage, RefreshStorage, Storage, UserStorage};
-use oauth_runtime::{ClientRecord, CodeRecord, TokenHash, TokenRecord, UserRecord};
+use oauth_runtime::storage::{ClaimsStorage, CodeStorage, RefreshStorage, Storage, UserStorage};
+use oauth_runtime::{
+    ClientRecord, CodeRecord, KeyRing, SigningAlg, SigningKey, TokenHash, TokenRecord, UserClaims, UserRecord,
+};
 
 mod error;
 mod migrations;
@@ -174,6 +176,56 @@ impl SqlStore {
         })
     }
 
+    /// The published id_token signing keys (OpenID Connect), newest first.
+    ///
+    /// # Errors
+    ///
+    /// The database's error, or [`SqlError::Corrupt`] for a key that cannot
+    /// be read.
+    pub async fn signing_keys(&self) -> Result<Vec<SigningKey>, SqlError> {
+        dispatch!(self.signing_keys())
+    }
+
+    /// Stores a signing key, created at `now`; storing one twice is a no-op.
+    /// The private key is stored as PKCS#8 PEM: protect the database.
+    ///
+    /// # Errors
+    ///
+    /// The database's error.
+    pub async fn add_signing_key(&self, key: &SigningKey, now: UnixTime) -> Result<(), SqlError> {
+        dispatch!(self.insert_signing_key(rows::signing_key_to_row(key, now)))
+    }
+
+    /// Stops publishing the key `kid` (at `now`).
+    ///
+    /// # Errors
+    ///
+    /// The database's error.
+    pub async fn retire_signing_key(&self, kid: &str, now: UnixTime) -> Result<(), SqlError> {
+        dispatch!(self.retire_signing_key(kid, now))
+    }
+
+    /// The key ring of the stored keys, first generating and storing a key
+    /// for `alg` when none is published: what a server calls on start.
+    ///
+    /// # Errors
+    ///
+    /// The database's error, or [`SqlError::Key`] when generating fails.
+    pub async fn load_or_generate_keys(&self, alg: SigningAlg) -> Result<KeyRing, SqlError> {
+        let mut keys = self.signing_keys().await?;
+        if !keys.iter().any(|k| k.alg() == alg) {
+            let key = SigningKey::generate(alg)?;
+            self.add_signing_key(&key, oauth_runtime::now()).await?;
+            tracing::info!(
+                kid = key.kid(),
+                alg = alg.as_str(),
+                "generated a new id_token signing key"
+            );
+            keys.insert(0, key);
+        }
+        Ok(KeyRing::new(keys))
+    }
+
     /// Finishes the writes already queued, then closes every connection.
     /// Afterwards every call (on any clone) fails with [`SqlError::Closed`].
     pub async fn close(&self) {
@@ -242,5 +294,11 @@ impl UserStorage for SqlStore {
 
     async fn user_by_username(&self, username: &str) -> Result<Option<UserRecord>, SqlError> {
         dispatch!(self.user_by_username(username))
+    }
+}
+
+impl ClaimsStorage for SqlStore {
+    async fn user_claims(&self, subject: &str) -> Result<Option<UserClaims>, SqlError> {
+        dispatch!(self.user_claims(subject))
     }
 }

@@ -21,19 +21,33 @@ pub(crate) const UPSERT_CLIENT: &str = "INSERT INTO clients \
      redirect_uris = excluded.redirect_uris, grant_types = excluded.grant_types, \
      scope = excluded.scope, auth_method = excluded.auth_method";
 
-pub(crate) const SELECT_USER: &str = "SELECT subject, username, password_hash FROM users WHERE username = $1";
+pub(crate) const SELECT_USER: &str =
+    "SELECT subject, username, password_hash, claims FROM users WHERE username = $1";
+
+pub(crate) const SELECT_CLAIMS: &str = "SELECT claims FROM users WHERE subject = $1";
 
 /// Keyed by subject; a username already held by another subject is a unique
 /// violation (never a silent takeover of someone else's login name).
-pub(crate) const UPSERT_USER: &str = "INSERT INTO users (subject, username, password_hash) \
-     VALUES ($1, $2, $3) \
+pub(crate) const UPSERT_USER: &str = "INSERT INTO users (subject, username, password_hash, claims) \
+     VALUES ($1, $2, $3, $4) \
      ON CONFLICT (subject) DO UPDATE SET username = excluded.username, \
-     password_hash = excluded.password_hash";
+     password_hash = excluded.password_hash, claims = excluded.claims";
+
+/// Published keys, newest first.
+pub(crate) const SELECT_SIGNING_KEYS: &str = "SELECT alg, private_pem FROM signing_keys \
+     WHERE retired_at IS NULL ORDER BY created_at DESC, kid";
+
+/// A key is stored once: its `kid` is its thumbprint.
+pub(crate) const INSERT_SIGNING_KEY: &str = "INSERT INTO signing_keys (kid, alg, private_pem, created_at) \
+     VALUES ($1, $2, $3, $4) ON CONFLICT (kid) DO NOTHING";
+
+pub(crate) const RETIRE_SIGNING_KEY: &str =
+    "UPDATE signing_keys SET retired_at = $2 WHERE kid = $1 AND retired_at IS NULL";
 
 pub(crate) const INSERT_CODE: &str = concat!(
     "INSERT INTO codes (",
     code_columns!(),
-    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
 );
 
 pub(crate) const TAKE_CODE: &str = concat!(
@@ -108,10 +122,12 @@ pub(crate) use bind_token;
 /// database `$db`, each taking any executor of it (a pool or a connection).
 macro_rules! shared_ops {
     ($db:ty) => {
-        use oauth_runtime::{ClientRecord, CodeRecord, TokenHash, TokenRecord, UserRecord};
+        use oauth_runtime::{
+            ClientRecord, CodeRecord, SigningKey, TokenHash, TokenRecord, UserClaims, UserRecord,
+        };
         use $crate::sql::SqlError;
         use $crate::sql::ops::{self as sql, bind_token};
-        use $crate::sql::rows::{self, ClientRow, CodeRow, TokenRow, UserRow};
+        use $crate::sql::rows::{self, ClientRow, CodeRow, SigningKeyRow, TokenRow, UserRow};
 
         /// Looks a client up.
         pub(crate) async fn client<'c>(
@@ -152,7 +168,60 @@ macro_rules! shared_ops {
                 .bind(username)
                 .fetch_optional(exec)
                 .await?;
-            Ok(row.map(rows::user_from_row))
+            row.map(rows::user_from_row).transpose()
+        }
+
+        /// The claims of the user with this subject.
+        pub(crate) async fn user_claims<'c>(
+            exec: impl sqlx::Executor<'c, Database = $db>,
+            subject: &str,
+        ) -> Result<Option<UserClaims>, SqlError> {
+            let row: Option<(String,)> = sqlx::query_as(sql::SELECT_CLAIMS)
+                .bind(subject)
+                .fetch_optional(exec)
+                .await?;
+            row.map(|(claims,)| rows::claims_from_text(&claims))
+                .transpose()
+        }
+
+        /// The published signing keys, newest first.
+        pub(crate) async fn signing_keys<'c>(
+            exec: impl sqlx::Executor<'c, Database = $db>,
+        ) -> Result<Vec<SigningKey>, SqlError> {
+            let rows: Vec<(String, String)> = sqlx::query_as(sql::SELECT_SIGNING_KEYS)
+                .fetch_all(exec)
+                .await?;
+            rows.into_iter().map(rows::signing_key_from_row).collect()
+        }
+
+        /// Stores a signing key (once).
+        pub(crate) async fn insert_signing_key<'c>(
+            exec: impl sqlx::Executor<'c, Database = $db>,
+            row: &SigningKeyRow,
+        ) -> Result<(), SqlError> {
+            let (kid, alg, pem, created_at) = row;
+            sqlx::query(sql::INSERT_SIGNING_KEY)
+                .bind(kid)
+                .bind(alg)
+                .bind(pem)
+                .bind(created_at)
+                .execute(exec)
+                .await?;
+            Ok(())
+        }
+
+        /// Stops publishing a signing key.
+        pub(crate) async fn retire_signing_key<'c>(
+            exec: impl sqlx::Executor<'c, Database = $db>,
+            kid: &str,
+            now: i64,
+        ) -> Result<(), SqlError> {
+            sqlx::query(sql::RETIRE_SIGNING_KEY)
+                .bind(kid)
+                .bind(now)
+                .execute(exec)
+                .await?;
+            Ok(())
         }
 
         /// Inserts or replaces a user.
@@ -160,11 +229,12 @@ macro_rules! shared_ops {
             exec: impl sqlx::Executor<'c, Database = $db>,
             user: &UserRecord,
         ) -> Result<(), SqlError> {
-            let (subject, username, password_hash) = rows::user_to_row(user);
+            let (subject, username, password_hash, claims) = rows::user_to_row(user);
             sqlx::query(sql::UPSERT_USER)
                 .bind(subject)
                 .bind(username)
                 .bind(password_hash)
+                .bind(claims)
                 .execute(exec)
                 .await?;
             Ok(())
@@ -184,6 +254,7 @@ macro_rules! shared_ops {
                 .bind(code.code_challenge.as_deref())
                 .bind(code.code_challenge_method.map(|method| method.as_str()))
                 .bind(code.nonce.as_deref())
+                .bind(code.auth_time)
                 .bind(code.expires_at)
                 .execute(exec)
                 .await?;

@@ -6,11 +6,11 @@
 use sqlx::PgPool;
 use sqlx::postgres::PgPoolOptions;
 
-use oauth_runtime::{ClientRecord, CodeRecord, TokenHash, TokenRecord, UserRecord};
+use oauth_runtime::{ClientRecord, CodeRecord, SigningKey, TokenHash, TokenRecord, UserClaims, UserRecord};
 
 use super::SqlError;
 use super::migrations;
-use super::rows::ClientRow;
+use super::rows::{ClientRow, SigningKeyRow};
 
 /// The statements, for Postgres connections.
 mod statements {
@@ -60,6 +60,22 @@ impl PostgresBackend {
 
     pub(super) async fn user_by_username(&self, username: &str) -> Result<Option<UserRecord>, SqlError> {
         statements::user_by_username(&self.pool, username).await
+    }
+
+    pub(super) async fn user_claims(&self, subject: &str) -> Result<Option<UserClaims>, SqlError> {
+        statements::user_claims(&self.pool, subject).await
+    }
+
+    pub(super) async fn signing_keys(&self) -> Result<Vec<SigningKey>, SqlError> {
+        statements::signing_keys(&self.pool).await
+    }
+
+    pub(super) async fn insert_signing_key(&self, row: SigningKeyRow) -> Result<(), SqlError> {
+        statements::insert_signing_key(&self.pool, &row).await
+    }
+
+    pub(super) async fn retire_signing_key(&self, kid: &str, now: i64) -> Result<(), SqlError> {
+        statements::retire_signing_key(&self.pool, kid, now).await
     }
 
     pub(super) async fn save_token(&self, token: TokenRecord) -> Result<(), SqlError> {

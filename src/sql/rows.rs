@@ -5,7 +5,8 @@
 
 use oauth_runtime::model::{ClientModel, UserModel};
 use oauth_runtime::{
-    AuthMethod, ClientRecord, CodeRecord, PkceMethod, Scope, TokenHash, TokenRecord, UserRecord,
+    AuthMethod, ClientRecord, CodeRecord, PkceMethod, Scope, SigningAlg, SigningKey, TokenHash, TokenRecord,
+    UserClaims, UserRecord,
 };
 
 use super::SqlError;
@@ -13,15 +14,18 @@ use super::SqlError;
 /// `client_id, secret_hash, redirect_uris, grant_types, scope, auth_method`.
 pub(crate) type ClientRow = (String, Option<String>, String, String, String, String);
 
-/// `subject, username, password_hash`.
-pub(crate) type UserRow = (String, String, String);
+/// `subject, username, password_hash, claims` (a JSON object).
+pub(crate) type UserRow = (String, String, String, String);
+
+/// `kid, alg, private_pem, created_at` of `signing_keys`.
+pub(crate) type SigningKeyRow = (String, String, String, i64);
 
 /// The columns of [`CodeRow`], in order (a macro so that `concat!` can
 /// build `&'static str` statements from it).
 macro_rules! code_columns {
     () => {
         "code_hash, client_id, redirect_uri, scope, subject, \
-         code_challenge, code_challenge_method, nonce, expires_at"
+         code_challenge, code_challenge_method, nonce, auth_time, expires_at"
     };
 }
 pub(crate) use code_columns;
@@ -36,6 +40,7 @@ pub(crate) type CodeRow = (
     Option<String>,
     Option<String>,
     Option<String>,
+    Option<i64>,
     i64,
 );
 
@@ -105,17 +110,44 @@ pub(crate) fn user_to_row(user: &UserRecord) -> UserRow {
         user.subject().to_owned(),
         user.username().to_owned(),
         user.password_hash().to_owned(),
+        user.claims().to_json().to_string(),
     )
 }
 
 /// A user as read back.
-pub(crate) fn user_from_row((subject, username, password_hash): UserRow) -> UserRecord {
-    UserRecord::from_hash(subject, username, password_hash)
+pub(crate) fn user_from_row(
+    (subject, username, password_hash, claims): UserRow,
+) -> Result<UserRecord, SqlError> {
+    Ok(UserRecord::from_hash(subject, username, password_hash).with_claims(claims_from_text(&claims)?))
+}
+
+/// A user's claims as read back.
+pub(crate) fn claims_from_text(text: &str) -> Result<UserClaims, SqlError> {
+    let json = serde_json::from_str(text).map_err(|e| SqlError::corrupt("users.claims", e))?;
+    UserClaims::from_json(json).map_err(|e| SqlError::corrupt("users.claims", e))
+}
+
+/// A signing key as written.
+pub(crate) fn signing_key_to_row(key: &SigningKey, created_at: i64) -> SigningKeyRow {
+    (
+        key.kid().to_owned(),
+        key.alg().as_str().to_owned(),
+        key.private_pem().to_owned(),
+        created_at,
+    )
+}
+
+/// A signing key as read back: `alg, private_pem`.
+pub(crate) fn signing_key_from_row((alg, pem): (String, String)) -> Result<SigningKey, SqlError> {
+    let alg = SigningAlg::from_name(&alg)
+        .ok_or_else(|| SqlError::corrupt("signing_keys.alg", format!("unknown algorithm `{alg}`")))?;
+    SigningKey::from_pem(alg, &pem).map_err(|e| SqlError::corrupt("signing_keys.private_pem", e))
 }
 
 /// An authorization code as read back.
 pub(crate) fn code_from_row(row: CodeRow) -> Result<CodeRecord, SqlError> {
-    let (code, client_id, redirect_uri, scope, subject, code_challenge, method, nonce, expires_at) = row;
+    let (code, client_id, redirect_uri, scope, subject, code_challenge, method, nonce, auth_time, expires_at) =
+        row;
     let code_challenge_method = method
         .map(|name| {
             PkceMethod::from_name(&name).ok_or_else(|| {
@@ -132,6 +164,7 @@ pub(crate) fn code_from_row(row: CodeRow) -> Result<CodeRecord, SqlError> {
         code_challenge,
         code_challenge_method,
         nonce,
+        auth_time,
         expires_at,
     })
 }

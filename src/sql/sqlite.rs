@@ -14,11 +14,11 @@ use std::time::Duration;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Connection as _, SqliteConnection, SqlitePool};
 
-use oauth_runtime::{ClientRecord, CodeRecord, TokenHash, TokenRecord, UserRecord};
+use oauth_runtime::{ClientRecord, CodeRecord, SigningKey, TokenHash, TokenRecord, UserClaims, UserRecord};
 
 use super::SqlError;
 use super::migrations;
-use super::rows::ClientRow;
+use super::rows::{ClientRow, SigningKeyRow};
 use super::writer::{Command, WriterHandle};
 
 /// How long a statement waits for a lock held by another process.
@@ -160,6 +160,27 @@ impl SqliteBackend {
 
     pub(super) async fn user_by_username(&self, username: &str) -> Result<Option<UserRecord>, SqlError> {
         statements::user_by_username(&self.reads, username).await
+    }
+
+    pub(super) async fn user_claims(&self, subject: &str) -> Result<Option<UserClaims>, SqlError> {
+        statements::user_claims(&self.reads, subject).await
+    }
+
+    pub(super) async fn signing_keys(&self) -> Result<Vec<SigningKey>, SqlError> {
+        statements::signing_keys(&self.reads).await
+    }
+
+    pub(super) async fn insert_signing_key(&self, row: SigningKeyRow) -> Result<(), SqlError> {
+        self.writer
+            .call(|reply| Command::SaveSigningKey(row, reply))
+            .await
+    }
+
+    pub(super) async fn retire_signing_key(&self, kid: &str, now: i64) -> Result<(), SqlError> {
+        let kid = kid.to_owned();
+        self.writer
+            .call(|reply| Command::RetireSigningKey(kid, now, reply))
+            .await
     }
 
     pub(super) async fn save_token(&self, token: TokenRecord) -> Result<(), SqlError> {

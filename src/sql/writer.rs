@@ -48,7 +48,7 @@ use tokio::sync::{mpsc, oneshot};
 use oauth_runtime::{CodeRecord, TokenHash, TokenRecord, UserRecord};
 
 use super::SqlError;
-use super::rows::ClientRow;
+use super::rows::{ClientRow, SigningKeyRow};
 use super::sqlite::statements;
 
 /// How many commands may wait for the writer before callers wait to enqueue.
@@ -70,6 +70,8 @@ pub(super) enum Command {
     UpsertClient(ClientRow, Reply<()>),
     UpsertUser(UserRecord, Reply<()>),
     Purge(i64, Reply<u64>),
+    SaveSigningKey(SigningKeyRow, Reply<()>),
+    RetireSigningKey(String, i64, Reply<()>),
 }
 
 impl Command {
@@ -81,7 +83,9 @@ impl Command {
             | Self::SaveCode(_, reply)
             | Self::RevokeFamily(_, reply)
             | Self::UpsertClient(_, reply)
-            | Self::UpsertUser(_, reply) => reply.send(Err(error)).is_ok(),
+            | Self::UpsertUser(_, reply)
+            | Self::SaveSigningKey(_, reply)
+            | Self::RetireSigningKey(_, _, reply) => reply.send(Err(error)).is_ok(),
             Self::TakeCode(_, reply) => reply.send(Err(error)).is_ok(),
             Self::Rotate(_, _, reply) => reply.send(Err(error)).is_ok(),
             Self::Purge(_, reply) => reply.send(Err(error)).is_ok(),
@@ -287,6 +291,12 @@ async fn apply(connection: &mut SqliteConnection, command: Command) -> (Answer, 
         Command::UpsertClient(row, reply) => settle(reply, statements::upsert_client(connection, &row).await),
         Command::UpsertUser(user, reply) => settle(reply, statements::upsert_user(connection, &user).await),
         Command::Purge(now, reply) => settle(reply, statements::purge(connection, now).await),
+        Command::SaveSigningKey(row, reply) => {
+            settle(reply, statements::insert_signing_key(connection, &row).await)
+        }
+        Command::RetireSigningKey(kid, now, reply) => {
+            settle(reply, statements::retire_signing_key(connection, &kid, now).await)
+        }
     }
 }
 
@@ -467,6 +477,7 @@ mod tests {
             code_challenge: None,
             code_challenge_method: None,
             nonce: None,
+            auth_time: None,
             expires_at: 1,
         };
         queue

@@ -5,5 +5,6 @@
 mod browser;
 mod endpoints;
 mod oauth2_client;
+mod openid;
 mod sqlite;
 mod support;

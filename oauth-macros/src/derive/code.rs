@@ -52,15 +52,22 @@ pub(crate) const SPEC: Spec = Spec {
             note: "Unix seconds",
         },
     ],
-    optional: &[Role {
-        name: "nonce",
-        example: "nonce: Option<String>",
-        note: "",
-    }],
+    optional: &[
+        Role {
+            name: "nonce",
+            example: "nonce: Option<String>",
+            note: "",
+        },
+        Role {
+            name: "auth_time",
+            example: "auth_time: Option<i64>",
+            note: "Unix seconds; OpenID Connect's `auth_time`",
+        },
+    ],
 };
 
 /// `CodeRecord`'s fields.
-const FIELDS: [RecordField; 9] = [
+const FIELDS: [RecordField; 10] = [
     field("code", Runtime::Hash),
     field("client_id", Runtime::Text),
     optional("redirect_uri", Runtime::Text),
@@ -69,6 +76,7 @@ const FIELDS: [RecordField; 9] = [
     optional("code_challenge", Runtime::Text),
     optional("code_challenge_method", Runtime::Pkce),
     optional("nonce", Runtime::Text),
+    optional("auth_time", Runtime::Time),
     field("expires_at", Runtime::Time),
 ];
 
@@ -82,10 +90,20 @@ fn expand(model: &Model<'_>) -> TokenStream {
     let ident = model.ident;
     let record = quote!(#rt::model::CodeRecord);
     let conversions = record_conversions(model, &record, &FIELDS);
+    let openid = ["nonce", "auth_time"]
+        .iter()
+        .all(|role| model.get(role).is_some())
+        .then(|| {
+            quote! {
+                #[automatically_derived]
+                impl #rt::model::OpenIdCode for #ident {}
+            }
+        });
     quote! {
         #[automatically_derived]
         impl #rt::model::CodeModel for #ident {
             #conversions
         }
+        #openid
     }
 }

@@ -22,6 +22,7 @@ use crate::paths;
 pub(crate) fn expand(server: &Server, item: &ItemImpl) -> TokenStream {
     let storage = storage_impls(server);
     let grants = grants_impl(server);
+    let openid_code = openid_code_check(server);
     let into_server = into_server(server);
     quote! {
         #item
@@ -29,10 +30,25 @@ pub(crate) fn expand(server: &Server, item: &ItemImpl) -> TokenStream {
         const _: () = {
             #storage
             #grants
+            #openid_code
         };
 
         #into_server
     }
+}
+
+/// With `openid`, the code model must keep the request's `nonce` and the
+/// login's `auth_time` for the id_token: checked at `openid`, where the
+/// runtime's `on_unimplemented` message says which fields to add.
+fn openid_code_check(server: &Server) -> Option<TokenStream> {
+    let openid = server.openid.as_ref()?;
+    let code = server.code.as_ref()?;
+    let span = openid.key.span();
+    let rt = paths::runtime_at(span);
+    Some(quote_spanned! {span=>
+        fn __granted_openid_code<C: #rt::model::OpenIdCode>() {}
+        let _ = __granted_openid_code::<#code>;
+    })
 }
 
 /// One `impl` per storage trait the enabled grants need.
@@ -81,6 +97,15 @@ fn storage_impls(server: &Server) -> TokenStream {
             }
         });
     }
+    if server.openid.is_some() {
+        let methods = glue(StorageTrait::ClaimsStorage);
+        out.extend(quote! {
+            #[automatically_derived]
+            impl #rt::storage::ClaimsStorage for #self_ty {
+                #methods
+            }
+        });
+    }
     if let Some(user) = server.user.as_ref().filter(|_| server.enables(Grant::Password)) {
         let methods = glue(StorageTrait::UserStorage);
         out.extend(quote! {
@@ -116,6 +141,10 @@ fn grants_impl(server: &Server) -> TokenStream {
         .scopes
         .as_ref()
         .map(|scopes| quote!(.with_scopes_supported([#(#scopes),*])));
+    let openid = server.openid.as_ref().map(|openid| {
+        let alg = format_ident!("{}", openid.signing.variant());
+        quote!(.with_openid(#rt::oidc::SigningAlg::#alg))
+    });
     let arms = server.grants.iter().map(|enabled| {
         let variant = format_ident!("{}", enabled.grant.variant());
         let module = format_ident!("{}", enabled.grant.name());
@@ -152,6 +181,7 @@ fn grants_impl(server: &Server) -> TokenStream {
                     .with_refresh_token_ttl(#refresh)
                     .with_code_ttl(#code)
                     #scopes
+                    #openid
             }
 
             fn exchange(
@@ -200,16 +230,32 @@ fn into_server(server: &Server) -> TokenStream {
         "It calls these methods of this `impl` block:".to_owned(),
         String::new(),
     ];
-    doc.extend(methods::doc_lines(&grants, &type_names));
+    doc.extend(methods::doc_lines(&grants, server.openid.is_some(), &type_names));
+    if server.openid.is_some() {
+        doc.extend([
+            String::new(),
+            "OpenID Connect is declared: `keys` sign the id_tokens (generate them with".to_owned(),
+            "`granted::SigningKey::generate` once, store them, and load them on start).".to_owned(),
+            "id_tokens also need the issuer: `.configure(|p| p.with_issuer(...))`.".to_owned(),
+        ]);
+    }
     let doc = doc.iter().map(|line| format!(" {line}"));
+    let (params, build) = if server.openid.is_some() {
+        (
+            quote!(self, keys: #rt::oidc::KeyRing),
+            quote!(#rt::Server::new(self).with_signing_keys(keys)),
+        )
+    } else {
+        (quote!(self), quote!(#rt::Server::new(self)))
+    };
     quote! {
         #[automatically_derived]
         impl #self_ty {
             #(#[doc = #doc])*
             #[must_use]
             #[allow(dead_code)]
-            pub fn into_server(self) -> #rt::Server<Self> {
-                #rt::Server::new(self)
+            pub fn into_server(#params) -> #rt::Server<Self> {
+                #build
             }
         }
     }

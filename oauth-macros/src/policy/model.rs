@@ -123,6 +123,45 @@ impl Pkce {
     }
 }
 
+/// An id_token signing algorithm (`openid(signing = "...")`), by its
+/// fully-specified JOSE name (RFC 9864).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) enum Signing {
+    #[default]
+    Rs256,
+    Es256,
+    Ed25519,
+}
+
+impl Signing {
+    pub(crate) const NAMES: [&'static str; 3] = ["RS256", "ES256", "Ed25519"];
+
+    pub(crate) fn from_name(name: &str) -> Option<Self> {
+        match name {
+            "RS256" => Some(Signing::Rs256),
+            "ES256" => Some(Signing::Es256),
+            "Ed25519" => Some(Signing::Ed25519),
+            _ => None,
+        }
+    }
+
+    /// The variant of the runtime's `SigningAlg`.
+    pub(crate) const fn variant(self) -> &'static str {
+        match self {
+            Signing::Rs256 => "Rs256",
+            Signing::Es256 => "Es256",
+            Signing::Ed25519 => "Ed25519",
+        }
+    }
+}
+
+/// `openid` or `openid(signing = "...")`.
+#[derive(Debug, Clone)]
+pub(crate) struct OpenIdArg {
+    pub(crate) key: Ident,
+    pub(crate) signing: Signing,
+}
+
 /// `key = Type`.
 #[derive(Debug, Clone)]
 pub(crate) struct TypeArg {
@@ -179,6 +218,7 @@ pub(crate) struct Args {
     pub(crate) refresh_token_ttl: Option<TtlArg>,
     pub(crate) code_ttl: Option<TtlArg>,
     pub(crate) scopes: Option<ScopesArg>,
+    pub(crate) openid: Option<OpenIdArg>,
     /// Every argument name given, well formed or not: a malformed argument
     /// is reported once, never again as missing.
     pub(crate) given: Vec<Ident>,
@@ -227,6 +267,8 @@ pub(crate) struct Server {
     pub(crate) refresh_token_ttl: u64,
     pub(crate) code_ttl: u64,
     pub(crate) scopes: Option<Vec<String>>,
+    /// OpenID Connect, when declared.
+    pub(crate) openid: Option<OpenIdArg>,
     /// Exactly the methods the enabled grants need, in table order.
     pub(crate) methods: Vec<BoundMethod>,
 }

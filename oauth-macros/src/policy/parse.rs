@@ -10,12 +10,14 @@ use syn::parse::{Parse, ParseStream, Parser as _};
 use syn::punctuated::Punctuated;
 use syn::{Ident, Lit, LitStr, Token, Type};
 
-use super::model::{Args, Grant, GrantName, GrantSpec, GrantsArg, Pkce, ScopesArg, TtlArg, TypeArg};
+use super::model::{
+    Args, Grant, GrantName, GrantSpec, GrantsArg, OpenIdArg, Pkce, ScopesArg, Signing, TtlArg, TypeArg,
+};
 use crate::errors::Errors;
 use crate::suggest;
 
 /// Every argument of the attribute.
-pub(crate) const KEYS: [&str; 9] = [
+pub(crate) const KEYS: [&str; 10] = [
     "client",
     "token",
     "code",
@@ -25,6 +27,7 @@ pub(crate) const KEYS: [&str; 9] = [
     "refresh_token_ttl",
     "code_ttl",
     "scopes",
+    "openid",
 ];
 
 /// `name`, `name = value` or `name(...)`: the shape of every argument and of
@@ -135,6 +138,7 @@ pub(crate) fn parse(tokens: TokenStream, errors: &mut Errors) -> syn::Result<Arg
             "refresh_token_ttl" => args.refresh_token_ttl = ttl(item, errors),
             "code_ttl" => args.code_ttl = ttl(item, errors),
             "scopes" => args.scopes = scopes(item, errors),
+            "openid" => args.openid = openid(item, errors),
             _ => unknown_key(&item.name, errors),
         }
     }
@@ -330,6 +334,100 @@ fn allow_insecure(option: Item, spec: &mut GrantSpec, errors: &mut Errors) -> bo
             false
         }
     }
+}
+
+/// `openid` or `openid(signing = "RS256")`.
+fn openid(item: Item, errors: &mut Errors) -> Option<OpenIdArg> {
+    let key = item.name;
+    let expected = "expected `openid` or `openid(signing = \"RS256\")`";
+    let options = match item.value {
+        Value::Flag => {
+            return Some(OpenIdArg {
+                key,
+                signing: Signing::default(),
+            });
+        }
+        Value::List(tokens) => errors.ok(items(tokens))?,
+        Value::Assign(tokens) => {
+            errors.spanned(tokens, expected);
+            return None;
+        }
+    };
+    let mut signing = None;
+    let mut ok = true;
+    for option in options {
+        let name = option.name.to_string();
+        if name != "signing" {
+            let hint = match suggest::closest(&name, ["signing"]) {
+                Some(close) => format!("; did you mean `{close}`?"),
+                None => ": `openid` takes `signing = \"RS256\"`, `\"ES256\"` or `\"Ed25519\"`".to_owned(),
+            };
+            errors.spanned(
+                &option.name,
+                format!("unknown option `{name}` for `openid`{hint}"),
+            );
+            ok = false;
+            continue;
+        }
+        if signing.is_some() {
+            errors.spanned(&option.name, "option `signing` is given twice");
+            ok = false;
+            continue;
+        }
+        match signing_alg(option, errors) {
+            Some(alg) => signing = Some(alg),
+            None => ok = false,
+        }
+    }
+    ok.then(|| OpenIdArg {
+        key,
+        signing: signing.unwrap_or_default(),
+    })
+}
+
+/// `signing = "..."`: the algorithms granted signs with, and why the others
+/// are refused.
+fn signing_alg(option: Item, errors: &mut Errors) -> Option<Signing> {
+    let expected = format!("expected `signing = ` followed by {}", quoted(&Signing::NAMES));
+    let lit = match option.value {
+        Value::Assign(tokens) => match value::<LitStr>(&tokens, &expected) {
+            Ok(lit) => lit,
+            Err(error) => {
+                errors.push(error);
+                return None;
+            }
+        },
+        Value::Flag | Value::List(_) => {
+            errors.spanned(&option.name, expected);
+            return None;
+        }
+    };
+    let value = lit.value();
+    if let Some(alg) = Signing::from_name(&value) {
+        return Some(alg);
+    }
+    let message = match value.as_str() {
+        "EdDSA" => "`\"EdDSA\"` is deprecated: it does not say which curve (RFC 9864)\n\
+                    help: write the fully-specified `\"Ed25519\"`"
+            .to_owned(),
+        "none" => "unsigned id_tokens can be forged by anyone (OpenID Connect Core §2 allows them only \
+                   for flows granted does not implement)\nhelp: use `\"RS256\"`"
+            .to_owned(),
+        "HS256" | "HS384" | "HS512" => format!(
+            "`\"{value}\"` signs with the client secret, which granted keeps only as a hash, and lets every \
+             holder of the secret forge id_tokens\nhelp: use an asymmetric algorithm: {}",
+            quoted(&Signing::NAMES)
+        ),
+        _ => match suggest::closest(&value, Signing::NAMES) {
+            Some(close) => format!("unknown signing algorithm `\"{value}\"`; did you mean `\"{close}\"`?"),
+            None => format!(
+                "unknown signing algorithm `\"{value}\"`: expected {}",
+                quoted(&Signing::NAMES)
+            ),
+        },
+    };
+    errors.spanned(&lit, message);
+    None
 }
 
 /// `key = "1h"`.

@@ -7,7 +7,9 @@ use quote::ToTokens as _;
 use syn::spanned::Spanned as _;
 use syn::{FnArg, GenericArgument, ImplItem, ImplItemFn, ItemImpl, PathArguments, ReturnType, Type};
 
-use super::model::{Args, BoundMethod, Enabled, Grant, GrantName, GrantSpec, Pkce, Server, TypeArg};
+use super::model::{
+    Args, BoundMethod, Enabled, Grant, GrantName, GrantSpec, OpenIdArg, Pkce, Server, TypeArg,
+};
 use crate::errors::{Errors, render};
 use crate::methods::{self, Method, Names, NeededBy};
 
@@ -102,7 +104,18 @@ pub(crate) fn validate(args: Args, item: &ItemImpl, errors: &mut Errors) -> Opti
         user: type_name(args.user.as_ref(), "YourUser"),
         error: String::new(),
     };
-    let (methods, error) = check_methods(item, &enabled, names, errors);
+    if let Some(openid) = &args.openid
+        && set_known
+        && !grant_list.contains(&Grant::AuthorizationCode)
+    {
+        errors.spanned(
+            &openid.key,
+            "`openid` needs the `authorization_code` grant: OpenID Connect logs users in through the \
+             code flow, and id_tokens are issued with its tokens\n\
+             help: add `authorization_code` to `grants(...)`",
+        );
+    }
+    let (methods, error) = check_methods(item, &enabled, args.openid.as_ref(), names, errors);
 
     let pkce = specs
         .iter()
@@ -123,6 +136,7 @@ pub(crate) fn validate(args: Args, item: &ItemImpl, errors: &mut Errors) -> Opti
         refresh_token_ttl: args.refresh_token_ttl.map_or(REFRESH_TOKEN_TTL, |t| t.seconds),
         code_ttl: args.code_ttl.map_or(CODE_TTL, |t| t.seconds),
         scopes: args.scopes.map(|s| s.scopes),
+        openid: args.openid,
         methods,
     };
     errors.is_empty().then_some(server)
@@ -249,11 +263,12 @@ fn type_name(arg: Option<&TypeArg>, placeholder: &str) -> String {
 fn check_methods(
     item: &ItemImpl,
     enabled: &[Enabled],
+    openid: Option<&OpenIdArg>,
     mut names: Names,
     errors: &mut Errors,
 ) -> (Vec<BoundMethod>, Option<Type>) {
     let grants: Vec<Grant> = enabled.iter().map(|e| e.grant).collect();
-    let needed: Vec<&'static Method> = methods::needed(&grants).collect();
+    let needed: Vec<&'static Method> = methods::needed(&grants, openid.is_some()).collect();
     let found = |name: &str| {
         item.items.iter().find_map(|i| match i {
             ImplItem::Fn(f) if f.sig.ident == name => Some(f),
@@ -283,14 +298,18 @@ fn check_methods(
                         .find(|e| e.grant == grant)
                         .map_or_else(Span::call_site, |e| e.ident.span()),
                 ),
+                NeededBy::OpenId => (
+                    "`openid` needs".to_owned(),
+                    openid.map_or_else(Span::call_site, |o| o.key.span()),
+                ),
             };
             let mut message = format!(
                 "{who} a storage method that is missing: `{}`\nhelp: add to `impl {self_ty}`:\n    {}",
                 method.name,
                 method.signature(&names)
             );
-            if method.uses_token_hash() {
-                message.push_str("\nnote: `TokenHash` is `granted::TokenHash`");
+            for ty in method.granted_types() {
+                message.push_str(&format!("\nnote: `{ty}` is `granted::{ty}`"));
             }
             errors.at(span, message);
             continue;

@@ -13,7 +13,8 @@ use base64::engine::general_purpose::STANDARD;
 use http::StatusCode;
 use sha2::{Digest as _, Sha256};
 
-use crate::model::{ClientModel, ClientModelExt as _, CodeModel as _, CodeRecord};
+use crate::model::{ClientModel, ClientModelExt as _, CodeModel as _, CodeRecord, UnixTime};
+use crate::oidc::Prompt;
 use crate::server::{Grants, Server, now};
 use crate::storage::CodeStorage;
 use crate::{
@@ -61,6 +62,8 @@ pub struct PendingAuthorization<C> {
     code_challenge: Option<String>,
     code_challenge_method: Option<PkceMethod>,
     nonce: Option<String>,
+    prompt: Prompt,
+    max_age: Option<u64>,
     response_mode: ResponseMode,
 }
 
@@ -93,6 +96,30 @@ impl<C: ClientModel> PendingAuthorization<C> {
     /// The response mode.
     pub fn response_mode(&self) -> ResponseMode {
         self.response_mode
+    }
+
+    /// The OpenID Connect `prompt` (empty when absent).
+    pub fn prompt(&self) -> Prompt {
+        self.prompt
+    }
+
+    /// The OpenID Connect `max_age` in seconds, if any.
+    pub fn max_age(&self) -> Option<u64> {
+        self.max_age
+    }
+
+    /// Whether the user must (re)authenticate before approving, given when
+    /// they last authenticated (`None`: no session): always with
+    /// `prompt=login`, and when the last login is older than `max_age`.
+    pub fn needs_login(&self, auth_time: Option<UnixTime>, now: UnixTime) -> bool {
+        let Some(auth_time) = auth_time else {
+            return true;
+        };
+        let too_old = self.max_age.is_some_and(|max_age| {
+            let age = u64::try_from(now.saturating_sub(auth_time)).unwrap_or(0);
+            age > max_age
+        });
+        self.prompt.login() || too_old
     }
 
     fn respond(&self, params: Vec<(&'static str, String)>, issuer: Option<&str>) -> AuthorizationResponse {
@@ -292,6 +319,8 @@ impl<S: Grants + CodeStorage> Server<S> {
             code_challenge: None,
             code_challenge_method: None,
             nonce: params.get("nonce").map(str::to_owned),
+            prompt: Prompt::default(),
+            max_age: None,
             response_mode: ResponseMode::Query,
         };
         let issuer = self.policy().issuer();
@@ -334,6 +363,15 @@ impl<S: Grants + CodeStorage> Server<S> {
             return Err(OAuthError::invalid_request("request objects are not supported"));
         }
         pending.scope = scope::resolve(params.get("scope"), &pending.client.allowed_scope())?;
+        pending.prompt =
+            Prompt::parse(params.get("prompt")).map_err(|e| OAuthError::invalid_request(e.to_string()))?;
+        pending.max_age = params
+            .get("max_age")
+            .map(|age| {
+                age.parse::<u64>()
+                    .map_err(|_| OAuthError::invalid_request("max_age must be a number of seconds"))
+            })
+            .transpose()?;
         let (challenge, method) = self.check_pkce(params, pending.client.is_public())?;
         pending.code_challenge = challenge;
         pending.code_challenge_method = method;
@@ -378,8 +416,8 @@ impl<S: Grants + CodeStorage> Server<S> {
         Ok((Some(challenge.to_owned()), Some(method)))
     }
 
-    /// Issues a code for the user `subject`, who granted `scope` (at most the
-    /// requested scope; `None` grants all of it).
+    /// Issues a code for the user `subject`, who just authenticated and
+    /// granted `scope` (at most the requested scope; `None` grants all of it).
     ///
     /// # Errors
     ///
@@ -389,6 +427,23 @@ impl<S: Grants + CodeStorage> Server<S> {
         &self,
         pending: &PendingAuthorization<S::Client>,
         subject: &str,
+        scope: Option<Scope>,
+    ) -> Result<AuthorizationResponse, AuthorizeError> {
+        self.approve_session(pending, subject, now(), scope).await
+    }
+
+    /// As [`Server::approve`] for a user who authenticated earlier, at
+    /// `auth_time` (a login session): the id_token's `auth_time`. Check
+    /// [`PendingAuthorization::needs_login`] first.
+    ///
+    /// # Errors
+    ///
+    /// As [`Server::approve`].
+    pub async fn approve_session(
+        &self,
+        pending: &PendingAuthorization<S::Client>,
+        subject: &str,
+        auth_time: UnixTime,
         scope: Option<Scope>,
     ) -> Result<AuthorizationResponse, AuthorizeError> {
         let issuer = self.policy().issuer();
@@ -413,6 +468,7 @@ impl<S: Grants + CodeStorage> Server<S> {
             code_challenge: pending.code_challenge.clone(),
             code_challenge_method: pending.code_challenge_method,
             nonce: pending.nonce.clone(),
+            auth_time: Some(auth_time),
             expires_at: now().saturating_add(ttl),
         };
         self.storage()
@@ -425,6 +481,20 @@ impl<S: Grants + CodeStorage> Server<S> {
     /// Refuses the request on the user's behalf: `access_denied`.
     pub fn deny(&self, pending: &PendingAuthorization<S::Client>) -> AuthorizationResponse {
         let error = OAuthError::new(ErrorCode::AccessDenied, "the user denied the request");
+        pending.error(&error, self.policy().issuer())
+    }
+
+    /// Answers `prompt=none` when the user would have to log in:
+    /// `login_required` (OpenID Connect Core §3.1.2.6).
+    pub fn login_required(&self, pending: &PendingAuthorization<S::Client>) -> AuthorizationResponse {
+        let error = OAuthError::new(ErrorCode::LoginRequired, "the user must log in");
+        pending.error(&error, self.policy().issuer())
+    }
+
+    /// Answers `prompt=none` when the user would have to consent:
+    /// `consent_required` (OpenID Connect Core §3.1.2.6).
+    pub fn consent_required(&self, pending: &PendingAuthorization<S::Client>) -> AuthorizationResponse {
+        let error = OAuthError::new(ErrorCode::ConsentRequired, "the user must consent");
         pending.error(&error, self.policy().issuer())
     }
 }

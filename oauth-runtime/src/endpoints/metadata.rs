@@ -3,6 +3,7 @@
 
 use serde::Serialize;
 
+use crate::oidc::{OPENID_SCOPE, SigningAlg, standard_claims};
 use crate::server::{Grants, Server};
 use crate::{GrantType, PkcePolicy};
 
@@ -18,6 +19,10 @@ pub struct EndpointPaths {
     pub revocation: String,
     /// The introspection endpoint.
     pub introspection: String,
+    /// The OpenID Connect userinfo endpoint.
+    pub userinfo: String,
+    /// The JWK Set of the signing keys.
+    pub jwks: String,
 }
 
 impl Default for EndpointPaths {
@@ -27,6 +32,8 @@ impl Default for EndpointPaths {
             token: "/oauth/token".into(),
             revocation: "/oauth/revoke".into(),
             introspection: "/oauth/introspect".into(),
+            userinfo: "/userinfo".into(),
+            jwks: "/jwks.json".into(),
         }
     }
 }
@@ -64,6 +71,24 @@ pub struct Metadata {
     pub scopes_supported: Vec<String>,
     /// Always `true`: authorization responses carry `iss` (RFC 9207).
     pub authorization_response_iss_parameter_supported: bool,
+    /// The JWK Set of the id_token signing keys (OpenID Connect).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub jwks_uri: Option<String>,
+    /// The userinfo endpoint (OpenID Connect).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub userinfo_endpoint: Option<String>,
+    /// `["public"]`: one `sub` per user for every client (OpenID Connect).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub subject_types_supported: Vec<&'static str>,
+    /// The algorithm id_tokens are signed with (OpenID Connect).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub id_token_signing_alg_values_supported: Vec<&'static str>,
+    /// The claims userinfo and id_tokens can carry (OpenID Connect).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub claims_supported: Vec<&'static str>,
+    /// The `prompt` values the authorization endpoint understands.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub prompt_values_supported: Vec<&'static str>,
 }
 
 const CLIENT_AUTH: [&str; 3] = ["client_secret_basic", "client_secret_post", "none"];
@@ -71,10 +96,19 @@ const CONFIDENTIAL_AUTH: [&str; 2] = ["client_secret_basic", "client_secret_post
 
 impl<S: Grants> Server<S> {
     /// The metadata document for `issuer` with the endpoints at `paths`.
+    ///
+    /// With OpenID Connect enabled it is also the OpenID Provider
+    /// Configuration (Discovery §3): serve the same document at
+    /// `/.well-known/openid-configuration`, so the two never disagree.
     pub fn metadata(&self, issuer: &str, paths: &EndpointPaths) -> Metadata {
         let policy = self.policy();
         let issuer = issuer.trim_end_matches('/');
         let code = policy.enables(GrantType::AuthorizationCode);
+        let openid = code && policy.openid().is_some();
+        let mut scopes_supported = policy.scopes_supported().to_vec();
+        if openid && !scopes_supported.is_empty() && !scopes_supported.iter().any(|s| s == OPENID_SCOPE) {
+            scopes_supported.insert(0, OPENID_SCOPE.to_owned());
+        }
         let mut pkce_methods = vec!["S256"];
         if policy.pkce() == PkcePolicy::AllowPlain {
             pkce_methods.push("plain");
@@ -96,8 +130,27 @@ impl<S: Grants> Server<S> {
             token_endpoint_auth_methods_supported: CLIENT_AUTH.to_vec(),
             revocation_endpoint_auth_methods_supported: CLIENT_AUTH.to_vec(),
             introspection_endpoint_auth_methods_supported: CONFIDENTIAL_AUTH.to_vec(),
-            scopes_supported: policy.scopes_supported().to_vec(),
+            scopes_supported,
             authorization_response_iss_parameter_supported: true,
+            jwks_uri: openid.then(|| format!("{issuer}{}", paths.jwks)),
+            userinfo_endpoint: openid.then(|| format!("{issuer}{}", paths.userinfo)),
+            subject_types_supported: if openid { vec!["public"] } else { Vec::new() },
+            id_token_signing_alg_values_supported: policy
+                .openid()
+                .filter(|_| openid)
+                .map(SigningAlg::as_str)
+                .into_iter()
+                .collect(),
+            claims_supported: if openid {
+                standard_claims().collect()
+            } else {
+                Vec::new()
+            },
+            prompt_values_supported: if openid {
+                vec!["none", "login", "consent", "select_account"]
+            } else {
+                Vec::new()
+            },
         }
     }
 }
@@ -142,6 +195,44 @@ mod tests {
             doc["token_endpoint_auth_methods_supported"],
             serde_json::json!(["client_secret_basic", "client_secret_post", "none"])
         );
+    }
+
+    #[test]
+    fn openid_adds_discovery_fields_and_nothing_else_changes() {
+        let policy = Policy::new([GrantType::AuthorizationCode]).with_scopes_supported(["profile"]);
+        let plain = server_with(policy.clone()).metadata("https://as.example", &EndpointPaths::default());
+        let oidc = server_with(policy.with_openid(SigningAlg::Rs256))
+            .metadata("https://as.example", &EndpointPaths::default());
+        let doc = serde_json::to_value(&oidc).unwrap();
+        assert_eq!(doc["jwks_uri"], "https://as.example/jwks.json");
+        assert_eq!(doc["userinfo_endpoint"], "https://as.example/userinfo");
+        assert_eq!(doc["subject_types_supported"], serde_json::json!(["public"]));
+        assert_eq!(
+            doc["id_token_signing_alg_values_supported"],
+            serde_json::json!(["RS256"])
+        );
+        assert_eq!(doc["scopes_supported"], serde_json::json!(["openid", "profile"]));
+        assert!(
+            doc["claims_supported"]
+                .as_array()
+                .unwrap()
+                .contains(&"email".into())
+        );
+        let plain_doc = serde_json::to_value(&plain).unwrap();
+        for field in [
+            "jwks_uri",
+            "userinfo_endpoint",
+            "claims_supported",
+            "prompt_values_supported",
+        ] {
+            assert!(plain_doc.get(field).is_none(), "{field}");
+        }
+        // Everything RFC 8414 says is the same in both.
+        for (field, value) in plain_doc.as_object().unwrap() {
+            if field != "scopes_supported" {
+                assert_eq!(&doc[field], value, "{field}");
+            }
+        }
     }
 
     #[test]

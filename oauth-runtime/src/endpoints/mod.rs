@@ -7,3 +7,4 @@ pub mod introspect;
 pub mod metadata;
 pub mod revoke;
 mod token;
+mod userinfo;

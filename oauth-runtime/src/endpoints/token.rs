@@ -49,6 +49,7 @@ impl<S: Grants> Server<S> {
             client: &authenticated.client,
             policy: self.policy(),
             now: now(),
+            keys: self.signing_keys(),
         };
         self.storage().exchange(grant, grant_request).await
     }

@@ -9,7 +9,8 @@ use crate::server::{GrantRequest, TokenResponse};
 use crate::storage::CodeStorage;
 use crate::{OAuthError, Params, PkceMethod, PkcePolicy, Policy, TokenHash, pkce};
 
-use super::{Issue, family_of_code, issue, model_error, refresh_for, storage_error};
+use super::{Issue, family_of_code, mint, model_error, refresh_for, save, storage_error};
+use crate::oidc::{OPENID_SCOPE, id_token};
 
 /// Exchanges an authorization code for tokens.
 ///
@@ -43,19 +44,27 @@ where
     let code = code.into_record().map_err(model_error)?;
     let client = request.client;
     check_code(&code, client, params, request.policy, request.now)?;
-    issue(
-        storage,
+    let (record, mut response) = mint(
         request.policy,
         request.now,
         Issue {
             client_id: client.client_id(),
-            subject: Some(code.subject),
-            scope: code.scope,
+            subject: Some(code.subject.clone()),
+            scope: code.scope.clone(),
             family: Some(family),
             refresh: refresh_for(request.policy, client),
         },
-    )
-    .await
+    )?;
+    // OpenID Connect: an id_token only when the user granted `openid`.
+    if let Some(alg) = request
+        .policy
+        .openid()
+        .filter(|_| code.scope.contains(OPENID_SCOPE))
+    {
+        response.id_token = Some(id_token::issue(&request, alg, &code, &response.access_token)?);
+    }
+    save(storage, record).await?;
+    Ok(response)
 }
 
 /// Every binding of the code: client, expiry, redirect URI, PKCE.
@@ -259,6 +268,7 @@ mod tests {
             code_challenge: None,
             code_challenge_method: None,
             nonce: None,
+            auth_time: None,
             expires_at: now() - 1,
         });
         let body = format!(
@@ -316,6 +326,7 @@ mod tests {
                 code_challenge: Some(crate::pkce::s256_challenge(VERIFIER)),
                 code_challenge_method: Some(PkceMethod::S256),
                 nonce: None,
+                auth_time: None,
                 expires_at: now() + 60,
             });
             code.into_value()

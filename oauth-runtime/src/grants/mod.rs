@@ -80,6 +80,7 @@ fn mint(
         token_type: "Bearer",
         expires_in: u64::try_from(access_ttl).unwrap_or(0),
         refresh_token: refresh.map(NewToken::into_value),
+        id_token: None,
     };
     Ok((record, response))
 }
@@ -92,11 +93,16 @@ async fn issue<S: Storage>(
     issue: Issue<'_>,
 ) -> Result<TokenResponse, OAuthError> {
     let (record, response) = mint(policy, now, issue)?;
+    save(storage, record).await?;
+    Ok(response)
+}
+
+/// Stores a minted record: the response may leave only after this.
+async fn save<S: Storage>(storage: &S, record: TokenRecord) -> Result<(), OAuthError> {
     storage
         .save_token(S::Token::from_record(record))
         .await
-        .map_err(|e| OAuthError::storage(&e))?;
-    Ok(response)
+        .map_err(|e| OAuthError::storage(&e))
 }
 
 /// The token family of tokens issued from the code with this hash: derived

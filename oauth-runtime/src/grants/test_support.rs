@@ -96,6 +96,7 @@ pub fn code_for(server: &Server<MemoryStore>, client: &str, pkce: Option<PkceMet
         code_challenge: challenge,
         code_challenge_method: pkce,
         nonce: None,
+        auth_time: None,
         expires_at: now() + 60,
     });
     code.into_value()
