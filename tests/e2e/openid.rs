@@ -239,30 +239,27 @@ async fn prompt_none_login_consent_and_max_age() {
     );
 
     // prompt=login and an exceeded max_age show the login form again.
-    let page = http()
-        .get(authorize(&server, "openid", "&prompt=login"))
-        .header("cookie", &session)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let asks_password = |extra: &'static str| {
+        let request = http()
+            .get(authorize(&server, "openid", extra))
+            .header("cookie", &session);
+        async move {
+            request
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap()
+                .contains(r#"name="password""#)
+        }
+    };
     assert!(
-        page.contains(r#"name="password""#),
+        asks_password("&prompt=login").await,
         "prompt=login asks for the password"
     );
-    let signed_in = http()
-        .get(authorize(&server, "openid", "&max_age=3600"))
-        .header("cookie", &session)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
     assert!(
-        !signed_in.contains(r#"name="password""#),
+        !asks_password("&max_age=3600").await,
         "a fresh login satisfies max_age"
     );
     tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
