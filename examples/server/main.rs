@@ -19,7 +19,9 @@ use std::time::Duration;
 use axum::Router;
 use axum::response::IntoResponse as _;
 use axum::routing::get;
-use granted::axum::{OAuthRequest, into_axum, oauth_routes};
+use granted::axum::{
+    AuthFailureLimit, AuthFailureLimiter, OAuthRequest, into_axum, oauth_routes, time_limit,
+};
 use granted::{NewToken, Scope, Server, pkce};
 use tower_http::trace::TraceLayer;
 
@@ -107,7 +109,12 @@ async fn run(args: Args) -> Result<(), String> {
 fn router(server: Arc<Server<ExampleStore>>, login: Arc<Login>) -> Router {
     let show = Arc::clone(&login);
     let me_server = Arc::clone(&server);
-    oauth_routes(server)
+    // Token, revocation and introspection: 10 failed client authentications
+    // within a minute lock the client id out for a minute (429), and a
+    // request that outlives its storage answers 503 temporarily_unavailable.
+    let limiter = AuthFailureLimiter::new(AuthFailureLimit::default());
+    let oauth = time_limit(limiter.protect(oauth_routes(server)), OAUTH_TIME_LIMIT);
+    oauth
         .route(
             "/oauth/authorize",
             get(move |request: OAuthRequest| login::show(Arc::clone(&show), request))
@@ -121,6 +128,9 @@ fn router(server: Arc<Server<ExampleStore>>, login: Arc<Login>) -> Router {
         .route("/healthz", get(|| async { "ok" }))
         .layer(TraceLayer::new_for_http())
 }
+
+/// How long an OAuth request may take before it answers `503`.
+const OAUTH_TIME_LIMIT: Duration = Duration::from_secs(10);
 
 /// `GET /api/me`: an example protected resource.
 async fn me(server: Arc<Server<ExampleStore>>, request: OAuthRequest) -> axum::response::Response {

@@ -209,6 +209,7 @@ impl OAuthError {
     /// `Cache-Control: no-store`, and the Basic challenge when due.
     pub fn into_response(self) -> crate::Response {
         let mut response = crate::Response::from_json(self.status(), &self.to_json());
+        response.set_error_code(self.code);
         if self.basic_challenge {
             response.insert_header(
                 http::header::WWW_AUTHENTICATE,

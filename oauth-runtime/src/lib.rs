@@ -28,7 +28,7 @@ mod server;
 pub mod storage;
 mod token;
 
-pub use client_auth::{AuthenticatedClient, authenticate};
+pub use client_auth::{AuthenticatedClient, authenticate, presented_client_id};
 pub use endpoints::authorize::{AuthorizationResponse, AuthorizeError, PendingAuthorization, ResponseMode};
 pub use endpoints::bearer::{BearerError, BearerToken};
 pub use endpoints::introspect::Introspection;

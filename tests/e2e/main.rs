@@ -3,6 +3,7 @@
 //! HTTP requests, and headless Chromium.
 
 mod browser;
+mod brute_force;
 mod endpoints;
 mod oauth2_client;
 mod sqlite;
