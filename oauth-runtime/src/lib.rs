@@ -33,7 +33,7 @@ pub use endpoints::authorize::{AuthorizationResponse, AuthorizeError, PendingAut
 pub use endpoints::bearer::{BearerError, BearerToken};
 pub use endpoints::introspect::Introspection;
 pub use endpoints::metadata::{EndpointPaths, Metadata};
-pub use error::{ErrorCode, OAuthError};
+pub use error::{ErrorCode, OAuthError, StorageUnavailable};
 pub use form::{MAX_PARAMS, Params};
 pub use memory::{ClientRecord, MemoryStore, MemoryStoreError, UserRecord};
 pub use model::{

@@ -21,7 +21,10 @@ pub trait Storage: Sized + Send + Sync + 'static {
     type Client: ClientModel;
     /// The token model.
     type Token: TokenModel;
-    /// The storage's error; it is logged and answered as `server_error`.
+    /// The storage's error; it is logged and answered as `server_error`, or
+    /// as `temporarily_unavailable` when its source chain holds a
+    /// [`StorageUnavailable`](crate::StorageUnavailable) or a timed-out
+    /// `std::io::Error` (see [`OAuthError::storage`](crate::OAuthError::storage)).
     type Error: std::error::Error + Send + Sync + 'static;
 
     /// Looks a client up by its id.
