@@ -18,6 +18,11 @@
 //! | `save_code` | approval | `server_error` redirect to the registered URI | no code issued |
 //! | `revoke_token_family` | revocation | `server_error` | the tokens stay active |
 //!
+//! A replayed code that arrives while the first redemption of that code is
+//! still saving its tokens revokes the family first; the tokens saved after
+//! that are never usable (the store remembers revoked families, see
+//! `Storage::revoke_token_family`), though the first response carries them.
+//!
 //! A storage that times out — its error's source chain holds an
 //! `std::io::Error` of kind `TimedOut` or a `granted::StorageUnavailable`,
 //! as `SqlStore` reports a connection-pool time-out — answers
@@ -46,7 +51,7 @@ use granted::{
     AuthorizeError, ClientRecord, CodeRecord, MemoryStore, MemoryStoreError, Request, Response, Server,
     TokenHash, TokenRecord, pkce,
 };
-use tokio::sync::Barrier;
+use tokio::sync::{Barrier, Notify};
 
 const REDIRECT_ENC: &str = "https%3A%2F%2Fclient.example%2Fcb";
 const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
@@ -62,6 +67,17 @@ enum Backend {
 struct TestStore {
     backend: Backend,
     failing: Mutex<HashMap<&'static str, Fault>>,
+    /// When set, the next `save_token` waits here before it stores.
+    pause_save: Mutex<Option<Arc<Pause>>>,
+}
+
+/// A rendezvous in the middle of a storage call.
+#[derive(Default)]
+struct Pause {
+    /// Notified when the paused call has arrived.
+    reached: Notify,
+    /// Notify to let it go on.
+    release: Notify,
 }
 
 /// How an injected fault shows.
@@ -151,6 +167,11 @@ impl TestStore {
     }
 
     async fn save_token(&self, token: TokenRecord) -> Result<(), TestError> {
+        let pause = self.pause_save.lock().expect("lock").take();
+        if let Some(pause) = pause {
+            pause.reached.notify_one();
+            pause.release.notified().await;
+        }
         delegate!(self.save_token(token))
     }
 
@@ -226,6 +247,7 @@ async fn server(backend: &str) -> Server<TestStore> {
     Server::new(TestStore {
         backend,
         failing: Mutex::new(HashMap::new()),
+        pause_save: Mutex::new(None),
     })
 }
 
@@ -362,6 +384,54 @@ async fn concurrent_refreshes(backend: &str) {
     }
     let again = token(&server, &refresh_body(&field(winner, "refresh_token"))).await;
     assert_eq!(error_of(&again), "invalid_grant");
+}
+
+/// A replay of a code that arrives while its first redemption is still
+/// saving the tokens: the replay revokes the family before those tokens are
+/// stored, and they must never become usable (`revoke_token_family` covers
+/// tokens saved into the family later).
+async fn replay_while_the_first_redemption_saves(backend: &str) {
+    let server = Arc::new(server(backend).await);
+    let code = code(&server).await;
+    let pause = Arc::new(Pause::default());
+    *server.storage().pause_save.lock().expect("lock") = Some(Arc::clone(&pause));
+    let first = tokio::spawn({
+        let (server, body) = (Arc::clone(&server), redeem(&code));
+        async move { token(&server, &body).await }
+    });
+    // The first redemption has taken the code and waits to save its tokens.
+    pause.reached.notified().await;
+    let replay = token(&server, &redeem(&code)).await;
+    assert_eq!(error_of(&replay), "invalid_grant");
+    pause.release.notify_one();
+    let first = first.await.expect("task");
+    let (access, refresh) = (field(&first, "access_token"), field(&first, "refresh_token"));
+    assert!(
+        !is_active(&server, &access).await,
+        "the access token survived the replay"
+    );
+    assert!(
+        !is_active(&server, &refresh).await,
+        "the refresh token survived the replay"
+    );
+    let refreshed = token(&server, &refresh_body(&refresh)).await;
+    assert_eq!(error_of(&refreshed), "invalid_grant");
+}
+
+#[tokio::test]
+async fn a_replay_during_the_first_redemption_revokes_its_tokens_in_memory() {
+    replay_while_the_first_redemption_saves("memory").await;
+}
+
+#[tokio::test]
+async fn a_replay_during_the_first_redemption_revokes_its_tokens_on_sqlite_memory() {
+    replay_while_the_first_redemption_saves("sqlite::memory:").await;
+}
+
+#[tokio::test]
+async fn a_replay_during_the_first_redemption_revokes_its_tokens_on_a_sqlite_file() {
+    let db = TempDb::new();
+    replay_while_the_first_redemption_saves(&db.url()).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -10,6 +10,11 @@ use std::future::Future;
 use crate::TokenHash;
 use crate::model::{ClientModel, CodeModel, TokenModel, UserModel};
 
+/// How long, in seconds, a store remembers a revoked token family (see
+/// [`Storage::revoke_token_family`]): ten minutes, far longer than any
+/// request that was in flight at the revocation.
+pub const REVOKED_FAMILY_RETENTION_SECS: i64 = 600;
+
 /// What every server needs: clients and issued tokens.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not an OAuth storage",
@@ -44,6 +49,16 @@ pub trait Storage: Sized + Send + Sync + 'static {
 
     /// Revokes (deletes) every token of a family: on revocation, on a
     /// replayed code and on a reused refresh token.
+    ///
+    /// The revocation covers tokens saved into the family *later* too: a
+    /// replayed code may arrive while the first redemption of that code is
+    /// still saving its tokens, and those must never become usable. So the
+    /// store remembers the revoked family (a tombstone) for at least
+    /// [`REVOKED_FAMILY_RETENTION_SECS`], and [`save_token`](Self::save_token)
+    /// of a token of a remembered family stores nothing (or stores it
+    /// revoked): it never validates, introspects active or refreshes.
+    /// Nothing else can add to a revoked family, since its refresh tokens
+    /// are gone, so the tombstone only has to outlive requests in flight.
     fn revoke_token_family(&self, family: &str) -> impl Future<Output = Result<(), Self::Error>> + Send;
 }
 

@@ -18,11 +18,25 @@ type Embedded = &'static [(i64, &'static str, &'static str)];
 
 /// The SQLite migrations.
 #[cfg(feature = "sqlite")]
-pub(crate) const SQLITE: Embedded = &[(1, "init", include_str!("../../migrations/sqlite/0001_init.sql"))];
+pub(crate) const SQLITE: Embedded = &[
+    (1, "init", include_str!("../../migrations/sqlite/0001_init.sql")),
+    (
+        2,
+        "revoked families",
+        include_str!("../../migrations/sqlite/0002_revoked_families.sql"),
+    ),
+];
 
 /// The PostgreSQL migrations.
 #[cfg(feature = "postgres")]
-pub(crate) const POSTGRES: Embedded = &[(1, "init", include_str!("../../migrations/postgres/0001_init.sql"))];
+pub(crate) const POSTGRES: Embedded = &[
+    (1, "init", include_str!("../../migrations/postgres/0001_init.sql")),
+    (
+        2,
+        "revoked families",
+        include_str!("../../migrations/postgres/0002_revoked_families.sql"),
+    ),
+];
 
 /// A migrator for embedded migrations.
 pub(crate) fn migrator(embedded: Embedded) -> Migrator {
