@@ -4,6 +4,7 @@
 
 mod browser;
 mod brute_force;
+mod csrf_on_consent;
 mod endpoints;
 mod oauth2_client;
 mod sqlite;
