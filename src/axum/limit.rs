@@ -1,5 +1,5 @@
-//! Per-client limits on failed client authentications: the brute-force
-//! defence of RFC 6819 §4.4.1.4 / §5.1.4.2.3 for client secrets.
+//! Per-client limits on failed client authentications: the defence of
+//! RFC 6819 §5.1.4.2 against guessing client secrets online (§4.3.5).
 //!
 //! Failures are counted per *presented* client id, whether or not such a
 //! client exists. One shared key for unknown ids would be an oracle: an
@@ -96,7 +96,9 @@ impl AuthFailureLimit {
 /// client authentications; retry later"}`.
 ///
 /// Successes do not reset the count: otherwise an attacker's guesses could
-/// hide between the legitimate client's requests. Memory is bounded by
+/// hide between the legitimate client's requests. Requests already in flight
+/// when the lock-out starts still finish, so an attacker with `n` concurrent
+/// connections gets at most `max_failures + n - 1` guesses per lock-out. Memory is bounded by
 /// [`AuthFailureLimit::max_clients`]: when the table is full, expired
 /// entries go first, then the entries with the fewest failures, so a
 /// locked-out id stays locked under a spray of random ids.

@@ -1,5 +1,6 @@
-//! RFC 6819 §4.4.1.8 / RFC 9700 §4.7 (CSRF against the authorization
-//! endpoint's consent form): the example server's form carries a CSRF token
+//! RFC 6749 §10.12 (CSRF against the authorization endpoint: a malicious
+//! site must not obtain authorization without the resource owner's
+//! awareness and explicit consent): the example server's form carries a CSRF token
 //! that must match a `SameSite=Strict`, `HttpOnly` cookie set with the page
 //! (double submit). A form posted from elsewhere — no cookie, or the
 //! attacker's own cookie with the victim's form — is refused and never

@@ -1,8 +1,8 @@
-//! RFC 6819 §4.4.1.4 / §5.1.4.2.3 and RFC 9700 §2.5 (guessing client
-//! secrets): wrong secrets are refused by comparing SHA-256 digests in
-//! constant time, and the axum integration's `AuthFailureLimiter` answers
-//! `429` to a client id after repeated failures, driving the real router
-//! over HTTP.
+//! RFC 6819 §4.3.5 (obtaining a client secret by online guessing) and
+//! §5.1.4.2 (online attacks on secrets): wrong secrets are refused by
+//! comparing SHA-256 digests in constant time, and the axum integration's
+//! `AuthFailureLimiter` answers `429` to a client id after repeated
+//! failures, driving the real router over HTTP.
 
 use std::sync::Arc;
 use std::time::Duration;
