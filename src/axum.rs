@@ -12,7 +12,8 @@
 //! Two opt-in guards wrap a router: [`AuthFailureLimiter::protect`] answers
 //! `429` to a client id after repeated failed authentications (brute force),
 //! and [`time_limit`] answers `503 temporarily_unavailable` to a request
-//! that outlives a deadline (a hanging storage).
+//! that outlives a deadline (a hanging storage). [`tokio_offload`] moves
+//! password checks onto tokio's blocking pool.
 
 use std::sync::Arc;
 
@@ -25,9 +26,11 @@ use axum::routing::{get, post};
 use crate::endpoints::metadata::EndpointPaths;
 use crate::{Grants, MAX_BODY_BYTES, OAuthError, Request, Response, Server};
 
+mod blocking;
 mod deadline;
 mod limit;
 
+pub use blocking::tokio_offload;
 pub use deadline::time_limit;
 pub use limit::{AuthFailureLimit, AuthFailureLimiter};
 

@@ -83,6 +83,7 @@ async fn run(args: Args) -> Result<(), String> {
             .with_code_ttl(args.code_ttl)
             .with_access_token_ttl(args.access_token_ttl)
             .with_refresh_token_ttl(args.refresh_token_ttl)
+            .with_offload(granted::axum::tokio_offload())
     }));
     spawn_purge(Arc::clone(&server));
 

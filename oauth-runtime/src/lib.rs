@@ -19,6 +19,7 @@ pub mod grants;
 pub mod lookup;
 mod memory;
 pub mod model;
+mod offload;
 pub mod pkce;
 mod policy;
 mod request;
@@ -40,6 +41,7 @@ pub use model::{
     AuthMethod, ClientModel, ClientModelExt, CodeModel, CodeRecord, RefreshableToken, SubjectToken,
     TokenModel, TokenRecord, UnixTime, UserModel,
 };
+pub use offload::{BlockingJob, Offload};
 pub use pkce::PkceMethod;
 pub use policy::{DurationError, GrantType, PkcePolicy, Policy, parse_duration};
 pub use request::{MAX_BODY_BYTES, Request, Response};

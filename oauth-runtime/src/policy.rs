@@ -4,6 +4,8 @@
 
 use std::time::Duration;
 
+use crate::Offload;
+
 /// A grant type of the token endpoint (RFC 6749 §4).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -72,6 +74,8 @@ pub enum PkcePolicy {
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Policy {
+    /// Where password checks run; inline when `None`.
+    offload: Option<Offload>,
     grants: Vec<GrantType>,
     pkce: PkcePolicy,
     rotate_refresh_tokens: bool,
@@ -93,6 +97,7 @@ impl Policy {
             }
         }
         Self {
+            offload: None,
             grants: enabled,
             pkce: PkcePolicy::default(),
             rotate_refresh_tokens: true,
@@ -109,6 +114,19 @@ impl Policy {
     pub fn with_pkce(mut self, pkce: PkcePolicy) -> Self {
         self.pkce = pkce;
         self
+    }
+
+    /// Runs password verification (argon2, tens of milliseconds of CPU)
+    /// through `offload`, so that it does not stall the async executor.
+    #[must_use]
+    pub fn with_offload(mut self, offload: Offload) -> Self {
+        self.offload = Some(offload);
+        self
+    }
+
+    /// Where password checks run, if not inline.
+    pub fn offload(&self) -> Option<&Offload> {
+        self.offload.as_ref()
     }
 
     /// Whether refresh tokens rotate on use (the default, RFC 9700 §4.14).
