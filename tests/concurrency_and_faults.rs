@@ -434,6 +434,17 @@ async fn a_replay_during_the_first_redemption_revokes_its_tokens_on_a_sqlite_fil
     replay_while_the_first_redemption_saves(&db.url()).await;
 }
 
+/// Against a real Postgres, only when `GRANTED_TEST_POSTGRES_URL` names one.
+#[cfg(feature = "postgres")]
+#[tokio::test]
+async fn a_replay_during_the_first_redemption_revokes_its_tokens_on_postgres() {
+    let Ok(url) = std::env::var("GRANTED_TEST_POSTGRES_URL") else {
+        eprintln!("note: GRANTED_TEST_POSTGRES_URL is not set; skipping the Postgres test");
+        return;
+    };
+    replay_while_the_first_redemption_saves(&url).await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_code_redemptions_have_one_winner_in_memory() {
     concurrent_redemptions("memory").await;

@@ -679,6 +679,7 @@ mod postgres {
         // Connecting again finds the schema migrated already.
         let again = connect().await.unwrap();
         assert!(again.client("no-such-client").await.unwrap().is_none());
+        a_revoked_family_takes_no_new_tokens(&store).await;
         store.close().await;
     }
 }
