@@ -62,11 +62,13 @@ pub(crate) const SELECT_TOKEN_BY_REFRESH: &str = concat!(
     " FROM tokens WHERE refresh_hash = $1"
 );
 
+#[cfg(feature = "sqlite")]
 pub(crate) const DELETE_FAMILY: &str = "DELETE FROM tokens WHERE family = $1";
 
 /// Remembers a revoked family (`$1`, revoked at `$2`) so that tokens saved
 /// into it later are not stored: a replayed code may revoke the family while
 /// the first redemption is still saving its tokens.
+#[cfg(feature = "sqlite")]
 pub(crate) const TOMBSTONE_FAMILY: &str = "INSERT INTO revoked_families (family, revoked_at) \
      VALUES ($1, $2) ON CONFLICT (family) DO UPDATE SET revoked_at = excluded.revoked_at";
 
