@@ -8,6 +8,12 @@
 //! [`Server::approve`](crate::Server::approve) and
 //! [`Server::deny`](crate::Server::deny) from your handlers (the example
 //! server shows how).
+//!
+//! Two opt-in guards wrap a router: [`AuthFailureLimiter::protect`] answers
+//! `429` to a client id after repeated failed authentications (brute force),
+//! and [`time_limit`] answers `503 temporarily_unavailable` to a request
+//! that outlives a deadline (a hanging storage). [`tokio_offload`] moves
+//! password checks onto tokio's blocking pool.
 
 use std::sync::Arc;
 
@@ -20,6 +26,14 @@ use axum::routing::{get, post};
 use crate::endpoints::metadata::EndpointPaths;
 use crate::storage::ClaimsStorage;
 use crate::{Grants, MAX_BODY_BYTES, OAuthError, Request, Response, Server};
+
+mod blocking;
+mod deadline;
+mod limit;
+
+pub use blocking::tokio_offload;
+pub use deadline::time_limit;
+pub use limit::{AuthFailureLimit, AuthFailureLimiter};
 
 /// An axum request held whole so that it can be lent to the runtime as a
 /// [`Request`]: the body is read once, up to [`MAX_BODY_BYTES`].
@@ -65,12 +79,18 @@ impl<St: Send + Sync> FromRequest<St> for OAuthRequest {
     }
 }
 
-/// Converts a runtime response into an axum response.
+/// Converts a runtime response into an axum response. The OAuth error code
+/// of an error response, if any, rides along as a response extension
+/// ([`ErrorCode`](crate::ErrorCode)) for middleware to read.
 pub fn into_axum(response: Response) -> axum::response::Response {
+    let code = response.error_code();
     let (status, headers, body) = response.into_parts();
     let mut out = axum::response::Response::new(Body::from(body));
     *out.status_mut() = status;
     *out.headers_mut() = headers;
+    if let Some(code) = code {
+        out.extensions_mut().insert(code);
+    }
     out
 }
 

@@ -17,10 +17,26 @@
 //! | `save_token` | client_credentials | `server_error` | no token issued |
 //! | `save_code` | approval | `server_error` redirect to the registered URI | no code issued |
 //! | `revoke_token_family` | revocation | `server_error` | the tokens stay active |
+//!
+//! A replayed code that arrives while the first redemption of that code is
+//! still saving its tokens revokes the family first; the tokens saved after
+//! that are never usable (the store remembers revoked families, see
+//! `Storage::revoke_token_family`), though the first response carries them.
+//!
+//! A storage that times out — its error's source chain holds an
+//! `std::io::Error` of kind `TimedOut` or a `granted::StorageUnavailable`,
+//! as `SqlStore` reports a connection-pool time-out — answers
+//! `temporarily_unavailable` (503) instead of `server_error`, and leaves the
+//! same state as the failure in the same row above: for instance a time-out
+//! in `take_code` leaves the code valid, one in `save_token` after
+//! `take_code` leaves it consumed with no token issued, one in
+//! `rotate_refresh_token` leaves the refresh token valid. The axum
+//! integration's `time_limit` answers the same 503 to a request whose
+//! storage never answers at all.
 
 #![cfg(feature = "sqlite")]
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -35,7 +51,7 @@ use granted::{
     AuthorizeError, ClientRecord, CodeRecord, MemoryStore, MemoryStoreError, Request, Response, Server,
     TokenHash, TokenRecord, pkce,
 };
-use tokio::sync::Barrier;
+use tokio::sync::{Barrier, Notify};
 
 const REDIRECT_ENC: &str = "https%3A%2F%2Fclient.example%2Fcb";
 const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
@@ -50,13 +66,39 @@ enum Backend {
 /// A store over either backend whose methods fail on demand.
 struct TestStore {
     backend: Backend,
-    failing: Mutex<HashSet<&'static str>>,
+    failing: Mutex<HashMap<&'static str, Fault>>,
+    /// When set, the next `save_token` waits here before it stores.
+    pause_save: Mutex<Option<Arc<Pause>>>,
 }
+
+/// A rendezvous in the middle of a storage call.
+#[derive(Default)]
+struct Pause {
+    /// Notified when the paused call has arrived.
+    reached: Notify,
+    /// Notify to let it go on.
+    release: Notify,
+}
+
+/// How an injected fault shows.
+#[derive(Debug, Clone, Copy)]
+enum Fault {
+    /// The method returns an error at once.
+    Error,
+    /// The method never answers; the store's own deadline gives up on it
+    /// with a timed-out `io::Error`, as a database client would.
+    Hang,
+}
+
+/// The store's deadline for one storage call.
+const STORE_DEADLINE: std::time::Duration = std::time::Duration::from_millis(20);
 
 #[derive(Debug, thiserror::Error)]
 enum TestError {
     #[error("injected fault in {0}")]
     Injected(&'static str),
+    #[error("injected time-out in {0}: {1}")]
+    TimedOut(&'static str, #[source] std::io::Error),
     #[error(transparent)]
     Memory(#[from] MemoryStoreError),
     #[error(transparent)]
@@ -65,7 +107,7 @@ enum TestError {
 
 macro_rules! delegate {
     ($self:ident . $method:ident ( $($arg:expr),* )) => {{
-        $self.check(stringify!($method))?;
+        $self.check(stringify!($method)).await?;
         match &$self.backend {
             Backend::Memory(store) => store.$method($($arg),*).await.map_err(TestError::from),
             Backend::Sql(store) => store.$method($($arg),*).await.map_err(TestError::from),
@@ -74,16 +116,31 @@ macro_rules! delegate {
 }
 
 impl TestStore {
-    fn check(&self, method: &'static str) -> Result<(), TestError> {
-        if self.failing.lock().expect("lock").contains(method) {
-            Err(TestError::Injected(method))
-        } else {
-            Ok(())
+    async fn check(&self, method: &'static str) -> Result<(), TestError> {
+        let fault = self.failing.lock().expect("lock").get(method).copied();
+        match fault {
+            None => Ok(()),
+            Some(Fault::Error) => Err(TestError::Injected(method)),
+            Some(Fault::Hang) => {
+                let never = std::future::pending::<()>();
+                match tokio::time::timeout(STORE_DEADLINE, never).await {
+                    Ok(()) => Ok(()),
+                    Err(elapsed) => Err(TestError::TimedOut(method, elapsed.into())),
+                }
+            }
         }
     }
 
+    fn inject(&self, fault: Fault, methods: &[&'static str]) {
+        *self.failing.lock().expect("lock") = methods.iter().map(|m| (*m, fault)).collect();
+    }
+
     fn fail(&self, methods: &[&'static str]) {
-        *self.failing.lock().expect("lock") = methods.iter().copied().collect();
+        self.inject(Fault::Error, methods);
+    }
+
+    fn hang(&self, methods: &[&'static str]) {
+        self.inject(Fault::Hang, methods);
     }
 
     fn heal(&self) {
@@ -110,6 +167,11 @@ impl TestStore {
     }
 
     async fn save_token(&self, token: TokenRecord) -> Result<(), TestError> {
+        let pause = self.pause_save.lock().expect("lock").take();
+        if let Some(pause) = pause {
+            pause.reached.notify_one();
+            pause.release.notified().await;
+        }
         delegate!(self.save_token(token))
     }
 
@@ -184,7 +246,8 @@ async fn server(backend: &str) -> Server<TestStore> {
     };
     Server::new(TestStore {
         backend,
-        failing: Mutex::new(HashSet::new()),
+        failing: Mutex::new(HashMap::new()),
+        pause_save: Mutex::new(None),
     })
 }
 
@@ -321,6 +384,65 @@ async fn concurrent_refreshes(backend: &str) {
     }
     let again = token(&server, &refresh_body(&field(winner, "refresh_token"))).await;
     assert_eq!(error_of(&again), "invalid_grant");
+}
+
+/// A replay of a code that arrives while its first redemption is still
+/// saving the tokens: the replay revokes the family before those tokens are
+/// stored, and they must never become usable (`revoke_token_family` covers
+/// tokens saved into the family later).
+async fn replay_while_the_first_redemption_saves(backend: &str) {
+    let server = Arc::new(server(backend).await);
+    let code = code(&server).await;
+    let pause = Arc::new(Pause::default());
+    *server.storage().pause_save.lock().expect("lock") = Some(Arc::clone(&pause));
+    let first = tokio::spawn({
+        let (server, body) = (Arc::clone(&server), redeem(&code));
+        async move { token(&server, &body).await }
+    });
+    // The first redemption has taken the code and waits to save its tokens.
+    pause.reached.notified().await;
+    let replay = token(&server, &redeem(&code)).await;
+    assert_eq!(error_of(&replay), "invalid_grant");
+    pause.release.notify_one();
+    let first = first.await.expect("task");
+    let (access, refresh) = (field(&first, "access_token"), field(&first, "refresh_token"));
+    assert!(
+        !is_active(&server, &access).await,
+        "the access token survived the replay"
+    );
+    assert!(
+        !is_active(&server, &refresh).await,
+        "the refresh token survived the replay"
+    );
+    let refreshed = token(&server, &refresh_body(&refresh)).await;
+    assert_eq!(error_of(&refreshed), "invalid_grant");
+}
+
+#[tokio::test]
+async fn a_replay_during_the_first_redemption_revokes_its_tokens_in_memory() {
+    replay_while_the_first_redemption_saves("memory").await;
+}
+
+#[tokio::test]
+async fn a_replay_during_the_first_redemption_revokes_its_tokens_on_sqlite_memory() {
+    replay_while_the_first_redemption_saves("sqlite::memory:").await;
+}
+
+#[tokio::test]
+async fn a_replay_during_the_first_redemption_revokes_its_tokens_on_a_sqlite_file() {
+    let db = TempDb::new();
+    replay_while_the_first_redemption_saves(&db.url()).await;
+}
+
+/// Against a real Postgres, only when `GRANTED_TEST_POSTGRES_URL` names one.
+#[cfg(feature = "postgres")]
+#[tokio::test]
+async fn a_replay_during_the_first_redemption_revokes_its_tokens_on_postgres() {
+    let Ok(url) = std::env::var("GRANTED_TEST_POSTGRES_URL") else {
+        eprintln!("note: GRANTED_TEST_POSTGRES_URL is not set; skipping the Postgres test");
+        return;
+    };
+    replay_while_the_first_redemption_saves(&url).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -482,4 +604,103 @@ async fn failing_revocation_leaves_the_tokens_active() {
     assert!(is_active(&server, &access).await);
     assert_eq!(revoke(&server, &access).await.status(), 200);
     assert!(!is_active(&server, &access).await);
+}
+
+fn assert_unavailable(response: &Response) {
+    assert_eq!(response.status(), 503, "{}", response.json());
+    assert_eq!(error_of(response), "temporarily_unavailable");
+    assert!(!String::from_utf8_lossy(response.body()).contains("injected"));
+}
+
+#[tokio::test]
+async fn timed_out_take_code_is_temporarily_unavailable_and_leaves_the_code_valid() {
+    let server = server("memory").await;
+    let code = code(&server).await;
+    server.storage().hang(&["take_code"]);
+    assert_unavailable(&token(&server, &redeem(&code)).await);
+    server.storage().heal();
+    assert_eq!(token_count(&server).await, 0);
+    field(&token(&server, &redeem(&code)).await, "access_token");
+}
+
+#[tokio::test]
+async fn timed_out_save_token_after_take_code_consumes_the_code_and_issues_nothing() {
+    let server = server("memory").await;
+    let code = code(&server).await;
+    server.storage().hang(&["save_token"]);
+    assert_unavailable(&token(&server, &redeem(&code)).await);
+    server.storage().heal();
+    assert_eq!(token_count(&server).await, 0, "no token issued");
+    let retry = token(&server, &redeem(&code)).await;
+    assert_eq!(error_of(&retry), "invalid_grant", "the code was consumed");
+}
+
+#[tokio::test]
+async fn timed_out_rotation_is_temporarily_unavailable_and_leaves_the_refresh_token_valid() {
+    let server = server("memory").await;
+    let code = code(&server).await;
+    let first = token(&server, &redeem(&code)).await;
+    let (access, refresh) = (field(&first, "access_token"), field(&first, "refresh_token"));
+    let before = token_count(&server).await;
+    server.storage().hang(&["rotate_refresh_token"]);
+    assert_unavailable(&token(&server, &refresh_body(&refresh)).await);
+    server.storage().heal();
+    assert_eq!(token_count(&server).await, before, "no token issued");
+    assert!(is_active(&server, &access).await);
+    assert!(is_active(&server, &refresh).await);
+    field(&token(&server, &refresh_body(&refresh)).await, "access_token");
+}
+
+#[tokio::test]
+async fn timed_out_client_lookup_is_temporarily_unavailable() {
+    let server = server("memory").await;
+    server.storage().hang(&["client"]);
+    assert_unavailable(&token(&server, "grant_type=client_credentials").await);
+}
+
+/// A storage that never answers at all, behind the axum integration's
+/// `time_limit`: the request answers 503 once the limit passes.
+#[tokio::test]
+async fn a_request_outliving_the_time_limit_answers_503_temporarily_unavailable() {
+    use granted::axum::{oauth_routes, time_limit};
+
+    /// A store whose token lookups never finish.
+    struct Stuck(MemoryStore);
+
+    #[granted::server(client = ClientRecord, token = TokenRecord, grants(client_credentials))]
+    impl Stuck {
+        async fn client(&self, client_id: &str) -> Result<Option<ClientRecord>, MemoryStoreError> {
+            self.0.client(client_id).await
+        }
+        async fn save_token(&self, _token: TokenRecord) -> Result<(), MemoryStoreError> {
+            std::future::pending().await
+        }
+        async fn access_token(&self, hash: &TokenHash) -> Result<Option<TokenRecord>, MemoryStoreError> {
+            self.0.access_token(hash).await
+        }
+        async fn revoke_token_family(&self, family: &str) -> Result<(), MemoryStoreError> {
+            self.0.revoke_token_family(family).await
+        }
+    }
+
+    let store = MemoryStore::new();
+    store.add_client(web());
+    let app = time_limit(
+        oauth_routes(Arc::new(Server::new(Stuck(store)))),
+        std::time::Duration::from_millis(50),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let response = reqwest::Client::new()
+        .post(format!("http://{addr}/oauth/token"))
+        .basic_auth("web", Some(SECRET))
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), 503);
+    assert_eq!(response.headers()["retry-after"], "1");
+    let body: serde_json::Value = response.json().await.expect("json");
+    assert_eq!(body["error"], "temporarily_unavailable");
 }

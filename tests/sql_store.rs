@@ -689,6 +689,7 @@ mod postgres {
         // Connecting again finds the schema migrated already.
         let again = connect().await.unwrap();
         assert!(again.client("no-such-client").await.unwrap().is_none());
+        a_revoked_family_takes_no_new_tokens(&store).await;
         store.close().await;
     }
 }
@@ -732,5 +733,46 @@ async fn signing_keys_are_generated_once_kept_rotated_and_retired() {
         .collect();
     assert_eq!(left.len(), 2);
     assert!(!left.contains(&first.kid().to_owned()));
+    store.close().await;
+}
+
+/// `revoke_token_family` covers tokens saved into the family later (single
+/// and multi-row inserts alike), until the tombstone's retention has passed.
+async fn a_revoked_family_takes_no_new_tokens(store: &SqlStore) {
+    let family = unique("family");
+    store.revoke_token_family(&family).await.unwrap();
+    let late: Vec<TokenRecord> = (0..4).map(|_| token(&family, "c", true).0).collect();
+    let (other, _, _) = token(&unique("family"), "c", false);
+    // Queued together, so that the writer stores them with multi-row inserts.
+    let (a, b, c, d, e) = tokio::join!(
+        store.save_token(late[0].clone()),
+        store.save_token(late[1].clone()),
+        store.save_token(late[2].clone()),
+        store.save_token(late[3].clone()),
+        store.save_token(other.clone()),
+    );
+    for result in [a, b, c, d, e] {
+        result.unwrap();
+    }
+    for token in &late {
+        assert_eq!(store.access_token(&token.access_token).await.unwrap(), None);
+        let refresh = token.refresh_token.as_ref().unwrap();
+        assert_eq!(store.refresh_token(refresh).await.unwrap(), None);
+    }
+    assert!(store.access_token(&other.access_token).await.unwrap().is_some());
+    // After the retention the tombstone is purged and the family is free.
+    let later = granted::now() + granted::storage::REVOKED_FAMILY_RETENTION_SECS + 1;
+    store.purge_expired(later).await.unwrap();
+    store.save_token(late[0].clone()).await.unwrap();
+    assert!(store.access_token(&late[0].access_token).await.unwrap().is_some());
+}
+
+#[tokio::test]
+async fn a_revoked_family_takes_no_new_tokens_until_its_tombstone_is_purged() {
+    let store = SqlStore::connect(MEMORY).await.unwrap();
+    a_revoked_family_takes_no_new_tokens(&store).await;
+    let db = TempDb::new();
+    let store = SqlStore::connect(&db.url()).await.unwrap();
+    a_revoked_family_takes_no_new_tokens(&store).await;
     store.close().await;
 }

@@ -19,7 +19,9 @@ use std::time::Duration;
 use axum::Router;
 use axum::response::IntoResponse as _;
 use axum::routing::get;
-use granted::axum::{OAuthRequest, into_axum, oauth_routes, openid_routes};
+use granted::axum::{
+    AuthFailureLimit, AuthFailureLimiter, OAuthRequest, into_axum, oauth_routes, openid_routes, time_limit,
+};
 use granted::{NewToken, Scope, Server, SigningAlg, UserClaims, pkce};
 use tower_http::trace::TraceLayer;
 
@@ -84,6 +86,7 @@ async fn run(args: Args) -> Result<(), String> {
             .with_code_ttl(args.code_ttl)
             .with_access_token_ttl(args.access_token_ttl)
             .with_refresh_token_ttl(args.refresh_token_ttl)
+            .with_offload(granted::axum::tokio_offload())
     }));
     spawn_purge(Arc::clone(&server));
 
@@ -110,8 +113,16 @@ async fn run(args: Args) -> Result<(), String> {
 fn router(server: Arc<Server<ExampleStore>>, login: Arc<Login>) -> Router {
     let show = Arc::clone(&login);
     let me_server = Arc::clone(&server);
-    oauth_routes(Arc::clone(&server))
-        .merge(openid_routes(server))
+    // Token, revocation and introspection: 10 failed client authentications
+    // within a minute lock the client id out for a minute (429), and a
+    // request that outlives its storage answers 503 temporarily_unavailable.
+    let limiter = AuthFailureLimiter::new(AuthFailureLimit::default());
+    let oauth = time_limit(
+        limiter.protect(oauth_routes(Arc::clone(&server))),
+        OAUTH_TIME_LIMIT,
+    );
+    oauth
+        .merge(time_limit(openid_routes(server), OAUTH_TIME_LIMIT))
         .route(
             "/oauth/authorize",
             get(move |request: OAuthRequest| login::show(Arc::clone(&show), request))
@@ -125,6 +136,9 @@ fn router(server: Arc<Server<ExampleStore>>, login: Arc<Login>) -> Router {
         .route("/healthz", get(|| async { "ok" }))
         .layer(TraceLayer::new_for_http())
 }
+
+/// How long an OAuth request may take before it answers `503`.
+const OAUTH_TIME_LIMIT: Duration = Duration::from_secs(10);
 
 /// `GET /api/me`: an example protected resource.
 async fn me(server: Arc<Server<ExampleStore>>, request: OAuthRequest) -> axum::response::Response {

@@ -7,9 +7,10 @@ ALTER TABLE codes ADD COLUMN auth_time INTEGER;
 ALTER TABLE users ADD COLUMN claims TEXT NOT NULL DEFAULT '{}';
 
 -- Private keys as PKCS#8 PEM. Published in the JWKS until retired; the
--- newest published key of an algorithm signs.
+-- newest published key of an algorithm (the highest `id`) signs.
 CREATE TABLE signing_keys (
-    kid         TEXT NOT NULL PRIMARY KEY,
+    id          INTEGER PRIMARY KEY,
+    kid         TEXT NOT NULL UNIQUE,
     alg         TEXT NOT NULL,
     private_pem TEXT NOT NULL,
     created_at  INTEGER NOT NULL,

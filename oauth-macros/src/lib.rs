@@ -245,6 +245,8 @@ pub fn derive_user(input: TokenStream) -> TokenStream {
 /// - `async fn save_token(&self, token: MyToken) -> Result<(), MyError>`
 /// - `async fn access_token(&self, hash: &TokenHash) -> Result<Option<MyToken>, MyError>`
 /// - `async fn revoke_token_family(&self, family: &str) -> Result<(), MyError>`
+///   (it also covers tokens saved into the family later: see
+///   `granted::storage::Storage::revoke_token_family`)
 ///
 /// `authorization_code`:
 ///

@@ -85,6 +85,22 @@ pub async fn authenticate<S: Storage>(
     })
 }
 
+/// The client id a request presents, from HTTP Basic or the form body,
+/// without checking anything: what a rate limiter keys failed
+/// authentications by. `None` when the request names no client readably.
+pub fn presented_client_id(request: &Request<'_>) -> Option<String> {
+    match request.authorization() {
+        Ok(Some(header)) => {
+            if let Ok(Some((client_id, _))) = parse_basic(header) {
+                return Some(client_id);
+            }
+        }
+        Ok(None) => {}
+        Err(_) => return None,
+    }
+    request.form().ok()?.get("client_id").map(str::to_owned)
+}
+
 fn presented_credentials(request: &Request<'_>, params: &Params<'_>) -> Result<Presented, OAuthError> {
     let basic = match request.authorization()? {
         Some(header) => parse_basic(header)?,
@@ -178,6 +194,26 @@ mod tests {
             assert_eq!(err.code(), crate::ErrorCode::InvalidClient, "{bad}");
             assert_eq!(err.status(), 401);
         }
+    }
+
+    #[test]
+    fn presented_client_id_reads_basic_then_the_form() {
+        use http::header::{AUTHORIZATION, CONTENT_TYPE};
+        use http::{HeaderMap, HeaderValue, Method};
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            CONTENT_TYPE,
+            HeaderValue::from_static("application/x-www-form-urlencoded"),
+        );
+        let form = Request::new(&Method::POST, &headers).with_body(b"client_id=post&x=1");
+        assert_eq!(presented_client_id(&form).as_deref(), Some("post"));
+        let basic = format!("Basic {}", STANDARD.encode("my%20app:secret"));
+        headers.insert(AUTHORIZATION, HeaderValue::from_str(&basic).unwrap());
+        let request = Request::new(&Method::POST, &headers).with_body(b"grant_type=x");
+        assert_eq!(presented_client_id(&request).as_deref(), Some("my app"));
+        headers.remove(AUTHORIZATION);
+        let repeated = Request::new(&Method::POST, &headers).with_body(b"client_id=a&client_id=b");
+        assert_eq!(presented_client_id(&repeated), None);
     }
 
     #[test]

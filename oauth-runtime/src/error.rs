@@ -157,9 +157,20 @@ impl OAuthError {
         )
     }
 
-    /// Logs a storage failure and turns it into a `server_error` that reveals
-    /// nothing about it to the client.
+    /// Logs a storage failure and turns it into an error that reveals
+    /// nothing about it to the client: `temporarily_unavailable` (503) when
+    /// the storage timed out or said it is unavailable — a
+    /// [`StorageUnavailable`], or an [`std::io::Error`] of kind
+    /// [`TimedOut`](std::io::ErrorKind::TimedOut), anywhere in the error's
+    /// source chain — and `server_error` (500) otherwise.
     pub fn storage(error: &(dyn std::error::Error + 'static)) -> Self {
+        if is_unavailable(error) {
+            tracing::warn!(error = %error, "storage unavailable");
+            return Self::new(
+                ErrorCode::TemporarilyUnavailable,
+                "the server is temporarily unable to complete the request; retry later",
+            );
+        }
         tracing::error!(error = %error, "storage failure");
         Self::server_error()
     }
@@ -218,6 +229,7 @@ impl OAuthError {
     /// `Cache-Control: no-store`, and the Basic challenge when due.
     pub fn into_response(self) -> crate::Response {
         let mut response = crate::Response::from_json(self.status(), &self.to_json());
+        response.set_error_code(self.code);
         if self.basic_challenge {
             response.insert_header(
                 http::header::WWW_AUTHENTICATE,
@@ -228,9 +240,81 @@ impl OAuthError {
     }
 }
 
+/// A storage error meaning "not now": the database did not answer in time
+/// or is overloaded. Put it in the source chain of a storage error (or use an
+/// [`std::io::Error`] of kind [`TimedOut`](std::io::ErrorKind::TimedOut)) and
+/// the endpoints answer `temporarily_unavailable` (503) instead of
+/// `server_error` (500); see [`OAuthError::storage`].
+///
+/// ```
+/// use oauth_runtime::{ErrorCode, OAuthError, StorageUnavailable};
+///
+/// let error = std::io::Error::other(StorageUnavailable);
+/// assert_eq!(OAuthError::storage(&error).code(), ErrorCode::TemporarilyUnavailable);
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, thiserror::Error)]
+#[error("the storage is temporarily unavailable")]
+pub struct StorageUnavailable;
+
+/// Whether a storage error, or any error in its source chain, says "retry
+/// later". An `io::Error`'s `source` skips the error it wraps, so that one
+/// is looked at too.
+fn is_unavailable(error: &(dyn std::error::Error + 'static)) -> bool {
+    let mut next = Some(error);
+    while let Some(error) = next {
+        if error.is::<StorageUnavailable>() {
+            return true;
+        }
+        if let Some(io) = error.downcast_ref::<std::io::Error>()
+            && (io.kind() == std::io::ErrorKind::TimedOut
+                || io.get_ref().is_some_and(|inner| inner.is::<StorageUnavailable>()))
+        {
+            return true;
+        }
+        next = error.source();
+    }
+    false
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("wrapped: {0}")]
+    struct Wrapper(#[source] Box<dyn std::error::Error + Send + Sync>);
+
+    #[test]
+    fn timeouts_and_unavailable_storage_answer_temporarily_unavailable() {
+        let unavailable: Vec<Box<dyn std::error::Error + Send + Sync>> = vec![
+            Box::new(StorageUnavailable),
+            Box::new(std::io::Error::new(std::io::ErrorKind::TimedOut, "slow")),
+            Box::new(std::io::Error::other(StorageUnavailable)),
+            Box::new(Wrapper(Box::new(std::io::Error::from(
+                std::io::ErrorKind::TimedOut,
+            )))),
+            Box::new(Wrapper(Box::new(StorageUnavailable))),
+        ];
+        for error in unavailable {
+            let err = OAuthError::storage(&*error);
+            assert_eq!(err.code(), ErrorCode::TemporarilyUnavailable, "{error}");
+            assert_eq!(err.status(), 503);
+            assert!(!err.description().contains("slow"), "nothing internal leaks");
+        }
+        let failures: Vec<Box<dyn std::error::Error + Send + Sync>> = vec![
+            Box::new(std::io::Error::other("disk full")),
+            Box::new(Wrapper(Box::new(std::io::Error::from(
+                std::io::ErrorKind::ConnectionRefused,
+            )))),
+        ];
+        for error in failures {
+            assert_eq!(
+                OAuthError::storage(&*error).code(),
+                ErrorCode::ServerError,
+                "{error}"
+            );
+        }
+    }
 
     #[test]
     fn every_code_has_its_wire_name_and_status() {

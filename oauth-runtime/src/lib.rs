@@ -19,6 +19,7 @@ pub mod grants;
 pub mod lookup;
 mod memory;
 pub mod model;
+mod offload;
 pub mod oidc;
 pub mod pkce;
 mod policy;
@@ -29,18 +30,19 @@ mod server;
 pub mod storage;
 mod token;
 
-pub use client_auth::{AuthenticatedClient, authenticate};
+pub use client_auth::{AuthenticatedClient, authenticate, presented_client_id};
 pub use endpoints::authorize::{AuthorizationResponse, AuthorizeError, PendingAuthorization, ResponseMode};
 pub use endpoints::bearer::{BearerError, BearerToken};
 pub use endpoints::introspect::Introspection;
 pub use endpoints::metadata::{EndpointPaths, Metadata};
-pub use error::{ErrorCode, OAuthError};
+pub use error::{ErrorCode, OAuthError, StorageUnavailable};
 pub use form::{MAX_PARAMS, Params};
 pub use memory::{ClientRecord, MemoryStore, MemoryStoreError, UserRecord};
 pub use model::{
     AuthMethod, ClientModel, ClientModelExt, CodeModel, CodeRecord, OpenIdCode, RefreshableToken,
     SubjectToken, TokenModel, TokenRecord, UnixTime, UserModel,
 };
+pub use offload::{BlockingJob, Offload};
 pub use oidc::{KeyRing, SigningAlg, SigningKey, UserClaims};
 pub use pkce::PkceMethod;
 pub use policy::{DurationError, GrantType, PkcePolicy, Policy, parse_duration};

@@ -2,7 +2,7 @@
 //! and small single-process deployments. Locks are never held across an
 //! `.await`.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::{Mutex, MutexGuard};
 
 use crate::grants;
@@ -12,7 +12,9 @@ use crate::model::{
 };
 use crate::oidc::UserClaims;
 use crate::server::{FoundToken, GrantRequest, Grants, TokenResponse};
-use crate::storage::{ClaimsStorage, CodeStorage, RefreshStorage, Storage, UserStorage};
+use crate::storage::{
+    ClaimsStorage, CodeStorage, REVOKED_FAMILY_RETENTION_SECS, RefreshStorage, Storage, UserStorage,
+};
 use crate::{
     GrantType, OAuthError, PasswordError, Policy, Scope, TokenHash, hash_client_secret, hash_password,
 };
@@ -232,10 +234,23 @@ struct Tables {
     refresh_index: HashMap<TokenHash, TokenHash>,
     /// Family → access token hashes.
     families: HashMap<String, Vec<TokenHash>>,
+    /// Revoked families (tombstones) → when they were revoked.
+    revoked: HashMap<String, UnixTime>,
+    /// The tombstones oldest first, to forget them in order.
+    revoked_order: VecDeque<(UnixTime, String)>,
 }
+
+/// The most tombstones kept: every replay of an unknown code leaves one, so
+/// a flood of made-up codes must not grow memory without bound. The oldest
+/// go first; they are the least likely to have a redemption in flight.
+const MAX_TOMBSTONES: usize = 100_000;
 
 impl Tables {
     fn insert_token(&mut self, token: TokenRecord) {
+        if self.revoked.contains_key(&token.family) {
+            // Saved after its family was revoked: dropped, never usable.
+            return;
+        }
         if let Some(refresh) = token.refresh_token {
             self.refresh_index.insert(refresh, token.access_token);
         }
@@ -249,6 +264,28 @@ impl Tables {
     fn remove_token(&mut self, access: &TokenHash) {
         if let Some(refresh) = self.tokens.remove(access).and_then(|t| t.refresh_token) {
             self.refresh_index.remove(&refresh);
+        }
+    }
+
+    fn tombstone(&mut self, family: &str, now: UnixTime) {
+        self.revoked.insert(family.to_owned(), now);
+        self.revoked_order.push_back((now, family.to_owned()));
+        self.forget_tombstones(now - REVOKED_FAMILY_RETENTION_SECS, MAX_TOMBSTONES);
+    }
+
+    /// Forgets tombstones revoked at or before `until`, and the oldest ones
+    /// beyond `max`.
+    fn forget_tombstones(&mut self, until: UnixTime, max: usize) {
+        while let Some((at, _)) = self.revoked_order.front() {
+            if *at > until && self.revoked_order.len() <= max {
+                break;
+            }
+            if let Some((at, family)) = self.revoked_order.pop_front()
+                // A family revoked again later keeps its newer tombstone.
+                && self.revoked.get(&family) == Some(&at)
+            {
+                self.revoked.remove(&family);
+            }
         }
     }
 }
@@ -325,10 +362,12 @@ impl MemoryStore {
         self.tables().map_or(0, |t| t.tokens.len())
     }
 
-    /// Removes expired codes and tokens whose access and refresh tokens have
-    /// both expired.
+    /// Removes expired codes, tokens whose access and refresh tokens have
+    /// both expired, and tombstones of families revoked more than
+    /// [`REVOKED_FAMILY_RETENTION_SECS`] ago.
     pub fn purge_expired(&self, now: UnixTime) {
         let Ok(mut tables) = self.tables() else { return };
+        tables.forget_tombstones(now - REVOKED_FAMILY_RETENTION_SECS, MAX_TOMBSTONES);
         tables.codes.retain(|_, code| code.expires_at > now);
         let expired: Vec<TokenHash> = tables
             .tokens
@@ -369,6 +408,7 @@ impl Storage for MemoryStore {
         for access in tables.families.remove(family).unwrap_or_default() {
             tables.remove_token(&access);
         }
+        tables.tombstone(family, crate::now());
         Ok(())
     }
 }
@@ -454,5 +494,70 @@ impl Grants for MemoryStore {
 
     async fn find_token(&self, hash: &TokenHash) -> Result<Option<FoundToken>, OAuthError> {
         crate::lookup::access_or_refresh_token(self, hash).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn token(n: u8, family: &str) -> TokenRecord {
+        TokenRecord {
+            access_token: TokenHash::from_bytes([n; 32]),
+            refresh_token: Some(TokenHash::from_bytes([n.wrapping_add(100); 32])),
+            client_id: "c".into(),
+            subject: None,
+            scope: Scope::empty(),
+            family: family.into(),
+            issued_at: 0,
+            expires_at: i64::MAX,
+            refresh_expires_at: None,
+            rotated: false,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_token_saved_into_a_revoked_family_is_never_stored() {
+        let store = MemoryStore::new();
+        store.save_token(token(1, "f")).await.unwrap();
+        store.revoke_token_family("f").await.unwrap();
+        store.save_token(token(2, "f")).await.unwrap();
+        assert!(
+            store
+                .access_token(&TokenHash::from_bytes([2; 32]))
+                .await
+                .unwrap()
+                .is_none()
+        );
+        assert!(
+            store
+                .refresh_token(&TokenHash::from_bytes([102; 32]))
+                .await
+                .unwrap()
+                .is_none()
+        );
+        // Other families are not affected.
+        store.save_token(token(3, "g")).await.unwrap();
+        assert_eq!(store.token_count(), 1);
+    }
+
+    #[tokio::test]
+    async fn tombstones_are_forgotten_after_the_retention_and_beyond_the_cap() {
+        let store = MemoryStore::new();
+        store.revoke_token_family("f").await.unwrap();
+        store.purge_expired(crate::now() + REVOKED_FAMILY_RETENTION_SECS + 1);
+        store.save_token(token(1, "f")).await.unwrap();
+        assert_eq!(store.token_count(), 1, "the tombstone was forgotten");
+
+        let mut tables = Tables::default();
+        for n in 0..10 {
+            tables.tombstone(&format!("f{n}"), 1000);
+        }
+        tables.tombstone("f0", 1001);
+        tables.forget_tombstones(0, 5);
+        assert_eq!(tables.revoked_order.len(), 5);
+        // f0 was revoked again later: its newer tombstone survives the older one.
+        assert!(tables.revoked.contains_key("f0"));
+        assert!(!tables.revoked.contains_key("f1"));
     }
 }

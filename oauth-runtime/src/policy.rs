@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use crate::Offload;
 use crate::oidc::SigningAlg;
 
 /// A grant type of the token endpoint (RFC 6749 §4).
@@ -74,6 +75,8 @@ pub enum PkcePolicy {
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Policy {
+    /// Where password checks run; inline when `None`.
+    offload: Option<Offload>,
     grants: Vec<GrantType>,
     pkce: PkcePolicy,
     rotate_refresh_tokens: bool,
@@ -96,6 +99,7 @@ impl Policy {
             }
         }
         Self {
+            offload: None,
             grants: enabled,
             pkce: PkcePolicy::default(),
             rotate_refresh_tokens: true,
@@ -113,6 +117,19 @@ impl Policy {
     pub fn with_pkce(mut self, pkce: PkcePolicy) -> Self {
         self.pkce = pkce;
         self
+    }
+
+    /// Runs password verification (argon2, tens of milliseconds of CPU)
+    /// through `offload`, so that it does not stall the async executor.
+    #[must_use]
+    pub fn with_offload(mut self, offload: Offload) -> Self {
+        self.offload = Some(offload);
+        self
+    }
+
+    /// Where password checks run, if not inline.
+    pub fn offload(&self) -> Option<&Offload> {
+        self.offload.as_ref()
     }
 
     /// Whether refresh tokens rotate on use (the default, RFC 9700 §4.14).

@@ -3,7 +3,7 @@
 use http::header::{AUTHORIZATION, CACHE_CONTROL, CONTENT_TYPE, PRAGMA};
 use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
 
-use crate::{OAuthError, Params};
+use crate::{ErrorCode, OAuthError, Params};
 
 /// The largest form body an endpoint accepts.
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
@@ -134,6 +134,7 @@ pub struct Response {
     status: StatusCode,
     headers: HeaderMap,
     body: Vec<u8>,
+    error: Option<ErrorCode>,
 }
 
 impl Response {
@@ -153,6 +154,7 @@ impl Response {
             status,
             headers,
             body,
+            error: None,
         }
     }
 
@@ -170,6 +172,7 @@ impl Response {
             status: StatusCode::FOUND,
             headers,
             body: Vec::new(),
+            error: None,
         }
     }
 
@@ -184,6 +187,7 @@ impl Response {
             status,
             headers,
             body: body.into_bytes(),
+            error: None,
         }
     }
 
@@ -196,12 +200,25 @@ impl Response {
             status,
             headers,
             body: Vec::new(),
+            error: None,
         }
     }
 
     /// Adds or replaces a header.
     pub fn insert_header(&mut self, name: HeaderName, value: HeaderValue) {
         self.headers.insert(name, value);
+    }
+
+    /// Records the OAuth error code this response answers, for middleware
+    /// (rate limiting, metrics) to read without parsing the body.
+    pub(crate) fn set_error_code(&mut self, code: ErrorCode) {
+        self.error = Some(code);
+    }
+
+    /// The OAuth error code of an error response produced by
+    /// [`OAuthError::into_response`]; `None` for any other response.
+    pub fn error_code(&self) -> Option<ErrorCode> {
+        self.error
     }
 
     /// The status code.

@@ -11,6 +11,11 @@ use crate::TokenHash;
 use crate::model::{ClientModel, CodeModel, TokenModel, UserModel};
 use crate::oidc::UserClaims;
 
+/// How long, in seconds, a store remembers a revoked token family (see
+/// [`Storage::revoke_token_family`]): ten minutes, far longer than any
+/// request that was in flight at the revocation.
+pub const REVOKED_FAMILY_RETENTION_SECS: i64 = 600;
+
 /// What every server needs: clients and issued tokens.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not an OAuth storage",
@@ -22,7 +27,10 @@ pub trait Storage: Sized + Send + Sync + 'static {
     type Client: ClientModel;
     /// The token model.
     type Token: TokenModel;
-    /// The storage's error; it is logged and answered as `server_error`.
+    /// The storage's error; it is logged and answered as `server_error`, or
+    /// as `temporarily_unavailable` when its source chain holds a
+    /// [`StorageUnavailable`](crate::StorageUnavailable) or a timed-out
+    /// `std::io::Error` (see [`OAuthError::storage`](crate::OAuthError::storage)).
     type Error: std::error::Error + Send + Sync + 'static;
 
     /// Looks a client up by its id.
@@ -42,6 +50,16 @@ pub trait Storage: Sized + Send + Sync + 'static {
 
     /// Revokes (deletes) every token of a family: on revocation, on a
     /// replayed code and on a reused refresh token.
+    ///
+    /// The revocation covers tokens saved into the family *later* too: a
+    /// replayed code may arrive while the first redemption of that code is
+    /// still saving its tokens, and those must never become usable. So the
+    /// store remembers the revoked family (a tombstone) for at least
+    /// [`REVOKED_FAMILY_RETENTION_SECS`], and [`save_token`](Self::save_token)
+    /// of a token of a remembered family stores nothing (or stores it
+    /// revoked): it never validates, introspects active or refreshes.
+    /// Nothing else can add to a revoked family, since its refresh tokens
+    /// are gone, so the tombstone only has to outlive requests in flight.
     fn revoke_token_family(&self, family: &str) -> impl Future<Output = Result<(), Self::Error>> + Send;
 }
 

@@ -31,6 +31,10 @@ pub enum SqlError {
     /// The store was closed (or its writer stopped).
     #[error("the SQL store is closed")]
     Closed,
+    /// No connection came free in time: the endpoints answer
+    /// `temporarily_unavailable` (503) rather than `server_error`.
+    #[error("the database did not answer in time: {0}")]
+    Unavailable(#[source] oauth_runtime::StorageUnavailable),
     /// A signing key could not be generated.
     #[error(transparent)]
     Key(#[from] Arc<oauth_runtime::oidc::KeyError>),
@@ -82,6 +86,7 @@ impl From<sqlx::Error> for SqlError {
     fn from(error: sqlx::Error) -> Self {
         match error {
             sqlx::Error::PoolClosed => Self::Closed,
+            sqlx::Error::PoolTimedOut => Self::Unavailable(oauth_runtime::StorageUnavailable),
             error => Self::Database(Arc::new(error)),
         }
     }
@@ -90,5 +95,23 @@ impl From<sqlx::Error> for SqlError {
 impl From<sqlx::migrate::MigrateError> for SqlError {
     fn from(error: sqlx::migrate::MigrateError) -> Self {
         Self::Migrate(Arc::new(error))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use oauth_runtime::{ErrorCode, OAuthError};
+
+    use super::SqlError;
+
+    #[test]
+    fn a_pool_time_out_is_temporarily_unavailable() {
+        let error = SqlError::from(sqlx::Error::PoolTimedOut);
+        assert_eq!(
+            OAuthError::storage(&error).code(),
+            ErrorCode::TemporarilyUnavailable
+        );
+        let error = SqlError::from(sqlx::Error::RowNotFound);
+        assert_eq!(OAuthError::storage(&error).code(), ErrorCode::ServerError);
     }
 }

@@ -25,6 +25,11 @@ pub(crate) const SQLITE: Embedded = &[
         "openid",
         include_str!("../../migrations/sqlite/0002_openid.sql"),
     ),
+    (
+        3,
+        "revoked families",
+        include_str!("../../migrations/sqlite/0003_revoked_families.sql"),
+    ),
 ];
 
 /// The PostgreSQL migrations.
@@ -35,6 +40,11 @@ pub(crate) const POSTGRES: Embedded = &[
         2,
         "openid",
         include_str!("../../migrations/postgres/0002_openid.sql"),
+    ),
+    (
+        3,
+        "revoked families",
+        include_str!("../../migrations/postgres/0003_revoked_families.sql"),
     ),
 ];
 

@@ -7,7 +7,9 @@
 //!
 //! Each operation is one statement, so it is atomic on its own: taking a
 //! code is a `DELETE ... RETURNING`, marking a refresh token rotated is an
-//! `UPDATE ... WHERE rotated = FALSE` whose row count says who won.
+//! `UPDATE ... WHERE rotated = FALSE` whose row count says who won. Revoking
+//! a family deletes its tokens and leaves a tombstone that later inserts
+//! into the family check (`INSERT ... SELECT ... WHERE NOT EXISTS`).
 
 use super::rows::{code_columns, token_columns};
 
@@ -33,9 +35,10 @@ pub(crate) const UPSERT_USER: &str = "INSERT INTO users (subject, username, pass
      ON CONFLICT (subject) DO UPDATE SET username = excluded.username, \
      password_hash = excluded.password_hash, claims = excluded.claims";
 
-/// Published keys, newest first.
+/// Published keys, newest (last stored) first: `created_at` has whole
+/// seconds only, the `id` orders keys stored within one second too.
 pub(crate) const SELECT_SIGNING_KEYS: &str = "SELECT alg, private_pem FROM signing_keys \
-     WHERE retired_at IS NULL ORDER BY created_at DESC, kid";
+     WHERE retired_at IS NULL ORDER BY id DESC";
 
 /// A key is stored once: its `kid` is its thumbprint.
 pub(crate) const INSERT_SIGNING_KEY: &str = "INSERT INTO signing_keys (kid, alg, private_pem, created_at) \
@@ -55,10 +58,13 @@ pub(crate) const TAKE_CODE: &str = concat!(
     code_columns!()
 );
 
+/// Stores nothing when the token's family (`$6`) was revoked: see
+/// [`TOMBSTONE_FAMILY`].
 pub(crate) const INSERT_TOKEN: &str = concat!(
     "INSERT INTO tokens (",
     token_columns!(),
-    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+    ") SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10 ",
+    "WHERE NOT EXISTS (SELECT 1 FROM revoked_families WHERE family = $6)"
 );
 
 pub(crate) const SELECT_TOKEN_BY_ACCESS: &str =
@@ -71,7 +77,24 @@ pub(crate) const SELECT_TOKEN_BY_REFRESH: &str = concat!(
     " FROM tokens WHERE refresh_hash = $1"
 );
 
+#[cfg(feature = "sqlite")]
 pub(crate) const DELETE_FAMILY: &str = "DELETE FROM tokens WHERE family = $1";
+
+/// Remembers a revoked family (`$1`, revoked at `$2`) so that tokens saved
+/// into it later are not stored: a replayed code may revoke the family while
+/// the first redemption is still saving its tokens.
+#[cfg(feature = "sqlite")]
+pub(crate) const TOMBSTONE_FAMILY: &str = "INSERT INTO revoked_families (family, revoked_at) \
+     VALUES ($1, $2) ON CONFLICT (family) DO UPDATE SET revoked_at = excluded.revoked_at";
+
+/// Postgres revokes in one statement: tombstone and deletion together.
+#[cfg(feature = "postgres")]
+pub(crate) const REVOKE_FAMILY: &str = "WITH gone AS (DELETE FROM tokens WHERE family = $1) \
+     INSERT INTO revoked_families (family, revoked_at) VALUES ($1, $2) \
+     ON CONFLICT (family) DO UPDATE SET revoked_at = excluded.revoked_at";
+
+/// Tombstones revoked at or before `$1`.
+pub(crate) const PURGE_REVOKED_FAMILIES: &str = "DELETE FROM revoked_families WHERE revoked_at <= $1";
 
 /// Changes one row for the one caller that wins, none for everyone else.
 #[cfg(feature = "sqlite")]
@@ -309,16 +332,18 @@ macro_rules! shared_ops {
             row.map(rows::token_from_row).transpose()
         }
 
-        /// Deletes every token of a family.
-        pub(crate) async fn revoke_token_family<'c>(
+        /// Forgets tombstones of families revoked more than
+        /// `REVOKED_FAMILY_RETENTION_SECS` before `now`; returns how many.
+        pub(crate) async fn purge_revoked_families<'c>(
             exec: impl sqlx::Executor<'c, Database = $db>,
-            family: &str,
-        ) -> Result<(), SqlError> {
-            sqlx::query(sql::DELETE_FAMILY)
-                .bind(family)
+            now: i64,
+        ) -> Result<u64, SqlError> {
+            let until = now.saturating_sub(oauth_runtime::storage::REVOKED_FAMILY_RETENTION_SECS);
+            Ok(sqlx::query(sql::PURGE_REVOKED_FAMILIES)
+                .bind(until)
                 .execute(exec)
-                .await?;
-            Ok(())
+                .await?
+                .rows_affected())
         }
 
         /// Deletes expired codes; returns how many.

@@ -31,6 +31,19 @@ mod statements {
     }
 }
 
+/// Deletes every token of a family and leaves its tombstone, in one
+/// statement. Under `READ COMMITTED` a `save_token` statement running at the
+/// very same moment may not see the tombstone yet; the window is one
+/// statement's length, not a whole request's.
+async fn revoke_token_family(pool: &PgPool, family: &str) -> Result<(), SqlError> {
+    sqlx::query(super::ops::REVOKE_FAMILY)
+        .bind(family)
+        .bind(oauth_runtime::now())
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
 /// PostgreSQL storage.
 #[derive(Debug)]
 pub(super) struct PostgresBackend {
@@ -83,7 +96,7 @@ impl PostgresBackend {
     }
 
     pub(super) async fn revoke_token_family(&self, family: &str) -> Result<(), SqlError> {
-        statements::revoke_token_family(&self.pool, family).await
+        revoke_token_family(&self.pool, family).await
     }
 
     pub(super) async fn save_code(&self, code: CodeRecord) -> Result<(), SqlError> {
@@ -112,7 +125,8 @@ impl PostgresBackend {
 
     pub(super) async fn purge_expired(&self, now: i64) -> Result<u64, SqlError> {
         let codes = statements::purge_codes(&self.pool, now).await?;
-        Ok(codes + statements::purge_tokens(&self.pool, now).await?)
+        let tokens = statements::purge_tokens(&self.pool, now).await?;
+        Ok(codes + tokens + statements::purge_revoked_families(&self.pool, now).await?)
     }
 
     pub(super) async fn close(&self) {

@@ -60,6 +60,28 @@ pub(super) mod statements {
         }
     }
 
+    /// Deletes every token of a family and leaves its tombstone, both or
+    /// neither (a savepoint inside the writer's transaction).
+    pub(crate) async fn revoke_token_family(
+        connection: &mut sqlx::SqliteConnection,
+        family: &str,
+    ) -> Result<(), SqlError> {
+        use sqlx::Connection as _;
+
+        let mut savepoint = connection.begin().await?;
+        sqlx::query(sql::DELETE_FAMILY)
+            .bind(family)
+            .execute(&mut *savepoint)
+            .await?;
+        sqlx::query(sql::TOMBSTONE_FAMILY)
+            .bind(family)
+            .bind(oauth_runtime::now())
+            .execute(&mut *savepoint)
+            .await?;
+        savepoint.commit().await?;
+        Ok(())
+    }
+
     /// Stores several tokens with one multi-row `INSERT` (all or none).
     pub(crate) async fn insert_tokens(
         connection: &mut sqlx::SqliteConnection,
@@ -92,8 +114,11 @@ pub(super) mod statements {
                     format!("({})", params.join(", "))
                 })
                 .collect();
+            // The tokens of revoked families (`family` is the sixth column)
+            // are left out, as in `INSERT_TOKEN`.
             let sql = format!(
-                "INSERT INTO tokens ({}) VALUES {}",
+                "INSERT INTO tokens ({}) SELECT * FROM (VALUES {}) \
+                 WHERE column6 NOT IN (SELECT family FROM revoked_families)",
                 crate::sql::rows::token_columns!(),
                 values.join(", ")
             );
@@ -105,7 +130,9 @@ pub(super) mod statements {
 
     /// Deletes expired codes and tokens; returns how many rows went.
     pub(crate) async fn purge(connection: &mut sqlx::SqliteConnection, now: i64) -> Result<u64, SqlError> {
-        Ok(purge_codes(&mut *connection, now).await? + purge_tokens(&mut *connection, now).await?)
+        Ok(purge_codes(&mut *connection, now).await?
+            + purge_tokens(&mut *connection, now).await?
+            + purge_revoked_families(&mut *connection, now).await?)
     }
 }
 

@@ -3,6 +3,8 @@
 //! HTTP requests, and headless Chromium.
 
 mod browser;
+mod brute_force;
+mod csrf_on_consent;
 mod endpoints;
 mod oauth2_client;
 mod openid;

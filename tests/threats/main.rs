@@ -4,6 +4,8 @@
 
 mod support;
 
+#[cfg(feature = "axum")]
+mod brute_force;
 mod clickjacking;
 mod client_impersonation;
 mod code_injection_and_replay;

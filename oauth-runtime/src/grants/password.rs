@@ -4,7 +4,7 @@
 use crate::model::{ClientModel as _, ClientModelExt as _, SubjectToken, UserModel};
 use crate::server::{GrantRequest, TokenResponse};
 use crate::storage::UserStorage;
-use crate::{OAuthError, scope, verify_password, verify_password_of_unknown_user};
+use crate::{OAuthError, Policy, scope, verify_password, verify_password_of_unknown_user};
 
 use super::{Issue, issue, refresh_for, storage_error};
 
@@ -33,14 +33,14 @@ where
     let scope = scope::resolve(params.get("scope"), &client.allowed_scope())?;
 
     let user = storage.user_by_username(username).await.map_err(storage_error)?;
-    let subject = match user {
-        Some(user) if verify_password(password, user.password_hash()) => user.subject().to_owned(),
-        Some(_) => return Err(OAuthError::invalid_grant(BAD_CREDENTIALS)),
-        None => {
-            verify_password_of_unknown_user(password);
-            return Err(OAuthError::invalid_grant(BAD_CREDENTIALS));
-        }
+    let hash = user.as_ref().map(|user| user.password_hash().to_owned());
+    if !password_matches(request.policy, password, hash).await? {
+        return Err(OAuthError::invalid_grant(BAD_CREDENTIALS));
+    }
+    let Some(user) = user else {
+        return Err(OAuthError::invalid_grant(BAD_CREDENTIALS));
     };
+    let subject = user.subject().to_owned();
     issue(
         storage,
         request.policy,
@@ -54,6 +54,32 @@ where
         },
     )
     .await
+}
+
+/// Verifies `password` against the user's hash, or spends the same work
+/// for an unknown user (`None`), on the policy's offload when it has one.
+///
+/// # Errors
+///
+/// `server_error` when the offload did not run the check.
+async fn password_matches(policy: &Policy, password: &str, hash: Option<String>) -> Result<bool, OAuthError> {
+    let check = move |password: &str| match &hash {
+        Some(hash) => verify_password(password, hash),
+        None => {
+            verify_password_of_unknown_user(password);
+            false
+        }
+    };
+    match policy.offload() {
+        None => Ok(check(password)),
+        Some(offload) => {
+            let password = password.to_owned();
+            offload.run(move || check(&password)).await.ok_or_else(|| {
+                tracing::error!("the password check did not run on the offload");
+                OAuthError::server_error()
+            })
+        }
+    }
 }
 
 #[cfg(test)]
@@ -126,6 +152,46 @@ mod tests {
         assert_eq!(error_of(&wrong), "invalid_grant");
         assert_eq!(wrong.status(), unknown.status());
         assert_eq!(wrong.body(), unknown.body());
+        assert_eq!(server.storage().token_count(), 0);
+    }
+
+    #[tokio::test]
+    async fn every_password_check_runs_on_the_offload_when_one_is_set() {
+        use std::sync::Arc;
+        use std::sync::atomic::{AtomicUsize, Ordering};
+
+        let jobs = Arc::new(AtomicUsize::new(0));
+        let counted = Arc::clone(&jobs);
+        let offload = crate::Offload::new(move |job| {
+            counted.fetch_add(1, Ordering::SeqCst);
+            async move {
+                let _ = std::thread::spawn(job).join();
+            }
+        });
+        let server = server().configure(|policy| policy.with_offload(offload));
+        let web = Some(("web", "web-secret"));
+        for (body, ok) in [
+            ("grant_type=password&username=alice&password=wonderland", true),
+            ("grant_type=password&username=alice&password=nope", false),
+            ("grant_type=password&username=bob&password=wonderland", false),
+        ] {
+            let response = post(&server, web, body).await;
+            assert_eq!(response.status() == 200, ok, "{body}");
+        }
+        // The unknown user's dummy check runs there too, so timing stays alike.
+        assert_eq!(jobs.load(Ordering::SeqCst), 3);
+    }
+
+    #[tokio::test]
+    async fn an_offload_that_does_not_run_the_check_is_server_error() {
+        let offload = crate::Offload::new(|job| {
+            drop(job);
+            async {}
+        });
+        let server = server().configure(|policy| policy.with_offload(offload));
+        let body = "grant_type=password&username=alice&password=wonderland";
+        let response = post(&server, Some(("web", "web-secret")), body).await;
+        assert_eq!(error_of(&response), "server_error");
         assert_eq!(server.storage().token_count(), 0);
     }
 
