@@ -19,9 +19,7 @@ use std::time::Duration;
 use axum::Router;
 use axum::response::IntoResponse as _;
 use axum::routing::get;
-use granted::axum::{
-    AuthFailureLimit, AuthFailureLimiter, OAuthRequest, into_axum, oauth_routes, time_limit,
-};
+use granted::axum::{AuthFailureLimit, AuthFailureLimiter, OAuthRequest, OAuthRoutes, into_axum};
 use granted::{NewToken, Scope, Server, pkce};
 use tower_http::trace::TraceLayer;
 
@@ -113,9 +111,10 @@ fn router(server: Arc<Server<ExampleStore>>, login: Arc<Login>) -> Router {
     // Token, revocation and introspection: 10 failed client authentications
     // within a minute lock the client id out for a minute (429), and a
     // request that outlives its storage answers 503 temporarily_unavailable.
-    let limiter = AuthFailureLimiter::new(AuthFailureLimit::default());
-    let oauth = time_limit(limiter.protect(oauth_routes(server)), OAUTH_TIME_LIMIT);
-    oauth
+    OAuthRoutes::new(server)
+        .limit_failed_authentications(AuthFailureLimiter::new(AuthFailureLimit::default()))
+        .time_limit(OAUTH_TIME_LIMIT)
+        .into_router()
         .route(
             "/oauth/authorize",
             get(move |request: OAuthRequest| login::show(Arc::clone(&show), request))
