@@ -9,11 +9,11 @@
 //! [`Server::deny`](crate::Server::deny) from your handlers (the example
 //! server shows how).
 //!
-//! Two opt-in guards wrap a router: [`AuthFailureLimiter::protect`] answers
-//! `429` to a client id after repeated failed authentications (brute force),
-//! and [`time_limit`] answers `503 temporarily_unavailable` to a request
-//! that outlives a deadline (a hanging storage). [`tokio_offload`] moves
-//! password checks onto tokio's blocking pool.
+//! [`OAuthRoutes`] builds the same router with opt-in guards: a limiter
+//! answering `429` to a client id after repeated failed authentications
+//! (brute force), and a time limit answering `503 temporarily_unavailable`
+//! to a request that outlives it (a hanging storage). [`tokio_offload`]
+//! moves password checks onto tokio's blocking pool.
 
 use std::sync::Arc;
 
@@ -30,10 +30,12 @@ use crate::{Grants, MAX_BODY_BYTES, OAuthError, Request, Response, Server};
 mod blocking;
 mod deadline;
 mod limit;
+mod routes;
 
 pub use blocking::tokio_offload;
-pub use deadline::time_limit;
 pub use limit::{AuthFailureLimit, AuthFailureLimiter};
+pub use routes::OAuthRoutes;
+use routes::{Guards, RouteState};
 
 /// An axum request held whole so that it can be lent to the runtime as a
 /// [`Request`]: the body is read once, up to [`MAX_BODY_BYTES`].
@@ -79,18 +81,12 @@ impl<St: Send + Sync> FromRequest<St> for OAuthRequest {
     }
 }
 
-/// Converts a runtime response into an axum response. The OAuth error code
-/// of an error response, if any, rides along as a response extension
-/// ([`ErrorCode`](crate::ErrorCode)) for middleware to read.
+/// Converts a runtime response into an axum response.
 pub fn into_axum(response: Response) -> axum::response::Response {
-    let code = response.error_code();
     let (status, headers, body) = response.into_parts();
     let mut out = axum::response::Response::new(Body::from(body));
     *out.status_mut() = status;
     *out.headers_mut() = headers;
-    if let Some(code) = code {
-        out.extensions_mut().insert(code);
-    }
     out
 }
 
@@ -103,35 +99,44 @@ pub fn into_axum(response: Response) -> axum::response::Response {
 /// | `POST /oauth/introspect` | [`Server::introspect`] |
 /// | `GET /.well-known/oauth-authorization-server` | [`Server::metadata`] for the policy's issuer |
 ///
-/// Merge it into your application's router.
+/// Merge it into your application's router; [`OAuthRoutes`] builds it with
+/// guards.
 pub fn oauth_routes<S: Grants>(server: Arc<Server<S>>) -> Router {
+    OAuthRoutes::new(server).into_router()
+}
+
+fn route_table<S: Grants>() -> Router<RouteState<S>> {
     Router::new()
         .route("/oauth/token", post(token::<S>))
         .route("/oauth/revoke", post(revoke::<S>))
         .route("/oauth/introspect", post(introspect::<S>))
         .route("/.well-known/oauth-authorization-server", get(metadata::<S>))
-        .with_state(server)
 }
 
 async fn token<S: Grants>(
     State(server): State<Arc<Server<S>>>,
+    State(guards): State<Guards>,
     request: OAuthRequest,
 ) -> axum::response::Response {
-    into_axum(server.token(request.as_request()).await)
+    guards.run(&request, server.token(request.as_request())).await
 }
 
 async fn revoke<S: Grants>(
     State(server): State<Arc<Server<S>>>,
+    State(guards): State<Guards>,
     request: OAuthRequest,
 ) -> axum::response::Response {
-    into_axum(server.revoke(request.as_request()).await)
+    guards.run(&request, server.revoke(request.as_request())).await
 }
 
 async fn introspect<S: Grants>(
     State(server): State<Arc<Server<S>>>,
+    State(guards): State<Guards>,
     request: OAuthRequest,
 ) -> axum::response::Response {
-    into_axum(server.introspect(request.as_request()).await)
+    guards
+        .run(&request, server.introspect(request.as_request()))
+        .await
 }
 
 async fn metadata<S: Grants>(State(server): State<Arc<Server<S>>>) -> axum::response::Response {

@@ -31,8 +31,8 @@
 //! in `take_code` leaves the code valid, one in `save_token` after
 //! `take_code` leaves it consumed with no token issued, one in
 //! `rotate_refresh_token` leaves the refresh token valid. The axum
-//! integration's `time_limit` answers the same 503 to a request whose
-//! storage never answers at all.
+//! integration's `OAuthRoutes::time_limit` answers the same 503 to a
+//! request whose storage never answers at all.
 
 #![cfg(feature = "sqlite")]
 
@@ -662,7 +662,7 @@ async fn timed_out_client_lookup_is_temporarily_unavailable() {
 /// `time_limit`: the request answers 503 once the limit passes.
 #[tokio::test]
 async fn a_request_outliving_the_time_limit_answers_503_temporarily_unavailable() {
-    use granted::axum::{oauth_routes, time_limit};
+    use granted::axum::OAuthRoutes;
 
     /// A store whose token lookups never finish.
     struct Stuck(MemoryStore);
@@ -685,10 +685,9 @@ async fn a_request_outliving_the_time_limit_answers_503_temporarily_unavailable(
 
     let store = MemoryStore::new();
     store.add_client(web());
-    let app = time_limit(
-        oauth_routes(Arc::new(Server::new(Stuck(store)))),
-        std::time::Duration::from_millis(50),
-    );
+    let app = OAuthRoutes::new(Arc::new(Server::new(Stuck(store))))
+        .time_limit(std::time::Duration::from_millis(50))
+        .into_router();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("addr");
     tokio::spawn(async move { axum::serve(listener, app).await });

@@ -20,7 +20,7 @@ use axum::Router;
 use axum::response::IntoResponse as _;
 use axum::routing::get;
 use granted::axum::{
-    AuthFailureLimit, AuthFailureLimiter, OAuthRequest, into_axum, oauth_routes, openid_routes, time_limit,
+    AuthFailureLimit, AuthFailureLimiter, OAuthRequest, OAuthRoutes, into_axum, openid_routes,
 };
 use granted::{NewToken, Scope, Server, SigningAlg, UserClaims, pkce};
 use tower_http::trace::TraceLayer;
@@ -116,13 +116,11 @@ fn router(server: Arc<Server<ExampleStore>>, login: Arc<Login>) -> Router {
     // Token, revocation and introspection: 10 failed client authentications
     // within a minute lock the client id out for a minute (429), and a
     // request that outlives its storage answers 503 temporarily_unavailable.
-    let limiter = AuthFailureLimiter::new(AuthFailureLimit::default());
-    let oauth = time_limit(
-        limiter.protect(oauth_routes(Arc::clone(&server))),
-        OAUTH_TIME_LIMIT,
-    );
-    oauth
-        .merge(time_limit(openid_routes(server), OAUTH_TIME_LIMIT))
+    OAuthRoutes::new(Arc::clone(&server))
+        .limit_failed_authentications(AuthFailureLimiter::new(AuthFailureLimit::default()))
+        .time_limit(OAUTH_TIME_LIMIT)
+        .into_router()
+        .merge(openid_routes(server))
         .route(
             "/oauth/authorize",
             get(move |request: OAuthRequest| login::show(Arc::clone(&show), request))

@@ -209,7 +209,7 @@ impl Response {
         self.headers.insert(name, value);
     }
 
-    /// Records the OAuth error code this response answers, for middleware
+    /// Records the OAuth error code this response answers, for callers
     /// (rate limiting, metrics) to read without parsing the body.
     pub(crate) fn set_error_code(&mut self, code: ErrorCode) {
         self.error = Some(code);

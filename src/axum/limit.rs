@@ -7,17 +7,14 @@
 //! ids still answer `401` instead of `429`, i.e. which ones are registered.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use axum::Router;
-use axum::body::Body;
-use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
-use axum::middleware::Next;
 
 use super::into_axum;
-use crate::{ErrorCode, MAX_BODY_BYTES, OAuthError, Request, Response, TokenHash, presented_client_id};
+use crate::{ErrorCode, OAuthError, Response, TokenHash};
 
 /// The settings of an [`AuthFailureLimiter`].
 ///
@@ -103,13 +100,18 @@ impl AuthFailureLimit {
 /// entries go first, then the entries with the fewest failures, so a
 /// locked-out id stays locked under a spray of random ids.
 ///
+/// Use it with [`OAuthRoutes::limit_failed_authentications`](super::OAuthRoutes::limit_failed_authentications),
+/// or call [`check`](Self::check) and [`record_failure`](Self::record_failure)
+/// from handlers of your own.
+///
 /// ```no_run
-/// # async fn run(server: std::sync::Arc<granted::Server<granted::MemoryStore>>) {
-/// use granted::axum::{AuthFailureLimit, AuthFailureLimiter, oauth_routes};
+/// # fn run(server: std::sync::Arc<granted::Server<granted::MemoryStore>>) {
+/// use granted::axum::{AuthFailureLimit, AuthFailureLimiter, OAuthRoutes};
 ///
 /// let limiter = AuthFailureLimiter::new(AuthFailureLimit::default());
-/// let app = limiter.protect(oauth_routes(server));
-/// # let _: axum::Router = app;
+/// let app: axum::Router = OAuthRoutes::new(server)
+///     .limit_failed_authentications(limiter)
+///     .into_router();
 /// # }
 /// ```
 #[derive(Debug, Clone)]
@@ -122,6 +124,9 @@ struct Inner {
     limit: AuthFailureLimit,
     // Keyed by the SHA-256 of the client id: 32 bytes whatever its length.
     clients: Mutex<HashMap<TokenHash, Entry>>,
+    /// `clients.len()`, readable without the lock: while it is zero a
+    /// request needs no check at all.
+    tracked: AtomicUsize,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -156,6 +161,7 @@ impl AuthFailureLimiter {
             inner: Arc::new(Inner {
                 limit,
                 clients: Mutex::new(HashMap::new()),
+                tracked: AtomicUsize::new(0),
             }),
         }
     }
@@ -182,15 +188,12 @@ impl AuthFailureLimiter {
     /// How many client ids are tracked now (at most
     /// [`AuthFailureLimit::max_clients`]).
     pub fn tracked(&self) -> usize {
-        self.with_clients(|clients| clients.len())
+        self.inner.tracked.load(Ordering::Relaxed)
     }
 
-    /// Wraps `router` so that its requests are counted and limited. Apply it
-    /// to the endpoints that authenticate clients, e.g.
-    /// [`oauth_routes`](super::oauth_routes) (token, revocation,
-    /// introspection): routes added after this call are not limited.
-    pub fn protect(self, router: Router) -> Router {
-        router.layer(axum::middleware::from_fn_with_state(self, limit_failures))
+    /// Whether any client id is tracked: if not, nobody is locked out.
+    pub(super) fn is_tracking(&self) -> bool {
+        self.tracked() > 0
     }
 
     fn with_clients<T>(&self, f: impl FnOnce(&mut HashMap<TokenHash, Entry>) -> T) -> T {
@@ -201,17 +204,19 @@ impl AuthFailureLimiter {
             .clients
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        f(&mut clients)
+        let out = f(&mut clients);
+        self.inner.tracked.store(clients.len(), Ordering::Relaxed);
+        out
     }
 
-    fn check_at(&self, key: &TokenHash, now: Instant) -> Result<(), Duration> {
+    pub(super) fn check_at(&self, key: &TokenHash, now: Instant) -> Result<(), Duration> {
         self.with_clients(|clients| match clients.get(key).and_then(|e| e.locked_until) {
             Some(until) if until > now => Err(until - now),
             _ => Ok(()),
         })
     }
 
-    fn record_failure_at(&self, key: TokenHash, now: Instant) {
+    pub(super) fn record_failure_at(&self, key: TokenHash, now: Instant) {
         let limit = self.inner.limit;
         self.with_clients(|clients| {
             if !clients.contains_key(&key) {
@@ -262,7 +267,7 @@ fn make_room(clients: &mut HashMap<TokenHash, Entry>, limit: &AuthFailureLimit, 
 }
 
 /// The answer to a locked-out client id.
-fn too_many(retry_after: Duration) -> axum::response::Response {
+pub(super) fn too_many(retry_after: Duration) -> axum::response::Response {
     let body = OAuthError::new(
         ErrorCode::InvalidClient,
         "too many failed client authentications; retry later",
@@ -273,35 +278,6 @@ fn too_many(retry_after: Duration) -> axum::response::Response {
     let seconds = retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0);
     response.insert_header(header::RETRY_AFTER, HeaderValue::from(seconds.max(1)));
     into_axum(response)
-}
-
-async fn limit_failures(
-    State(limiter): State<AuthFailureLimiter>,
-    request: axum::extract::Request,
-    next: Next,
-) -> axum::response::Response {
-    let (parts, body) = request.into_parts();
-    // The endpoints read at most this much; the form is needed for `client_id`.
-    let Ok(body) = axum::body::to_bytes(body, MAX_BODY_BYTES + 1).await else {
-        return into_axum(OAuthError::invalid_request("the body is too large or unreadable").into_response());
-    };
-    let client_id = presented_client_id(&Request::new(&parts.method, &parts.headers).with_body(&body));
-    let request = axum::extract::Request::from_parts(parts, Body::from(body));
-    let Some(client_id) = client_id else {
-        return next.run(request).await;
-    };
-    let key = TokenHash::of(&client_id);
-    // A locked-out id is refused even with the right secret: were the secret
-    // still checked, a different answer to the right guess would keep the
-    // guessing going at full speed through the lock-out.
-    if let Err(retry_after) = limiter.check_at(&key, Instant::now()) {
-        return too_many(retry_after);
-    }
-    let response = next.run(request).await;
-    if response.extensions().get::<ErrorCode>() == Some(&ErrorCode::InvalidClient) {
-        limiter.record_failure_at(key, Instant::now());
-    }
-    response
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use granted::axum::{AuthFailureLimit, AuthFailureLimiter, oauth_routes};
+use granted::axum::{AuthFailureLimit, AuthFailureLimiter, OAuthRoutes};
 use granted::{hash_client_secret, verify_client_secret};
 
 use crate::support::*;
@@ -22,7 +22,9 @@ async fn limited_server() -> String {
             .with_window(Duration::from_secs(600))
             .with_lockout(Duration::from_secs(600)),
     );
-    let app = limiter.protect(oauth_routes(Arc::new(server())));
+    let app = OAuthRoutes::new(Arc::new(server()))
+        .limit_failed_authentications(limiter)
+        .into_router();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("addr");
     tokio::spawn(async move { axum::serve(listener, app).await });
