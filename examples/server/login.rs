@@ -13,10 +13,10 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use axum::http::header::{CONTENT_SECURITY_POLICY, COOKIE, SET_COOKIE};
+use axum::http::header::{CONTENT_SECURITY_POLICY, COOKIE, RETRY_AFTER, SET_COOKIE};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::IntoResponse as _;
-use granted::axum::{OAuthRequest, into_axum};
+use granted::axum::{AuthFailureLimiter, OAuthRequest, into_axum};
 use granted::endpoints::authorize::escape;
 use granted::{
     AuthorizeError, ClientModel as _, NewToken, Params, PendingAuthorization, Response, Scope, Server,
@@ -100,6 +100,9 @@ pub struct Login {
     pub server: Arc<Server<ExampleStore>>,
     pub sessions: Sessions,
     pub secure_cookies: bool,
+    /// Failed sign-ins per username (the limiter of the token endpoint, a
+    /// separate instance: usernames and client ids never share a count).
+    pub sign_in_failures: AuthFailureLimiter,
 }
 
 /// `GET /oauth/authorize`
@@ -164,12 +167,20 @@ pub async fn submit(login: Arc<Login>, request: OAuthRequest) -> axum::response:
     let (session_id, subject, auth_time, new_cookie) = match session {
         Some((id, session)) => (id, session.subject, session.auth_time, None),
         None => match login.check_password(&params).await {
-            Ok(Some((subject, username))) => match login.sessions.start(&subject, &username) {
+            Ok(SignIn::Valid(subject, username)) => match login.sessions.start(&subject, &username) {
                 Some((cookie, id)) => (id, subject, granted::now(), Some(cookie)),
                 None => return into_axum(granted::OAuthError::server_error().into_response()),
             },
-            Ok(None) => {
+            Ok(SignIn::Invalid) => {
                 return login.page(&pending, &params, None, Some("Invalid username or password."));
+            }
+            Ok(SignIn::LockedOut(retry_after)) => {
+                let message = "Too many failed sign-ins for this account: try again later.";
+                let mut page = login.page(&pending, &params, None, Some(message));
+                *page.status_mut() = StatusCode::TOO_MANY_REQUESTS;
+                page.headers_mut()
+                    .insert(RETRY_AFTER, HeaderValue::from(retry_after.as_secs().max(1)));
+                return page;
             }
             Err(error) => return into_axum(error.into_response()),
         },
@@ -194,16 +205,28 @@ pub async fn submit(login: Arc<Login>, request: OAuthRequest) -> axum::response:
     response
 }
 
+/// The outcome of a sign-in attempt.
+enum SignIn {
+    /// Subject and username.
+    Valid(String, String),
+    Invalid,
+    /// Too many failures for this username: refused without checking.
+    LockedOut(Duration),
+}
+
 impl Login {
     /// Checks a username and password; an unknown user costs the same argon2
-    /// work as a wrong password and gets the same answer.
-    async fn check_password(
-        &self,
-        params: &Params<'_>,
-    ) -> Result<Option<(String, String)>, granted::OAuthError> {
+    /// work as a wrong password and gets the same answer. Failures count
+    /// per username, known or not: after too many the username is locked
+    /// out for a while, even for the right password (which would otherwise
+    /// stand out from the refusals and let the guessing go on).
+    async fn check_password(&self, params: &Params<'_>) -> Result<SignIn, granted::OAuthError> {
         let (Some(username), Some(password)) = (params.get("username"), params.get("password")) else {
-            return Ok(None);
+            return Ok(SignIn::Invalid);
         };
+        if let Err(retry_after) = self.sign_in_failures.check(username) {
+            return Ok(SignIn::LockedOut(retry_after));
+        }
         let storage = self.server.storage();
         let user = granted::storage::UserStorage::user_by_username(storage, username)
             .await
@@ -222,7 +245,13 @@ impl Login {
         })
         .await
         .map_err(|_| granted::OAuthError::server_error())?;
-        Ok(verified)
+        Ok(match verified {
+            Some((subject, username)) => SignIn::Valid(subject, username),
+            None => {
+                self.sign_in_failures.record_failure(username);
+                SignIn::Invalid
+            }
+        })
     }
 
     fn cookie(&self, name: &str, value: &str, path: &str, same_site: &str, max_age: u64) -> String {

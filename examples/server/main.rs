@@ -94,6 +94,7 @@ async fn run(args: Args) -> Result<(), String> {
         server: Arc::clone(&server),
         sessions: Sessions::default(),
         secure_cookies: issuer.starts_with("https://"),
+        sign_in_failures: AuthFailureLimiter::new(AuthFailureLimit::default()),
     });
     let app = router(server, login);
 
