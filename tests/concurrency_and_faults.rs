@@ -491,27 +491,49 @@ async fn token_count(server: &Server<TestStore>) -> usize {
     }
 }
 
-#[tokio::test]
-async fn failing_take_code_leaves_the_code_valid() {
+impl Fault {
+    /// The answer a fault gives: `server_error` for an error,
+    /// `temporarily_unavailable` for a time-out.
+    fn assert_answered(self, response: &Response) {
+        match self {
+            Fault::Error => assert_server_error(response),
+            Fault::Hang => assert_unavailable(response),
+        }
+    }
+}
+
+/// A fault while taking the code: the code stays valid.
+async fn take_code_fault_leaves_the_code_valid(fault: Fault) {
     let server = server("memory").await;
     let code = code(&server).await;
-    server.storage().fail(&["take_code"]);
-    assert_server_error(&token(&server, &redeem(&code)).await);
+    server.storage().inject(fault, &["take_code"]);
+    fault.assert_answered(&token(&server, &redeem(&code)).await);
     server.storage().heal();
     assert_eq!(token_count(&server).await, 0);
     field(&token(&server, &redeem(&code)).await, "access_token");
 }
 
-#[tokio::test]
-async fn failing_save_token_after_take_code_consumes_the_code_and_issues_nothing() {
+/// A fault while saving the tokens of a taken code: nothing is issued and
+/// the code is spent.
+async fn save_token_fault_consumes_the_code_and_issues_nothing(fault: Fault) {
     let server = server("memory").await;
     let code = code(&server).await;
-    server.storage().fail(&["save_token"]);
-    assert_server_error(&token(&server, &redeem(&code)).await);
+    server.storage().inject(fault, &["save_token"]);
+    fault.assert_answered(&token(&server, &redeem(&code)).await);
     server.storage().heal();
     assert_eq!(token_count(&server).await, 0, "no token issued");
     let retry = token(&server, &redeem(&code)).await;
     assert_eq!(error_of(&retry), "invalid_grant", "the code was consumed");
+}
+
+#[tokio::test]
+async fn failing_take_code_leaves_the_code_valid() {
+    take_code_fault_leaves_the_code_valid(Fault::Error).await;
+}
+
+#[tokio::test]
+async fn failing_save_token_after_take_code_consumes_the_code_and_issues_nothing() {
+    save_token_fault_consumes_the_code_and_issues_nothing(Fault::Error).await;
 }
 
 #[tokio::test]
@@ -614,25 +636,12 @@ fn assert_unavailable(response: &Response) {
 
 #[tokio::test]
 async fn timed_out_take_code_is_temporarily_unavailable_and_leaves_the_code_valid() {
-    let server = server("memory").await;
-    let code = code(&server).await;
-    server.storage().hang(&["take_code"]);
-    assert_unavailable(&token(&server, &redeem(&code)).await);
-    server.storage().heal();
-    assert_eq!(token_count(&server).await, 0);
-    field(&token(&server, &redeem(&code)).await, "access_token");
+    take_code_fault_leaves_the_code_valid(Fault::Hang).await;
 }
 
 #[tokio::test]
 async fn timed_out_save_token_after_take_code_consumes_the_code_and_issues_nothing() {
-    let server = server("memory").await;
-    let code = code(&server).await;
-    server.storage().hang(&["save_token"]);
-    assert_unavailable(&token(&server, &redeem(&code)).await);
-    server.storage().heal();
-    assert_eq!(token_count(&server).await, 0, "no token issued");
-    let retry = token(&server, &redeem(&code)).await;
-    assert_eq!(error_of(&retry), "invalid_grant", "the code was consumed");
+    save_token_fault_consumes_the_code_and_issues_nothing(Fault::Hang).await;
 }
 
 #[tokio::test]
