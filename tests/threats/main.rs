@@ -12,6 +12,7 @@ mod code_injection_and_replay;
 mod malformed_input;
 mod mix_up;
 mod open_redirect;
+mod openid;
 mod pkce_downgrade;
 mod redirect_uri_manipulation;
 mod refresh_token_theft;
