@@ -94,8 +94,8 @@ pub(super) mod statements {
                 crate::sql::rows::token_columns!(),
                 values.join(", ")
             );
-            // A handful of sizes (powers of two up to the writer's chunk
-            // size), each leaked once.
+            // At most the writer's chunk size (64) distinct sizes, each
+            // leaked once.
             Box::leak(sql.into_boxed_str())
         })
     }
