@@ -133,6 +133,7 @@ impl SqlStore {
     /// [`upsert_client`](Self::upsert_client) on this store (or a clone) is
     /// seen at once; a change made by another process sharing the database
     /// is seen once the entry expires. Unknown client ids are never cached.
+    /// Clones share the cache, so set it before cloning the store.
     #[must_use]
     pub fn with_client_cache(mut self, ttl: Duration) -> Self {
         self.clients = Arc::new(clients::ClientCache::new(ttl));

@@ -495,6 +495,46 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn batches_of_tokens_alone_are_stored_with_or_without_a_transaction() {
+        let (queue, writer, mut other) = writer().await;
+        // 70 tokens: more than one INSERT holds, so this batch takes the
+        // transactional path; the next, smaller ones the single INSERT.
+        let big: Vec<_> = (1..=70).map(|n| save(&queue, token(n))).collect();
+        tokio::spawn(writer.run());
+        for answer in big {
+            answer.await.unwrap().unwrap();
+        }
+        for n in [100, 101] {
+            save(&queue, token(n)).await.unwrap().unwrap();
+        }
+        for n in (1..=70).chain([100, 101]) {
+            assert!(stored(&mut other, n).await, "token {n}");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_fatal_error_fails_a_batch_of_tokens_alone_then_the_writer_recovers() {
+        let (queue, writer, mut other) = writer().await;
+        sqlx::query("ALTER TABLE tokens RENAME TO tokens_away")
+            .execute(&mut other)
+            .await
+            .unwrap();
+        let answers: Vec<_> = (1..=3).map(|n| save(&queue, token(n))).collect();
+        tokio::spawn(writer.run());
+        for answer in answers {
+            let error = answer.await.unwrap().unwrap_err();
+            assert!(!error.is_statement_level(), "{error}");
+        }
+        sqlx::query("ALTER TABLE tokens_away RENAME TO tokens")
+            .execute(&mut other)
+            .await
+            .unwrap();
+        save(&queue, token(4)).await.unwrap().unwrap();
+        assert!(stored(&mut other, 4).await);
+        assert!(!stored(&mut other, 1).await);
+    }
+
+    #[tokio::test]
     async fn a_duplicate_in_a_multi_row_insert_fails_alone() {
         let (queue, writer, mut other) = writer().await;
         statements::save_token(&mut other, &token(200)).await.unwrap();
