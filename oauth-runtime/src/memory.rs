@@ -3,7 +3,8 @@
 //! `.await`.
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::{Mutex, MutexGuard};
+use std::fmt;
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::grants;
 use crate::model::{
@@ -30,8 +31,15 @@ use crate::{
 ///     .scope("read");
 /// assert!(client.secret_hash().is_none());
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct ClientRecord {
+    // Shared, so that the clone a lookup hands out for every request is one
+    // reference count rather than a copy of every string.
+    fields: Arc<ClientFields>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct ClientFields {
     client_id: String,
     secret_hash: Option<String>,
     redirect_uris: Vec<String>,
@@ -41,87 +49,101 @@ pub struct ClientRecord {
 }
 
 impl ClientRecord {
+    fn new(client_id: String, secret_hash: Option<String>, auth_method: AuthMethod) -> Self {
+        Self {
+            fields: Arc::new(ClientFields {
+                client_id,
+                secret_hash,
+                redirect_uris: Vec::new(),
+                grant_types: Vec::new(),
+                scope: Scope::empty(),
+                auth_method,
+            }),
+        }
+    }
+
     /// A confidential client authenticating with `client_secret_basic`; the
     /// secret is stored hashed.
     pub fn confidential(client_id: impl Into<String>, secret: &str) -> Self {
-        Self {
-            client_id: client_id.into(),
-            secret_hash: Some(hash_client_secret(secret)),
-            redirect_uris: Vec::new(),
-            grant_types: Vec::new(),
-            scope: Scope::empty(),
-            auth_method: AuthMethod::ClientSecretBasic,
-        }
+        Self::confidential_hashed(client_id, hash_client_secret(secret))
     }
 
     /// A confidential client whose secret is already hashed (with
     /// [`hash_client_secret`] or argon2), e.g. when read back from a database.
     pub fn confidential_hashed(client_id: impl Into<String>, secret_hash: impl Into<String>) -> Self {
-        Self {
-            secret_hash: Some(secret_hash.into()),
-            ..Self::confidential(client_id, "")
-        }
+        Self::new(
+            client_id.into(),
+            Some(secret_hash.into()),
+            AuthMethod::ClientSecretBasic,
+        )
     }
 
     /// A public client (authentication method `none`).
     pub fn public(client_id: impl Into<String>) -> Self {
-        Self {
-            client_id: client_id.into(),
-            secret_hash: None,
-            redirect_uris: Vec::new(),
-            grant_types: Vec::new(),
-            scope: Scope::empty(),
-            auth_method: AuthMethod::None,
-        }
+        Self::new(client_id.into(), None, AuthMethod::None)
     }
 
     /// Sets the registered redirect URIs.
     #[must_use]
     pub fn redirect_uris<I: IntoIterator<Item = T>, T: Into<String>>(mut self, uris: I) -> Self {
-        self.redirect_uris = uris.into_iter().map(Into::into).collect();
+        Arc::make_mut(&mut self.fields).redirect_uris = uris.into_iter().map(Into::into).collect();
         self
     }
 
     /// Sets the grant types the client may use.
     #[must_use]
     pub fn grant_types<I: IntoIterator<Item = T>, T: Into<String>>(mut self, grants: I) -> Self {
-        self.grant_types = grants.into_iter().map(Into::into).collect();
+        Arc::make_mut(&mut self.fields).grant_types = grants.into_iter().map(Into::into).collect();
         self
     }
 
     /// Sets the client's scope (space-separated; invalid tokens are dropped).
     #[must_use]
     pub fn scope(mut self, scope: &str) -> Self {
-        self.scope = Scope::from_tokens(scope.split(' '));
+        Arc::make_mut(&mut self.fields).scope = Scope::from_tokens(scope.split(' '));
         self
     }
 
     /// Sets the token endpoint authentication method.
     #[must_use]
     pub fn auth_method(mut self, method: AuthMethod) -> Self {
-        self.auth_method = method;
+        Arc::make_mut(&mut self.fields).auth_method = method;
         self
+    }
+}
+
+impl fmt::Debug for ClientRecord {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let fields = &*self.fields;
+        f.debug_struct("ClientRecord")
+            .field("client_id", &fields.client_id)
+            .field("secret_hash", &fields.secret_hash)
+            .field("redirect_uris", &fields.redirect_uris)
+            .field("grant_types", &fields.grant_types)
+            .field("scope", &fields.scope)
+            .field("auth_method", &fields.auth_method)
+            .finish()
     }
 }
 
 impl ClientModel for ClientRecord {
     fn client_id(&self) -> &str {
-        &self.client_id
+        &self.fields.client_id
     }
     fn secret_hash(&self) -> Option<&str> {
-        self.secret_hash.as_deref()
+        self.fields.secret_hash.as_deref()
     }
     fn redirect_uris(&self) -> StrIter<'_> {
-        StrIter::slice(&self.redirect_uris)
+        StrIter::slice(&self.fields.redirect_uris)
     }
     fn grant_types(&self) -> StrIter<'_> {
-        StrIter::slice(&self.grant_types)
+        StrIter::slice(&self.fields.grant_types)
     }
     fn scope(&self) -> StrIter<'_> {
-        StrIter::slice(self.scope.tokens())
+        StrIter::slice(self.fields.scope.tokens())
     }
     fn auth_method(&self) -> Option<AuthMethod> {
-        Some(self.auth_method)
+        Some(self.fields.auth_method)
     }
 }
 
@@ -331,7 +353,7 @@ impl MemoryStore {
     /// Adds or replaces a client.
     pub fn add_client(&self, client: ClientRecord) {
         if let Ok(mut tables) = self.tables() {
-            tables.clients.insert(client.client_id.clone(), client);
+            tables.clients.insert(client.fields.client_id.clone(), client);
         }
     }
 

@@ -50,10 +50,15 @@ impl TokenHash {
 
 impl fmt::Display for TokenHash {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for byte in self.0 {
-            write!(f, "{byte:02x}")?;
+        // One write of 64 digits: a family id is formatted for every token
+        // issued, and 32 `{:02x}` calls cost more than the hashing.
+        const DIGITS: &[u8; 16] = b"0123456789abcdef";
+        let mut hex = [0u8; 64];
+        for (pair, byte) in hex.chunks_exact_mut(2).zip(self.0) {
+            pair[0] = DIGITS[usize::from(byte >> 4)];
+            pair[1] = DIGITS[usize::from(byte & 0x0f)];
         }
-        Ok(())
+        f.write_str(std::str::from_utf8(&hex).map_err(|_| fmt::Error)?)
     }
 }
 
@@ -162,6 +167,21 @@ mod tests {
         assert_ne!(a.value(), b.value());
         assert_eq!(a.hash(), TokenHash::of(a.value()));
         assert!(!format!("{a:?}").contains(a.value()));
+    }
+
+    #[test]
+    fn hash_displays_as_lowercase_hex() {
+        let mut bytes = [0u8; 32];
+        bytes[0] = 0x0f;
+        bytes[1] = 0xa0;
+        bytes[31] = 0xff;
+        let text = TokenHash::from_bytes(bytes).to_string();
+        assert_eq!(&text[..4], "0fa0");
+        assert_eq!(&text[60..], "00ff");
+        assert_eq!(
+            TokenHash::of("abc").to_string(),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
     }
 
     #[test]

@@ -15,7 +15,8 @@
 //! With SQLite every write goes through one writer task that commits queued
 //! writes together (group commit), and reads go through a separate pool of
 //! read-only connections; with Postgres every operation is one atomic
-//! statement on a pool.
+//! statement on a pool. Clients found by a lookup are kept for a few seconds
+//! (see [`SqlStore::with_client_cache`]).
 //!
 //! ```no_run
 //! # async fn run() -> Result<(), granted::sql::SqlError> {
@@ -38,12 +39,13 @@ use std::fmt;
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
-use oauth_runtime::model::UnixTime;
+use oauth_runtime::model::{ClientModel as _, UnixTime};
 use oauth_runtime::storage::{ClaimsStorage, CodeStorage, RefreshStorage, Storage, UserStorage};
 use oauth_runtime::{
     ClientRecord, CodeRecord, KeyRing, SigningAlg, SigningKey, TokenHash, TokenRecord, UserClaims, UserRecord,
 };
 
+mod clients;
 mod error;
 mod migrations;
 mod ops;
@@ -66,6 +68,7 @@ pub use error::SqlError;
 #[derive(Clone)]
 pub struct SqlStore {
     backend: Arc<Backend>,
+    clients: Arc<clients::ClientCache>,
 }
 
 #[derive(Debug)]
@@ -120,7 +123,23 @@ impl SqlStore {
         };
         Ok(Self {
             backend: Arc::new(backend),
+            clients: Arc::new(clients::ClientCache::new(clients::DEFAULT_TTL)),
         })
+    }
+
+    /// Sets how long a client found by a lookup is kept in memory (default
+    /// 5 s; `Duration::ZERO` reads every lookup from the database).
+    ///
+    /// Every token and introspection request looks its client up; the cache
+    /// spares it a query. A client written with
+    /// [`upsert_client`](Self::upsert_client) on this store (or a clone) is
+    /// seen at once; a change made by another process sharing the database
+    /// is seen once the entry expires. Unknown client ids are never cached.
+    /// Clones share the cache, so set it before cloning the store.
+    #[must_use]
+    pub fn with_client_cache(mut self, ttl: Duration) -> Self {
+        self.clients = Arc::new(clients::ClientCache::new(ttl));
+        self
     }
 
     /// Adds a client or replaces the one with the same `client_id`.
@@ -130,7 +149,10 @@ impl SqlStore {
     /// The database's error.
     pub async fn upsert_client(&self, client: &ClientRecord) -> Result<(), SqlError> {
         let row = rows::client_to_row(client)?;
-        dispatch!(self.upsert_client(row))
+        let written = dispatch!(self.upsert_client(row));
+        // Also on failure: the write may have committed before the error.
+        self.clients.invalidate(client.client_id());
+        written
     }
 
     /// Adds a user or replaces the one with the same subject.
@@ -166,7 +188,10 @@ impl SqlStore {
             loop {
                 ticks.tick().await;
                 let Some(backend) = backend.upgrade() else { break };
-                let store = Self { backend };
+                let store = Self {
+                    backend,
+                    clients: Arc::new(clients::ClientCache::new(Duration::ZERO)),
+                };
                 match store.purge_expired(oauth_runtime::now()).await {
                     Ok(purged) => tracing::debug!(purged, "purged expired codes and tokens"),
                     Err(SqlError::Closed) => break,
@@ -251,7 +276,15 @@ impl Storage for SqlStore {
     type Error = SqlError;
 
     async fn client(&self, client_id: &str) -> Result<Option<ClientRecord>, SqlError> {
-        dispatch!(self.client(client_id))
+        if let Some(client) = self.clients.get(client_id) {
+            return Ok(Some(client));
+        }
+        let ticket = self.clients.ticket();
+        let client = dispatch!(self.client(client_id))?;
+        if let Some(client) = &client {
+            self.clients.insert(ticket, client);
+        }
+        Ok(client)
     }
 
     async fn save_token(&self, token: TokenRecord) -> Result<(), SqlError> {

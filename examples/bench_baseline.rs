@@ -1,0 +1,243 @@
+//! The baseline of `scripts/bench-http`: a bare axum server that does the
+//! work of a `client_credentials` token request without granted, so that the
+//! benchmark can say what granted costs on top of the HTTP stack.
+//!
+//! ```text
+//! cargo run --release --example bench_baseline -- --addr 127.0.0.1:8090
+//! curl -s -u bench:bench-secret -d grant_type=client_credentials -d scope=read http://127.0.0.1:8090/oauth/token
+//! ```
+//!
+//! Per request it does what granted does for that grant, and nothing more:
+//! reads the form body (POST, form content type, no repeated parameter),
+//! decodes `Authorization: Basic` with form-urlencoded id and secret (RFC 6749
+//! §2.3.1), compares the SHA-256 of the secret with the stored one in
+//! constant time, checks the requested scope against the client's, draws 256
+//! bits from the operating system, stores their SHA-256 in a
+//! `Mutex<HashMap>`, and answers the same JSON with the same headers
+//! (`Cache-Control: no-store`, `Pragma: no-cache`).
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use base64::Engine as _;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use rand::TryRngCore as _;
+use rand::rngs::OsRng;
+use serde::Serialize;
+use sha2::{Digest as _, Sha256};
+use subtle::ConstantTimeEq as _;
+
+/// The one client, as `scripts/bench-http` seeds it into the example server.
+const CLIENT_ID: &str = "bench";
+const CLIENT_SECRET: &str = "bench-secret";
+const CLIENT_SCOPE: [&str; 1] = ["read"];
+const ACCESS_TOKEN_TTL: u64 = 3600;
+
+/// What the baseline keeps per token, like a token record.
+#[allow(dead_code, reason = "stored like a token record; never read back here")]
+struct Stored {
+    client_id: &'static str,
+    scope: String,
+    expires_at: u64,
+}
+
+struct App {
+    secret_hash: [u8; 32],
+    tokens: Mutex<HashMap<[u8; 32], Stored>>,
+}
+
+/// The same fields, in the same order, as granted's token response.
+#[derive(Serialize)]
+struct TokenResponse {
+    access_token: String,
+    token_type: &'static str,
+    expires_in: u64,
+    scope: String,
+}
+
+#[derive(Serialize)]
+struct ErrorResponse {
+    error: &'static str,
+    error_description: &'static str,
+}
+
+#[tokio::main]
+async fn main() -> Result<(), String> {
+    let mut addr = SocketAddr::from(([127, 0, 0, 1], 8090));
+    let mut words = std::env::args().skip(1);
+    while let Some(word) = words.next() {
+        match word.as_str() {
+            "--addr" => {
+                let text = words.next().ok_or("--addr needs HOST:PORT")?;
+                addr = text
+                    .parse()
+                    .map_err(|_| format!("--addr: `{text}` is not HOST:PORT"))?;
+            }
+            _ => {
+                return Err(format!(
+                    "unknown flag `{word}` (usage: bench_baseline [--addr HOST:PORT])"
+                ));
+            }
+        }
+    }
+    let app = Arc::new(App {
+        secret_hash: Sha256::digest(CLIENT_SECRET.as_bytes()).into(),
+        tokens: Mutex::new(HashMap::new()),
+    });
+    let router = Router::new()
+        .route("/oauth/token", post(token))
+        .route("/healthz", axum::routing::get(|| async { "ok" }))
+        .with_state(app);
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    println!("bench_baseline listening on http://{addr}");
+    axum::serve(listener, router)
+        .await
+        .map_err(|e| format!("server error: {e}"))
+}
+
+async fn token(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes) -> Response {
+    match issue(&app, &headers, &body) {
+        Ok(response) => json(StatusCode::OK, &response),
+        Err((status, error, error_description)) => json(
+            status,
+            &ErrorResponse {
+                error,
+                error_description,
+            },
+        ),
+    }
+}
+
+type Refusal = (StatusCode, &'static str, &'static str);
+
+fn issue(app: &App, headers: &HeaderMap, body: &[u8]) -> Result<TokenResponse, Refusal> {
+    let invalid_request = |why| (StatusCode::BAD_REQUEST, "invalid_request", why);
+    let invalid_client = (
+        StatusCode::UNAUTHORIZED,
+        "invalid_client",
+        "client authentication failed",
+    );
+
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    if !content_type
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+    {
+        return Err(invalid_request(
+            "the body must be application/x-www-form-urlencoded",
+        ));
+    }
+    let mut pairs = Vec::new();
+    for (name, value) in form_urlencoded::parse(body) {
+        if pairs.iter().any(|(seen, _)| *seen == name) {
+            return Err(invalid_request("a parameter is repeated"));
+        }
+        pairs.push((name, value));
+    }
+    let param = |name: &str| {
+        pairs
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_ref())
+            .filter(|v: &&str| !v.is_empty())
+    };
+    if param("grant_type") != Some("client_credentials") {
+        return Err((
+            StatusCode::BAD_REQUEST,
+            "unsupported_grant_type",
+            "only client_credentials",
+        ));
+    }
+
+    let authorization = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .ok_or(invalid_client)?;
+    let (scheme, credentials) = authorization.split_once(' ').ok_or(invalid_client)?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return Err(invalid_client);
+    }
+    let decoded = STANDARD.decode(credentials.trim()).map_err(|_| invalid_client)?;
+    let decoded = std::str::from_utf8(&decoded).map_err(|_| invalid_client)?;
+    let (id, secret) = decoded.split_once(':').ok_or(invalid_client)?;
+    let id = form_decode(id).ok_or(invalid_client)?;
+    let secret = form_decode(secret).ok_or(invalid_client)?;
+    let presented: [u8; 32] = Sha256::digest(secret.as_bytes()).into();
+    if id != CLIENT_ID || !bool::from(presented.ct_eq(&app.secret_hash)) {
+        return Err(invalid_client);
+    }
+
+    let scope = match param("scope") {
+        None => CLIENT_SCOPE.join(" "),
+        Some(asked) => {
+            if asked.split(' ').any(|token| !CLIENT_SCOPE.contains(&token)) {
+                return Err((StatusCode::BAD_REQUEST, "invalid_scope", "scope not allowed"));
+            }
+            asked.to_owned()
+        }
+    };
+
+    let mut bytes = [0u8; 32];
+    OsRng
+        .try_fill_bytes(&mut bytes)
+        .map_err(|_| (StatusCode::INTERNAL_SERVER_ERROR, "server_error", "no randomness"))?;
+    let access_token = URL_SAFE_NO_PAD.encode(bytes);
+    let hash: [u8; 32] = Sha256::digest(access_token.as_bytes()).into();
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    app.tokens.lock().unwrap_or_else(PoisonError::into_inner).insert(
+        hash,
+        Stored {
+            client_id: CLIENT_ID,
+            scope: scope.clone(),
+            expires_at: now + ACCESS_TOKEN_TTL,
+        },
+    );
+    Ok(TokenResponse {
+        access_token,
+        token_type: "Bearer",
+        expires_in: ACCESS_TOKEN_TTL,
+        scope,
+    })
+}
+
+/// Decodes one form-urlencoded component (`+` is a space).
+fn form_decode(component: &str) -> Option<String> {
+    let spaced = component.replace('+', " ");
+    percent_encoding::percent_decode_str(&spaced)
+        .decode_utf8()
+        .ok()
+        .map(|s| s.into_owned())
+}
+
+/// JSON with the headers granted's token endpoint sends.
+fn json(status: StatusCode, body: &impl Serialize) -> Response {
+    let body = serde_json::to_vec(body).unwrap_or_else(|_| b"{}".to_vec());
+    let mut response = (status, body).into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json;charset=UTF-8"),
+    );
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+    response
+}
