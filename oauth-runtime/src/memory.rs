@@ -4,6 +4,7 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::fmt;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::grants;
@@ -250,16 +251,42 @@ struct Tables {
     clients: HashMap<String, ClientRecord>,
     users: HashMap<String, UserRecord>,
     codes: HashMap<TokenHash, CodeRecord>,
-    /// Tokens by access token hash.
-    tokens: HashMap<TokenHash, TokenRecord>,
+    /// Tokens by access token hash, boxed: when the map grows it moves
+    /// pointers, not records (a resize happens under the store's lock).
+    tokens: DigestMap<Box<TokenRecord>>,
     /// Refresh token hash → access token hash.
-    refresh_index: HashMap<TokenHash, TokenHash>,
-    /// Family → access token hashes.
-    families: HashMap<String, Vec<TokenHash>>,
+    refresh_index: DigestMap<TokenHash>,
+    /// SHA-256 of the family name → the family's access token hashes.
+    families: DigestMap<Vec<TokenHash>>,
     /// Revoked families (tombstones) → when they were revoked.
     revoked: HashMap<String, UnixTime>,
     /// The tombstones oldest first, to forget them in order.
     revoked_order: VecDeque<(UnixTime, String)>,
+}
+
+/// A map keyed by SHA-256 digests ([`TokenHash`]).
+type DigestMap<V> = HashMap<TokenHash, V, BuildHasherDefault<DigestHasher>>;
+
+/// Hashes a [`TokenHash`] key by reading its first eight bytes: a SHA-256
+/// digest is uniformly spread already (and nobody can choose it), so hashing
+/// it again, as the default SipHash would on every insert and on every
+/// rehash while the map grows, buys nothing.
+#[derive(Debug, Default, Clone, Copy)]
+struct DigestHasher(u64);
+
+impl Hasher for DigestHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        // `TokenHash` writes its 32 bytes (after the slice's length).
+        if let Some(first) = bytes.first_chunk::<8>() {
+            self.0 ^= u64::from_ne_bytes(*first);
+        }
+    }
+
+    fn write_usize(&mut self, _length: usize) {}
 }
 
 /// The most tombstones kept: every replay of an unknown code leaves one, so
@@ -277,15 +304,26 @@ impl Tables {
             self.refresh_index.insert(refresh, token.access_token);
         }
         self.families
-            .entry(token.family.clone())
+            .entry(TokenHash::of(&token.family))
             .or_default()
             .push(token.access_token);
-        self.tokens.insert(token.access_token, token);
+        self.tokens.insert(token.access_token, Box::new(token));
     }
 
+    /// Removes a token from every table, its family's list included.
     fn remove_token(&mut self, access: &TokenHash) {
-        if let Some(refresh) = self.tokens.remove(access).and_then(|t| t.refresh_token) {
+        let Some(token) = self.tokens.remove(access) else {
+            return;
+        };
+        if let Some(refresh) = token.refresh_token {
             self.refresh_index.remove(&refresh);
+        }
+        let family = TokenHash::of(&token.family);
+        if let Some(members) = self.families.get_mut(&family) {
+            members.retain(|m| m != access);
+            if members.is_empty() {
+                self.families.remove(&family);
+            }
         }
     }
 
@@ -400,10 +438,6 @@ impl MemoryStore {
         for access in &expired {
             tables.remove_token(access);
         }
-        tables.families.retain(|_, members| {
-            members.retain(|m| !expired.contains(m));
-            !members.is_empty()
-        });
     }
 }
 
@@ -422,12 +456,13 @@ impl Storage for MemoryStore {
     }
 
     async fn access_token(&self, hash: &TokenHash) -> Result<Option<TokenRecord>, MemoryStoreError> {
-        Ok(self.tables()?.tokens.get(hash).cloned())
+        Ok(self.tables()?.tokens.get(hash).map(|t| TokenRecord::clone(t)))
     }
 
     async fn revoke_token_family(&self, family: &str) -> Result<(), MemoryStoreError> {
         let mut tables = self.tables()?;
-        for access in tables.families.remove(family).unwrap_or_default() {
+        let members = tables.families.remove(&TokenHash::of(family)).unwrap_or_default();
+        for access in members {
             tables.remove_token(&access);
         }
         tables.tombstone(family, crate::now());
@@ -455,7 +490,7 @@ impl RefreshStorage for MemoryStore {
             .refresh_index
             .get(hash)
             .and_then(|access| tables.tokens.get(access))
-            .cloned())
+            .map(|t| TokenRecord::clone(t)))
     }
 
     async fn rotate_refresh_token(
@@ -581,5 +616,32 @@ mod tests {
         // f0 was revoked again later: its newer tombstone survives the older one.
         assert!(tables.revoked.contains_key("f0"));
         assert!(!tables.revoked.contains_key("f1"));
+    }
+
+    #[tokio::test]
+    async fn purging_and_revoking_leave_no_family_entries_behind() {
+        let store = MemoryStore::new();
+        let mut expired = token(1, "f");
+        expired.expires_at = 10;
+        store.save_token(expired).await.unwrap();
+        store.save_token(token(2, "f")).await.unwrap();
+        store.save_token(token(3, "g")).await.unwrap();
+        store.purge_expired(20);
+        assert_eq!(store.token_count(), 2);
+        store.revoke_token_family("f").await.unwrap();
+        let tables = store.tables().unwrap();
+        assert_eq!(tables.tokens.len(), 1);
+        assert_eq!(tables.families.len(), 1, "only `g` is left");
+        assert_eq!(tables.refresh_index.len(), 1);
+    }
+
+    #[test]
+    fn digest_keys_hash_to_their_first_eight_bytes() {
+        use std::hash::BuildHasher as _;
+        let build = BuildHasherDefault::<DigestHasher>::default();
+        let key = TokenHash::of("token");
+        let first: [u8; 8] = key.as_bytes()[..8].try_into().unwrap();
+        assert_eq!(build.hash_one(key), u64::from_ne_bytes(first));
+        assert_ne!(build.hash_one(TokenHash::of("other")), build.hash_one(key));
     }
 }
