@@ -15,6 +15,12 @@
 //! bits from the operating system, stores their SHA-256 in a
 //! `Mutex<HashMap>`, and answers the same JSON with the same headers
 //! (`Cache-Control: no-store`, `Pragma: no-cache`).
+//!
+//! With `--db sqlite::memory:` or `--db sqlite://FILE` it stores the token
+//! with one sqlx `INSERT` per request instead (one connection, no ping before
+//! each use, WAL and `synchronous = NORMAL` for a file): the same storage as
+//! granted's, without granted's group commit, so that the benchmark can
+//! compare granted with a bare server on the same storage too.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -49,9 +55,15 @@ struct Stored {
     expires_at: u64,
 }
 
+/// Where tokens go.
+enum Tokens {
+    Memory(Mutex<HashMap<[u8; 32], Stored>>),
+    Sqlite(sqlx::SqlitePool),
+}
+
 struct App {
     secret_hash: [u8; 32],
-    tokens: Mutex<HashMap<[u8; 32], Stored>>,
+    tokens: Tokens,
 }
 
 /// The same fields, in the same order, as granted's token response.
@@ -72,6 +84,7 @@ struct ErrorResponse {
 #[tokio::main]
 async fn main() -> Result<(), String> {
     let mut addr = SocketAddr::from(([127, 0, 0, 1], 8090));
+    let mut db = None;
     let mut words = std::env::args().skip(1);
     while let Some(word) = words.next() {
         match word.as_str() {
@@ -81,16 +94,21 @@ async fn main() -> Result<(), String> {
                     .parse()
                     .map_err(|_| format!("--addr: `{text}` is not HOST:PORT"))?;
             }
+            "--db" => db = Some(words.next().ok_or("--db needs a sqlite URL")?),
             _ => {
                 return Err(format!(
-                    "unknown flag `{word}` (usage: bench_baseline [--addr HOST:PORT])"
+                    "unknown flag `{word}` (usage: bench_baseline [--addr HOST:PORT] [--db SQLITE_URL])"
                 ));
             }
         }
     }
+    let tokens = match db {
+        None => Tokens::Memory(Mutex::new(HashMap::new())),
+        Some(url) => Tokens::Sqlite(sqlite(&url).await?),
+    };
     let app = Arc::new(App {
         secret_hash: Sha256::digest(CLIENT_SECRET.as_bytes()).into(),
-        tokens: Mutex::new(HashMap::new()),
+        tokens,
     });
     let router = Router::new()
         .route("/oauth/token", post(token))
@@ -106,8 +124,38 @@ async fn main() -> Result<(), String> {
         .map_err(|e| format!("server error: {e}"))
 }
 
+/// One connection (SQLite has one writer), no ping, and the token table.
+async fn sqlite(url: &str) -> Result<sqlx::SqlitePool, String> {
+    use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+    use std::str::FromStr as _;
+    let options = SqliteConnectOptions::from_str(url)
+        .map_err(|e| format!("--db {url}: {e}"))?
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(SqliteSynchronous::Normal);
+    let pool = SqlitePoolOptions::new()
+        .max_connections(1)
+        .min_connections(1)
+        .test_before_acquire(false)
+        .connect_with(options)
+        .await
+        .map_err(|e| format!("--db {url}: {e}"))?;
+    sqlx::query(
+        "CREATE TABLE IF NOT EXISTS tokens (hash BLOB NOT NULL PRIMARY KEY, client_id TEXT NOT NULL, \
+         scope TEXT NOT NULL, expires_at INTEGER NOT NULL) STRICT",
+    )
+    .execute(&pool)
+    .await
+    .map_err(|e| format!("--db {url}: {e}"))?;
+    Ok(pool)
+}
+
 async fn token(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes) -> Response {
-    match issue(&app, &headers, &body) {
+    let issued = match issue(&app, &headers, &body) {
+        Ok((hash, stored, response)) => store(&app, hash, stored).await.map(|()| response),
+        Err(refusal) => Err(refusal),
+    };
+    match issued {
         Ok(response) => json(StatusCode::OK, &response),
         Err((status, error, error_description)) => json(
             status,
@@ -121,7 +169,38 @@ async fn token(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes) -> 
 
 type Refusal = (StatusCode, &'static str, &'static str);
 
-fn issue(app: &App, headers: &HeaderMap, body: &[u8]) -> Result<TokenResponse, Refusal> {
+/// Stores a token; the response leaves only after this.
+async fn store(app: &App, hash: [u8; 32], stored: Stored) -> Result<(), Refusal> {
+    match &app.tokens {
+        Tokens::Memory(tokens) => {
+            tokens
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .insert(hash, stored);
+            Ok(())
+        }
+        Tokens::Sqlite(pool) => {
+            sqlx::query("INSERT INTO tokens (hash, client_id, scope, expires_at) VALUES (?, ?, ?, ?)")
+                .bind(hash.as_slice())
+                .bind(stored.client_id)
+                .bind(stored.scope)
+                .bind(i64::try_from(stored.expires_at).unwrap_or(i64::MAX))
+                .execute(pool)
+                .await
+                .map(drop)
+                .map_err(|_| {
+                    (
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        "server_error",
+                        "storage failed",
+                    )
+                })
+        }
+    }
+}
+
+/// Checks the request and mints the token; storing it is [`store`]'s.
+fn issue(app: &App, headers: &HeaderMap, body: &[u8]) -> Result<([u8; 32], Stored, TokenResponse), Refusal> {
     let invalid_request = |why| (StatusCode::BAD_REQUEST, "invalid_request", why);
     let invalid_client = (
         StatusCode::UNAUTHORIZED,
@@ -203,20 +282,18 @@ fn issue(app: &App, headers: &HeaderMap, body: &[u8]) -> Result<TokenResponse, R
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
-    app.tokens.lock().unwrap_or_else(PoisonError::into_inner).insert(
-        hash,
-        Stored {
-            client_id: CLIENT_ID,
-            scope: scope.clone(),
-            expires_at: now + ACCESS_TOKEN_TTL,
-        },
-    );
-    Ok(TokenResponse {
+    let stored = Stored {
+        client_id: CLIENT_ID,
+        scope: scope.clone(),
+        expires_at: now + ACCESS_TOKEN_TTL,
+    };
+    let response = TokenResponse {
         access_token,
         token_type: "Bearer",
         expires_in: ACCESS_TOKEN_TTL,
         scope,
-    })
+    };
+    Ok((hash, stored, response))
 }
 
 /// Decodes one form-urlencoded component (`+` is a space).
