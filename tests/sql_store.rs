@@ -690,6 +690,7 @@ mod postgres {
         let again = connect().await.unwrap();
         assert!(again.client("no-such-client").await.unwrap().is_none());
         a_revoked_family_takes_no_new_tokens(&store).await;
+        saves_racing_a_revocation_leave_nothing(&store).await;
         store.close().await;
     }
 }
@@ -774,5 +775,48 @@ async fn a_revoked_family_takes_no_new_tokens_until_its_tombstone_is_purged() {
     let db = TempDb::new();
     let store = SqlStore::connect(&db.url()).await.unwrap();
     a_revoked_family_takes_no_new_tokens(&store).await;
+    store.close().await;
+}
+
+/// Saves into a family racing its revocation: once both are done, none of
+/// the family's tokens is left, whichever ran first (a save either lands
+/// before the deletion or meets the tombstone).
+async fn saves_racing_a_revocation_leave_nothing(store: &SqlStore) {
+    for round in 0..20 {
+        let family = unique("racing");
+        let tokens: Vec<TokenRecord> = (0..16).map(|_| token(&family, "c", false).0).collect();
+        let saves: Vec<_> = tokens
+            .iter()
+            .cloned()
+            .map(|token| {
+                let store = store.clone();
+                tokio::spawn(async move { store.save_token(token).await })
+            })
+            .collect();
+        let revocation = {
+            let (store, family) = (store.clone(), family.clone());
+            tokio::spawn(async move { store.revoke_token_family(&family).await })
+        };
+        for save in saves {
+            save.await.unwrap().unwrap();
+        }
+        revocation.await.unwrap().unwrap();
+        for token in &tokens {
+            assert_eq!(
+                store.access_token(&token.access_token).await.unwrap(),
+                None,
+                "round {round}: a token outlived its family's revocation"
+            );
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn saves_racing_a_revocation_leave_nothing_on_sqlite() {
+    let store = SqlStore::connect(MEMORY).await.unwrap();
+    saves_racing_a_revocation_leave_nothing(&store).await;
+    let db = TempDb::new();
+    let store = SqlStore::connect(&db.url()).await.unwrap();
+    saves_racing_a_revocation_leave_nothing(&store).await;
     store.close().await;
 }

@@ -87,6 +87,10 @@ pub(crate) const DELETE_FAMILY: &str = "DELETE FROM tokens WHERE family = $1";
 pub(crate) const TOMBSTONE_FAMILY: &str = "INSERT INTO revoked_families (family, revoked_at) \
      VALUES ($1, $2) ON CONFLICT (family) DO UPDATE SET revoked_at = excluded.revoked_at";
 
+/// Taken by a Postgres revocation before [`REVOKE_FAMILY`], in its transaction.
+#[cfg(feature = "postgres")]
+pub(crate) const LOCK_TOKENS_AGAINST_WRITERS: &str = "LOCK TABLE tokens IN SHARE ROW EXCLUSIVE MODE";
+
 /// Postgres revokes in one statement: tombstone and deletion together.
 #[cfg(feature = "postgres")]
 pub(crate) const REVOKE_FAMILY: &str = "WITH gone AS (DELETE FROM tokens WHERE family = $1) \

@@ -1,7 +1,8 @@
 //! The PostgreSQL backend: one pool for reads and writes. Postgres has
 //! row-level locking and many concurrent writers, so there is no writer
 //! task: every operation is one atomic statement (the rotation included, as a
-//! data-modifying `WITH`).
+//! data-modifying `WITH`), except the revocation of a family, which locks
+//! out writers for its one statement (see [`revoke_token_family`]).
 
 use sqlx::PgPool;
 use sqlx::postgres::PgPoolOptions;
@@ -31,16 +32,28 @@ mod statements {
     }
 }
 
-/// Deletes every token of a family and leaves its tombstone, in one
-/// statement. Under `READ COMMITTED` a `save_token` statement running at the
-/// very same moment may not see the tombstone yet; the window is one
-/// statement's length, not a whole request's.
+/// Deletes every token of a family and leaves its tombstone.
+///
+/// First it locks `tokens` against writers (`SHARE ROW EXCLUSIVE`: it waits
+/// for the inserts already running, holds new ones until the tombstone is
+/// committed, and lets readers through). Without it, under `READ COMMITTED`
+/// an insert that took its snapshot just before the tombstone was committed
+/// would add a token the deletion never saw. An insert held by the lock
+/// takes its snapshot once it has the lock, so it sees the tombstone and
+/// stores nothing. The lock conflicts with itself, so two revocations run
+/// one after the other instead of deadlocking. Revocations are rare next to
+/// issuance; each stalls writes for one short transaction.
 async fn revoke_token_family(pool: &PgPool, family: &str) -> Result<(), SqlError> {
+    let mut transaction = pool.begin().await?;
+    sqlx::query(super::ops::LOCK_TOKENS_AGAINST_WRITERS)
+        .execute(&mut *transaction)
+        .await?;
     sqlx::query(super::ops::REVOKE_FAMILY)
         .bind(family)
         .bind(oauth_runtime::now())
-        .execute(pool)
+        .execute(&mut *transaction)
         .await?;
+    transaction.commit().await?;
     Ok(())
 }
 
