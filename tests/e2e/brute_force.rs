@@ -39,15 +39,7 @@ async fn password_guessing_on_the_login_form_locks_the_username_out() {
     let server = TestServer::start("memory", "http://127.0.0.1:9/unused");
     let url = crate::support::authorize_url(&server, "web", "http://127.0.0.1:9/cb", "read");
     let page = http().get(&url).send().await.unwrap();
-    let csrf = page
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find(|v| v.starts_with("granted_csrf="))
-        .and_then(|v| v.split(';').next())
-        .unwrap()
-        .to_owned();
+    let csrf = crate::support::set_cookie(&page, "granted_csrf");
     let hidden = crate::support::hidden_fields(&page.text().await.unwrap());
     let sign_in = |user: &'static str, password: &'static str| {
         let mut form = hidden.clone();

@@ -13,7 +13,9 @@ use openidconnect::{
 };
 use serde_json::Value;
 
-use crate::support::{TestServer, consent, fresh_dir, hidden_fields, http, query_param};
+use crate::support::{
+    TestServer, consent, fresh_dir, get_json, hidden_fields, http, query_param, set_cookie,
+};
 
 const REDIRECT: &str = "http://127.0.0.1:9/cb";
 
@@ -113,19 +115,7 @@ async fn an_openid_connect_relying_party_logs_in_and_validates_the_id_token() {
 #[tokio::test]
 async fn discovery_agrees_with_rfc_8414_and_jwks_publishes_the_key() {
     let server = TestServer::start("memory", "http://127.0.0.1:9/unused");
-    let get = |path: &str| {
-        let url = server.url(path);
-        async move {
-            http()
-                .get(url)
-                .send()
-                .await
-                .unwrap()
-                .json::<Value>()
-                .await
-                .unwrap()
-        }
-    };
+    let get = |path: &str| get_json(server.url(path));
     let discovery = get("/.well-known/openid-configuration").await;
     let oauth = get("/.well-known/oauth-authorization-server").await;
     assert_eq!(discovery, oauth, "one document for both");
@@ -176,18 +166,6 @@ async fn sign_in(server: &TestServer) -> String {
         .unwrap();
     assert_eq!(answer.status(), 302);
     set_cookie(&answer, "granted_session")
-}
-
-fn set_cookie(response: &openidconnect::reqwest::Response, name: &str) -> String {
-    response
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find(|v| v.starts_with(&format!("{name}=")))
-        .and_then(|v| v.split(';').next())
-        .unwrap_or_else(|| panic!("no {name} cookie"))
-        .to_owned()
 }
 
 /// GETs the authorize URL with `cookie` and returns the redirect's location,
@@ -282,19 +260,7 @@ async fn prompt_none_login_consent_and_max_age() {
 #[tokio::test]
 async fn the_signing_key_is_kept_across_restarts_and_rotation_publishes_both() {
     let dir = fresh_dir("keys");
-    let jwks = |server: &TestServer| {
-        let url = server.url("/jwks.json");
-        async move {
-            http()
-                .get(url)
-                .send()
-                .await
-                .unwrap()
-                .json::<Value>()
-                .await
-                .unwrap()
-        }
-    };
+    let jwks = |server: &TestServer| get_json(server.url("/jwks.json"));
     let kids = |jwks: &Value| -> Vec<String> {
         jwks["keys"]
             .as_array()

@@ -156,15 +156,7 @@ pub async fn consent(server: &TestServer, authorize_url: &str, user: (&str, &str
     let client = http();
     let page = client.get(authorize_url).send().await.expect("GET authorize");
     assert_eq!(page.status(), 200, "authorize page");
-    let cookie = page
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find(|v| v.starts_with("granted_csrf="))
-        .and_then(|v| v.split(';').next())
-        .expect("csrf cookie")
-        .to_owned();
+    let cookie = set_cookie(&page, "granted_csrf");
     let html = page.text().await.expect("page body");
     let mut form = hidden_fields(&html);
     form.push(("username".into(), user.0.into()));
@@ -182,6 +174,31 @@ pub async fn consent(server: &TestServer, authorize_url: &str, user: (&str, &str
         .to_str()
         .expect("location")
         .to_owned()
+}
+
+/// The `name=value` pair of the cookie `name` that a response sets.
+pub fn set_cookie(response: &reqwest::Response, name: &str) -> String {
+    response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with(&format!("{name}=")))
+        .and_then(|v| v.split(';').next())
+        .unwrap_or_else(|| panic!("no {name} cookie"))
+        .to_owned()
+}
+
+/// GETs `url` and reads its JSON body.
+pub async fn get_json(url: String) -> serde_json::Value {
+    http()
+        .get(url)
+        .send()
+        .await
+        .expect("GET")
+        .json()
+        .await
+        .expect("a JSON body")
 }
 
 /// The `name`/`value` pairs of the page's hidden inputs.
