@@ -549,21 +549,27 @@ async fn failing_revocation_on_a_code_replay_is_server_error() {
     assert!(!is_active(&server, &access).await);
 }
 
+/// A fault in `method` during a refresh: nothing is issued and the refresh
+/// token (and its access token) stay valid.
+async fn refresh_fault_leaves_the_refresh_token_valid(fault: Fault, method: &'static str) {
+    let server = server("memory").await;
+    let code = code(&server).await;
+    let first = token(&server, &redeem(&code)).await;
+    let (access, refresh) = (field(&first, "access_token"), field(&first, "refresh_token"));
+    let before = token_count(&server).await;
+    server.storage().inject(fault, &[method]);
+    fault.assert_answered(&token(&server, &refresh_body(&refresh)).await);
+    server.storage().heal();
+    assert_eq!(token_count(&server).await, before, "{method}: no token issued");
+    assert!(is_active(&server, &access).await, "{method}");
+    assert!(is_active(&server, &refresh).await, "{method}");
+    field(&token(&server, &refresh_body(&refresh)).await, "access_token");
+}
+
 #[tokio::test]
 async fn failing_refresh_lookup_or_rotation_leaves_the_refresh_token_valid() {
     for method in ["refresh_token", "rotate_refresh_token"] {
-        let server = server("memory").await;
-        let code = code(&server).await;
-        let first = token(&server, &redeem(&code)).await;
-        let (access, refresh) = (field(&first, "access_token"), field(&first, "refresh_token"));
-        let before = token_count(&server).await;
-        server.storage().fail(&[method]);
-        assert_server_error(&token(&server, &refresh_body(&refresh)).await);
-        server.storage().heal();
-        assert_eq!(token_count(&server).await, before, "{method}: no token issued");
-        assert!(is_active(&server, &access).await, "{method}");
-        assert!(is_active(&server, &refresh).await, "{method}");
-        field(&token(&server, &refresh_body(&refresh)).await, "access_token");
+        refresh_fault_leaves_the_refresh_token_valid(Fault::Error, method).await;
     }
 }
 
@@ -646,18 +652,7 @@ async fn timed_out_save_token_after_take_code_consumes_the_code_and_issues_nothi
 
 #[tokio::test]
 async fn timed_out_rotation_is_temporarily_unavailable_and_leaves_the_refresh_token_valid() {
-    let server = server("memory").await;
-    let code = code(&server).await;
-    let first = token(&server, &redeem(&code)).await;
-    let (access, refresh) = (field(&first, "access_token"), field(&first, "refresh_token"));
-    let before = token_count(&server).await;
-    server.storage().hang(&["rotate_refresh_token"]);
-    assert_unavailable(&token(&server, &refresh_body(&refresh)).await);
-    server.storage().heal();
-    assert_eq!(token_count(&server).await, before, "no token issued");
-    assert!(is_active(&server, &access).await);
-    assert!(is_active(&server, &refresh).await);
-    field(&token(&server, &refresh_body(&refresh)).await, "access_token");
+    refresh_fault_leaves_the_refresh_token_valid(Fault::Hang, "rotate_refresh_token").await;
 }
 
 #[tokio::test]
