@@ -231,20 +231,12 @@ impl Login {
         let user = granted::storage::UserStorage::user_by_username(storage, username)
             .await
             .map_err(|e| granted::OAuthError::storage(&e))?;
-        let password = password.to_owned();
-        // argon2 takes tens of milliseconds: keep it off the async workers.
-        let verified = tokio::task::spawn_blocking(move || match user {
-            Some(user) if granted::verify_password(&password, user.password_hash()) => {
-                Some((user.subject().to_owned(), user.username().to_owned()))
-            }
-            Some(_) => None,
-            None => {
-                granted::verify_password_of_unknown_user(&password);
-                None
-            }
-        })
-        .await
-        .map_err(|_| granted::OAuthError::server_error())?;
+        // argon2 runs on the policy's offload (a blocking thread here).
+        let hash = user.as_ref().map(|user| user.password_hash().to_owned());
+        let matches = granted::verify_user_password(self.server.policy(), password, hash).await?;
+        let verified = user
+            .filter(|_| matches)
+            .map(|user| (user.subject().to_owned(), user.username().to_owned()));
         Ok(match verified {
             Some((subject, username)) => SignIn::Valid(subject, username),
             None => {

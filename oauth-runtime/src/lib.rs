@@ -37,6 +37,7 @@ pub use endpoints::introspect::Introspection;
 pub use endpoints::metadata::{EndpointPaths, Metadata};
 pub use error::{ErrorCode, OAuthError, StorageUnavailable};
 pub use form::{MAX_PARAMS, Params};
+pub use grants::password::verify_user_password;
 pub use memory::{ClientRecord, MemoryStore, MemoryStoreError, UserRecord};
 pub use model::{
     AuthMethod, ClientModel, ClientModelExt, CodeModel, CodeRecord, OpenIdCode, RefreshableToken,

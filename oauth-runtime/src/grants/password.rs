@@ -34,7 +34,7 @@ where
 
     let user = storage.user_by_username(username).await.map_err(storage_error)?;
     let hash = user.as_ref().map(|user| user.password_hash().to_owned());
-    if !password_matches(request.policy, password, hash).await? {
+    if !verify_user_password(request.policy, password, hash).await? {
         return Err(OAuthError::invalid_grant(BAD_CREDENTIALS));
     }
     let Some(user) = user else {
@@ -56,13 +56,19 @@ where
     .await
 }
 
-/// Verifies `password` against the user's hash, or spends the same work
-/// for an unknown user (`None`), on the policy's offload when it has one.
+/// Verifies `password` against a user's argon2 hash, or spends the same work
+/// for an unknown user (`None`) so that both answer alike, on the policy's
+/// offload when it has one ([`Policy::with_offload`]). The password grant
+/// uses it; so should a login page.
 ///
 /// # Errors
 ///
 /// `server_error` when the offload did not run the check.
-async fn password_matches(policy: &Policy, password: &str, hash: Option<String>) -> Result<bool, OAuthError> {
+pub async fn verify_user_password(
+    policy: &Policy,
+    password: &str,
+    hash: Option<String>,
+) -> Result<bool, OAuthError> {
     let check = move |password: &str| match &hash {
         Some(hash) => verify_password(password, hash),
         None => {
