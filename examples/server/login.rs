@@ -16,11 +16,11 @@ use std::time::{Duration, Instant};
 use axum::http::header::{CONTENT_SECURITY_POLICY, COOKIE, RETRY_AFTER, SET_COOKIE};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::IntoResponse as _;
-use granted::axum::{AuthFailureLimiter, OAuthRequest, into_axum};
+use granted::axum::{OAuthRequest, into_axum};
 use granted::endpoints::authorize::escape;
 use granted::{
     AuthorizeError, ClientModel as _, NewToken, Params, PendingAuthorization, Response, Scope, Server,
-    TokenHash, UnixTime, UserModel as _,
+    SignIn, TokenHash, UnixTime, UserModel as _,
 };
 use subtle::ConstantTimeEq as _;
 
@@ -100,9 +100,6 @@ pub struct Login {
     pub server: Arc<Server<ExampleStore>>,
     pub sessions: Sessions,
     pub secure_cookies: bool,
-    /// Failed sign-ins per username (the limiter of the token endpoint, a
-    /// separate instance: usernames and client ids never share a count).
-    pub sign_in_failures: AuthFailureLimiter,
 }
 
 /// `GET /oauth/authorize`
@@ -166,21 +163,32 @@ pub async fn submit(login: Arc<Login>, request: OAuthRequest) -> axum::response:
         .filter(|(_, session)| !pending.needs_login(Some(session.auth_time), granted::now()));
     let (session_id, subject, auth_time, new_cookie) = match session {
         Some((id, session)) => (id, session.subject, session.auth_time, None),
-        None => match login.check_password(&params).await {
-            Ok(SignIn::Valid(subject, username)) => match login.sessions.start(&subject, &username) {
-                Some((cookie, id)) => (id, subject, granted::now(), Some(cookie)),
-                None => return into_axum(granted::OAuthError::server_error().into_response()),
-            },
-            Ok(SignIn::Invalid) => {
-                return login.page(&pending, &params, None, Some("Invalid username or password."));
+        None => match login.check_password(&params, request.peer()).await {
+            Ok(SignIn::Valid(user)) => {
+                let (subject, username) = (user.subject().to_owned(), user.username().to_owned());
+                match login.sessions.start(&subject, &username) {
+                    Some((cookie, id)) => (id, subject, granted::now(), Some(cookie)),
+                    None => return into_axum(granted::OAuthError::server_error().into_response()),
+                }
             }
             Ok(SignIn::LockedOut(retry_after)) => {
-                let message = "Too many failed sign-ins for this account: try again later.";
-                let mut page = login.page(&pending, &params, None, Some(message));
-                *page.status_mut() = StatusCode::TOO_MANY_REQUESTS;
-                page.headers_mut()
-                    .insert(RETRY_AFTER, HeaderValue::from(retry_after.as_secs().max(1)));
-                return page;
+                let message = "Too many failed sign-ins: try again later.";
+                let seconds = retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0);
+                return login.refusal(&pending, &params, StatusCode::TOO_MANY_REQUESTS, message, seconds);
+            }
+            Ok(_) => {
+                return login.page(&pending, &params, None, Some("Invalid username or password."));
+            }
+            Err(error) if error.code() == granted::ErrorCode::TemporarilyUnavailable => {
+                let message = "The server is busy: try again in a moment.";
+                let seconds = error.retry_after().unwrap_or(1);
+                return login.refusal(
+                    &pending,
+                    &params,
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    message,
+                    seconds,
+                );
             }
             Err(error) => return into_axum(error.into_response()),
         },
@@ -205,45 +213,42 @@ pub async fn submit(login: Arc<Login>, request: OAuthRequest) -> axum::response:
     response
 }
 
-/// The outcome of a sign-in attempt.
-enum SignIn {
-    /// Subject and username.
-    Valid(String, String),
-    Invalid,
-    /// Too many failures for this username: refused without checking.
-    LockedOut(Duration),
-}
-
 impl Login {
-    /// Checks a username and password; an unknown user costs the same argon2
-    /// work as a wrong password and gets the same answer. Failures count
-    /// per username, known or not: after too many the username is locked
-    /// out for a while, even for the right password (which would otherwise
-    /// stand out from the refusals and let the guessing go on).
-    async fn check_password(&self, params: &Params<'_>) -> Result<SignIn, granted::OAuthError> {
+    /// Checks the form's username and password through the runtime's
+    /// [`granted::sign_in`]: the same failure budgets (per username, per
+    /// address) and the same bounded argon2 pool as the password grant.
+    async fn check_password(
+        &self,
+        params: &Params<'_>,
+        peer: Option<std::net::IpAddr>,
+    ) -> Result<SignIn<granted::UserRecord>, granted::OAuthError> {
         let (Some(username), Some(password)) = (params.get("username"), params.get("password")) else {
             return Ok(SignIn::Invalid);
         };
-        if let Err(retry_after) = self.sign_in_failures.check(username) {
-            return Ok(SignIn::LockedOut(retry_after));
-        }
-        let storage = self.server.storage();
-        let user = granted::storage::UserStorage::user_by_username(storage, username)
-            .await
-            .map_err(|e| granted::OAuthError::storage(&e))?;
-        // argon2 runs on the policy's offload (a blocking thread here).
-        let hash = user.as_ref().map(|user| user.password_hash().to_owned());
-        let matches = granted::verify_user_password(self.server.policy(), password, hash).await?;
-        let verified = user
-            .filter(|_| matches)
-            .map(|user| (user.subject().to_owned(), user.username().to_owned()));
-        Ok(match verified {
-            Some((subject, username)) => SignIn::Valid(subject, username),
-            None => {
-                self.sign_in_failures.record_failure(username);
-                SignIn::Invalid
-            }
-        })
+        granted::sign_in(
+            self.server.storage(),
+            self.server.policy(),
+            username,
+            password,
+            peer,
+        )
+        .await
+    }
+
+    /// The page again with `message`, answered `status` with `Retry-After`.
+    fn refusal(
+        &self,
+        pending: &PendingAuthorization<granted::ClientRecord>,
+        params: &Params<'_>,
+        status: StatusCode,
+        message: &str,
+        retry_after: u64,
+    ) -> axum::response::Response {
+        let mut page = self.page(pending, params, None, Some(message));
+        *page.status_mut() = status;
+        page.headers_mut()
+            .insert(RETRY_AFTER, HeaderValue::from(retry_after.max(1)));
+        page
     }
 
     fn cookie(&self, name: &str, value: &str, path: &str, same_site: &str, max_age: u64) -> String {

@@ -20,7 +20,8 @@ use axum::Router;
 use axum::response::IntoResponse as _;
 use axum::routing::get;
 use granted::axum::{
-    AuthFailureLimit, AuthFailureLimiter, OAuthRequest, OAuthRoutes, into_axum, openid_routes,
+    AuthFailureLimit, AuthFailureLimiter, ConnectionLimits, OAuthRequest, OAuthRoutes, into_axum,
+    openid_routes,
 };
 use granted::{NewToken, Scope, Server, SigningAlg, UserClaims, pkce};
 use tower_http::trace::TraceLayer;
@@ -94,7 +95,6 @@ async fn run(args: Args) -> Result<(), String> {
         server: Arc::clone(&server),
         sessions: Sessions::default(),
         secure_cookies: issuer.starts_with("https://"),
-        sign_in_failures: AuthFailureLimiter::new(AuthFailureLimit::default()),
     });
     let app = router(server, login);
 
@@ -105,7 +105,13 @@ async fn run(args: Args) -> Result<(), String> {
     if let Some(demo) = demo {
         demo.print(&issuer);
     }
-    axum::serve(listener, app)
+    // Header, body and idle time-outs, a connection cap and an immediate
+    // 413 for a declared oversized body (the contract's defaults).
+    let limits = ConnectionLimits::default()
+        .with_max_connections(args.max_connections)
+        .with_idle_timeout(args.idle_timeout);
+    granted::axum::serve(listener, app)
+        .limits(limits)
         .with_graceful_shutdown(shutdown_signal())
         .await
         .map_err(|e| format!("server error: {e}"))

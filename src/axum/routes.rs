@@ -12,9 +12,8 @@ use axum::Router;
 use axum::extract::FromRef;
 
 use super::deadline::unavailable;
-use super::limit::too_many;
 use super::{AuthFailureLimiter, OAuthRequest, into_axum};
-use crate::{ErrorCode, Grants, Response, Server, TokenHash, presented_client_id};
+use crate::{ErrorCode, Grants, OAuthError, Response, Server, TokenHash, presented_client_id};
 
 /// The router of [`oauth_routes`](super::oauth_routes), with options.
 ///
@@ -131,7 +130,14 @@ impl Guards {
             if let Some(key) = &key
                 && let Err(retry_after) = limiter.check_at(key, Instant::now())
             {
-                return too_many(retry_after);
+                return into_axum(
+                    OAuthError::too_many_attempts(
+                        ErrorCode::InvalidClient,
+                        "too many failed client authentications; retry later",
+                        retry_after,
+                    )
+                    .into_response(),
+                );
             }
         }
         let response = match self.time_limit {
