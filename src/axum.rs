@@ -29,12 +29,14 @@ use crate::storage::ClaimsStorage;
 use crate::{Grants, MAX_BODY_BYTES, OAuthError, Request, Response, Server};
 
 mod blocking;
+mod cors;
 mod deadline;
 mod routes;
 mod serve;
 
 pub use crate::throttle::{AuthFailureLimit, AuthFailureLimiter};
 pub use blocking::{tokio_offload, tokio_offload_unbounded};
+pub use cors::CorsOrigins;
 pub use routes::OAuthRoutes;
 use routes::{Guards, RouteState};
 pub use serve::{BodyTimedOut, ConnectionLimits, Serve, serve};
@@ -136,12 +138,18 @@ pub fn oauth_routes<S: Grants>(server: Arc<Server<S>>) -> Router {
     OAuthRoutes::new(server).into_router()
 }
 
-fn route_table<S: Grants>() -> Router<RouteState<S>> {
-    Router::new()
+/// The endpoints browsers may call (with CORS when configured), and
+/// introspection, which only resource servers call.
+fn route_table<S: Grants>(cors: Option<&CorsOrigins>) -> Router<RouteState<S>> {
+    let browser = Router::new()
         .route("/oauth/token", post(token::<S>))
         .route("/oauth/revoke", post(revoke::<S>))
-        .route("/oauth/introspect", post(introspect::<S>))
-        .route("/.well-known/oauth-authorization-server", get(metadata::<S>))
+        .route("/.well-known/oauth-authorization-server", get(metadata::<S>));
+    let browser = match cors {
+        Some(origins) => browser.layer(origins.layer()),
+        None => browser,
+    };
+    browser.route("/oauth/introspect", post(introspect::<S>))
 }
 
 async fn token<S: Grants>(

@@ -8,6 +8,7 @@
 //! page, and a protected resource at `/api/me`.
 
 mod args;
+mod csrf;
 mod login;
 mod seed;
 mod store;
@@ -20,13 +21,14 @@ use axum::Router;
 use axum::response::IntoResponse as _;
 use axum::routing::get;
 use granted::axum::{
-    AuthFailureLimit, AuthFailureLimiter, ConnectionLimits, OAuthRequest, OAuthRoutes, into_axum,
-    openid_routes,
+    AuthFailureLimit, AuthFailureLimiter, ConnectionLimits, CorsOrigins, OAuthRequest, OAuthRoutes,
+    into_axum, openid_routes,
 };
 use granted::{NewToken, Scope, Server, SigningAlg, UserClaims, pkce};
 use tower_http::trace::TraceLayer;
 
 use crate::args::{Args, Command};
+use crate::csrf::CsrfKey;
 use crate::login::{Login, Sessions};
 use crate::seed::{Seed, SeedClient, SeedUser};
 use crate::store::ExampleStore;
@@ -81,6 +83,7 @@ async fn run(args: Args) -> Result<(), String> {
     let keys = store
         .signing_keys(SigningAlg::Rs256, args.rotate_signing_key)
         .await?;
+    let store_secret = store.shared_secret("login_csrf").await?;
     let server = Arc::new(store.into_server(keys).configure(|policy| {
         policy
             .with_issuer(&issuer)
@@ -95,8 +98,13 @@ async fn run(args: Args) -> Result<(), String> {
         server: Arc::clone(&server),
         sessions: Sessions::default(),
         secure_cookies: issuer.starts_with("https://"),
+        csrf: CsrfKey::new(&store_secret)?,
     });
-    let app = router(server, login);
+    // Browsers may call the token, revocation, metadata, JWKS and userinfo
+    // endpoints from the origins of public clients' redirect URIs.
+    let origins = CorsOrigins::default();
+    spawn_cors_refresh(Arc::clone(&server), origins.clone()).await;
+    let app = router(server, login, origins);
 
     println!(
         "granted example server listening on http://{addr} (issuer {issuer}, db {})",
@@ -117,7 +125,7 @@ async fn run(args: Args) -> Result<(), String> {
         .map_err(|e| format!("server error: {e}"))
 }
 
-fn router(server: Arc<Server<ExampleStore>>, login: Arc<Login>) -> Router {
+fn router(server: Arc<Server<ExampleStore>>, login: Arc<Login>, origins: CorsOrigins) -> Router {
     let show = Arc::clone(&login);
     let me_server = Arc::clone(&server);
     // Token, revocation and introspection: 10 failed client authentications
@@ -126,8 +134,9 @@ fn router(server: Arc<Server<ExampleStore>>, login: Arc<Login>) -> Router {
     OAuthRoutes::new(Arc::clone(&server))
         .limit_failed_authentications(AuthFailureLimiter::new(AuthFailureLimit::default()))
         .time_limit(OAUTH_TIME_LIMIT)
+        .cors(origins.clone())
         .into_router()
-        .merge(openid_routes(server))
+        .merge(openid_routes(server).layer(origins.layer()))
         .route(
             "/oauth/authorize",
             get(move |request: OAuthRequest| login::show(Arc::clone(&show), request))
@@ -235,6 +244,29 @@ impl Demo {
             password = self.password,
         );
     }
+}
+
+/// Loads the public clients' origins now, then again every minute (clients
+/// registered by another instance sharing the database included).
+async fn spawn_cors_refresh(server: Arc<Server<ExampleStore>>, origins: CorsOrigins) {
+    let load = move || {
+        let (server, origins) = (Arc::clone(&server), origins.clone());
+        async move {
+            match server.storage().public_clients().await {
+                Ok(clients) => origins.replace_from_clients(&clients),
+                Err(error) => tracing::warn!(%error, "loading the public clients for CORS failed"),
+            }
+        }
+    };
+    load().await;
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(Duration::from_secs(60));
+        every.tick().await;
+        loop {
+            every.tick().await;
+            load().await;
+        }
+    });
 }
 
 fn spawn_purge(server: Arc<Server<ExampleStore>>) {

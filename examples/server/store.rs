@@ -7,8 +7,8 @@ use granted::storage::{
     ClaimsStorage as _, CodeStorage as _, RefreshStorage as _, Storage as _, UserStorage as _,
 };
 use granted::{
-    ClientRecord, CodeRecord, KeyRing, MemoryStore, MemoryStoreError, SigningAlg, SigningKey, TokenHash,
-    TokenRecord, UserClaims, UserRecord,
+    ClientRecord, CodeRecord, KeyRing, MemoryStore, MemoryStoreError, NewToken, SigningAlg, SigningKey,
+    TokenHash, TokenRecord, UserClaims, UserRecord,
 };
 
 /// Where the data lives.
@@ -94,6 +94,25 @@ impl ExampleStore {
                 }
                 store.load_or_generate_keys(alg).await.map_err(|e| e.to_string())
             }
+        }
+    }
+
+    /// Every public client (for the CORS origins).
+    pub async fn public_clients(&self) -> Result<Vec<ClientRecord>, StoreError> {
+        Ok(match &self.backend {
+            Backend::Memory(store) => store.public_clients(),
+            Backend::Sql(store) => store.public_clients().await?,
+        })
+    }
+
+    /// A secret shared by every instance on the database (created by the
+    /// first); with `--db memory`, a new one on every start.
+    pub async fn shared_secret(&self, name: &str) -> Result<String, String> {
+        match &self.backend {
+            Backend::Memory(_) => NewToken::generate()
+                .map(NewToken::into_value)
+                .map_err(|e| e.to_string()),
+            Backend::Sql(store) => store.shared_secret(name).await.map_err(|e| e.to_string()),
         }
     }
 
