@@ -30,6 +30,11 @@ pub(crate) const SQLITE: Embedded = &[
         "revoked families",
         include_str!("../../migrations/sqlite/0003_revoked_families.sql"),
     ),
+    (
+        4,
+        "refresh scope",
+        include_str!("../../migrations/sqlite/0004_refresh_scope.sql"),
+    ),
 ];
 
 /// The PostgreSQL migrations.
@@ -45,6 +50,11 @@ pub(crate) const POSTGRES: Embedded = &[
         3,
         "revoked families",
         include_str!("../../migrations/postgres/0003_revoked_families.sql"),
+    ),
+    (
+        4,
+        "refresh scope",
+        include_str!("../../migrations/postgres/0004_refresh_scope.sql"),
     ),
 ];
 

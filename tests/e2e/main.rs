@@ -8,5 +8,6 @@ mod csrf_on_consent;
 mod endpoints;
 mod oauth2_client;
 mod openid;
+mod protocol_rules;
 mod sqlite;
 mod support;

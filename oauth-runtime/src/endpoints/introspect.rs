@@ -84,13 +84,17 @@ impl<S: Grants> Server<S> {
             return Ok(Introspection::INACTIVE);
         }
         let record = found.record;
-        let (token_type, exp) = match found.kind {
-            TokenKind::Access => ("Bearer", Some(record.expires_at)),
-            TokenKind::Refresh => ("refresh_token", record.refresh_expires_at),
+        let (token_type, exp, scope) = match found.kind {
+            TokenKind::Access => ("Bearer", Some(record.expires_at), &record.scope),
+            TokenKind::Refresh => (
+                "refresh_token",
+                record.refresh_expires_at,
+                record.refresh_token_scope(),
+            ),
         };
         Ok(Introspection {
             active: true,
-            scope: Some(record.scope.to_string()),
+            scope: Some(scope.to_string()),
             client_id: Some(record.client_id),
             token_type: Some(token_type),
             exp,
@@ -117,6 +121,29 @@ mod tests {
             HeaderValue::from_static("application/x-www-form-urlencoded"),
         );
         let body = format!("{body}&client_id=post&client_secret=post-secret");
+        server
+            .introspect(Request::new(&Method::POST, &headers).with_body(body.as_bytes()))
+            .await
+    }
+
+    /// Introspects as `client`, authenticating with HTTP Basic.
+    async fn introspect_as(
+        server: &Server<MemoryStore>,
+        (id, secret): (&str, &str),
+        token: &str,
+    ) -> Response {
+        use base64::Engine as _;
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            CONTENT_TYPE,
+            HeaderValue::from_static("application/x-www-form-urlencoded"),
+        );
+        let basic = base64::engine::general_purpose::STANDARD.encode(format!("{id}:{secret}"));
+        headers.insert(
+            http::header::AUTHORIZATION,
+            HeaderValue::from_str(&format!("Basic {basic}")).unwrap(),
+        );
+        let body = format!("token={token}");
         server
             .introspect(Request::new(&Method::POST, &headers).with_body(body.as_bytes()))
             .await
@@ -184,6 +211,41 @@ mod tests {
             introspect(&server, &format!("token={refresh}")).await.json(),
             serde_json::json!({"active": false})
         );
+    }
+
+    #[tokio::test]
+    async fn a_narrowed_refresh_answers_each_token_with_its_own_scope() {
+        let server = issuer_server();
+        let web = ("web", "web-secret");
+        let first = ok_body(
+            &post(
+                &server,
+                Some(web),
+                "grant_type=password&username=alice&password=wonderland&scope=read+write",
+            )
+            .await,
+        );
+        let narrowed = ok_body(
+            &post(
+                &server,
+                Some(web),
+                &format!(
+                    "grant_type=refresh_token&refresh_token={}&scope=read",
+                    first["refresh_token"].as_str().unwrap()
+                ),
+            )
+            .await,
+        );
+        let access = introspect_as(&server, web, narrowed["access_token"].as_str().unwrap())
+            .await
+            .json();
+        assert_eq!(access["scope"], "read");
+        let refresh = introspect_as(&server, web, narrowed["refresh_token"].as_str().unwrap())
+            .await
+            .json();
+        assert_eq!(refresh["active"], true);
+        assert_eq!(refresh["token_type"], "refresh_token");
+        assert_eq!(refresh["scope"], "read write");
     }
 
     #[tokio::test]

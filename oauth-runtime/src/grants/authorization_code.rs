@@ -51,6 +51,7 @@ where
             client_id: client.client_id(),
             subject: Some(code.subject.clone()),
             scope: code.scope.clone(),
+            refresh_scope: None,
             family: Some(family),
             refresh: refresh_for(request.policy, client),
         },

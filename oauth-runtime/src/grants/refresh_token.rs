@@ -43,11 +43,15 @@ where
     let Some(refresh_expires_at) = old.refresh_expires_at.filter(|t| *t > request.now) else {
         return Err(OAuthError::invalid_grant("the refresh token has expired"));
     };
+    // RFC 6749 §6: a narrower `scope` narrows the new access token only; the
+    // new refresh token keeps the scope of the one presented, so that a later
+    // refresh may ask for all of it again.
+    let granted = old.refresh_token_scope();
     let scope = match params.get("scope") {
-        None => old.scope.clone(),
+        None => granted.clone(),
         Some(requested) => {
             let requested = Scope::parse(requested)?;
-            if let Some(token) = requested.first_outside(&old.scope) {
+            if let Some(token) = requested.first_outside(granted) {
                 return Err(OAuthError::invalid_scope(format!(
                     "scope `{token}` was not part of the original grant"
                 )));
@@ -55,18 +59,22 @@ where
             requested
         }
     };
+    let refresh_scope = (!granted.is_subset_of(&scope)).then(|| granted.clone());
 
     let next = Issue {
         client_id: client.client_id(),
         subject: old.subject,
         scope,
+        refresh_scope,
         family: Some(old.family.clone()),
         refresh: Refresh::Until(refresh_expires_at),
     };
     if !request.policy.rotates_refresh_tokens() {
-        // The client keeps its refresh token; it gets a new access token only.
+        // The client keeps its refresh token (and its scope); it gets a new
+        // access token only.
         let next = Issue {
             refresh: Refresh::None,
+            refresh_scope: None,
             ..next
         };
         return issue(storage, request.policy, request.now, next).await;
@@ -102,7 +110,7 @@ mod tests {
     use crate::model::TokenRecord;
     use crate::{
         GrantType, MemoryStore, PkceMethod, Policy, Scope, Server, TokenHash, now,
-        storage::RefreshStorage as _,
+        storage::RefreshStorage as _, storage::Storage as _,
     };
 
     /// Runs the code flow for `web` and returns the token response.
@@ -185,9 +193,39 @@ mod tests {
         assert_eq!(error_of(&wider), "invalid_scope");
         let narrower = ok_body(&refresh(&server, &text(&first, "refresh_token"), "&scope=write").await);
         assert_eq!(narrower["scope"], "write");
-        // Narrowing does not let the next refresh widen again.
-        let widen_back = refresh(&server, &text(&narrower, "refresh_token"), "&scope=read").await;
-        assert_eq!(error_of(&widen_back), "invalid_scope");
+    }
+
+    #[tokio::test]
+    async fn narrowing_narrows_the_access_token_only() {
+        let server = server_with(Policy::new(GrantType::ALL));
+        let first = ok_body(
+            &post(
+                &server,
+                Some(("web", "web-secret")),
+                "grant_type=password&username=alice&password=wonderland&scope=read+write",
+            )
+            .await,
+        );
+        let narrower = ok_body(&refresh(&server, &text(&first, "refresh_token"), "&scope=read").await);
+        assert_eq!(narrower["scope"], "read");
+        let access = server
+            .storage()
+            .access_token(&TokenHash::of(&text(&narrower, "access_token")))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(access.scope.to_string(), "read");
+        assert_eq!(access.refresh_token_scope().to_string(), "read write");
+
+        // RFC 6749 §6: the new refresh token keeps the presented one's scope.
+        let again = ok_body(&refresh(&server, &text(&narrower, "refresh_token"), "&scope=read+write").await);
+        assert_eq!(again["scope"], "read write");
+        let still_wider = refresh(&server, &text(&again, "refresh_token"), "&scope=read+write+admin").await;
+        assert_eq!(error_of(&still_wider), "invalid_scope");
+        // Without `scope`, a refresh asks for the whole scope of its refresh token.
+        let narrower = ok_body(&refresh(&server, &text(&again, "refresh_token"), "&scope=write").await);
+        let omitted = ok_body(&refresh(&server, &text(&narrower, "refresh_token"), "").await);
+        assert_eq!(omitted["scope"], "read write");
     }
 
     #[tokio::test]
@@ -222,6 +260,7 @@ mod tests {
             expires_at: now() - 50,
             refresh_expires_at: Some(now() - 1),
             rotated: false,
+            refresh_scope: None,
         });
         let expired = refresh(&server, refresh_value.value(), "").await;
         assert_eq!(error_of(&expired), "invalid_grant");

@@ -1,0 +1,90 @@
+//! Protocol rules the outside security review of issue 14 found off, checked
+//! against the built example server.
+
+use serde_json::Value;
+
+use crate::support::{TestServer, VERIFIER, authorize_url, consent, http, query_param};
+
+const REDIRECT: &str = "http://127.0.0.1:9/cb";
+
+/// The code flow for `web` with `scope`, through the consent form: the token
+/// response.
+async fn web_tokens(server: &TestServer, scope: &str) -> Value {
+    let url = authorize_url(server, "web", REDIRECT, scope);
+    let location = consent(server, &url, ("alice", "wonderland"), "approve").await;
+    let code = query_param(&location, "code").expect("code");
+    let response = http()
+        .post(server.url("/oauth/token"))
+        .basic_auth("web", Some("web-secret"))
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", code.as_str()),
+            ("redirect_uri", REDIRECT),
+            ("code_verifier", VERIFIER),
+        ])
+        .send()
+        .await
+        .expect("POST token");
+    assert_eq!(response.status(), 200);
+    response.json().await.expect("token response")
+}
+
+/// A refresh by `web`, with `scope` when given: status and body.
+async fn refresh(server: &TestServer, token: &str, scope: Option<&str>) -> (u16, Value) {
+    let mut form = vec![("grant_type", "refresh_token"), ("refresh_token", token)];
+    form.extend(scope.map(|scope| ("scope", scope)));
+    let response = http()
+        .post(server.url("/oauth/token"))
+        .basic_auth("web", Some("web-secret"))
+        .form(&form)
+        .send()
+        .await
+        .expect("POST token");
+    let status = response.status().as_u16();
+    (status, response.json().await.expect("JSON body"))
+}
+
+/// Introspects `token` as the confidential client `id`.
+async fn introspect_as(server: &TestServer, (id, secret): (&str, &str), token: &str) -> Value {
+    http()
+        .post(server.url("/oauth/introspect"))
+        .basic_auth(id, Some(secret))
+        .form(&[("token", token)])
+        .send()
+        .await
+        .expect("POST introspect")
+        .json()
+        .await
+        .expect("JSON body")
+}
+
+fn text(body: &Value, name: &str) -> String {
+    body[name]
+        .as_str()
+        .unwrap_or_else(|| panic!("no `{name}` in {body}"))
+        .to_owned()
+}
+
+/// RFC 6749 §6 (contract: "Refresh: a narrower `scope` narrows only the new
+/// access token"), on SQLite so that the stored refresh scope is read back.
+#[tokio::test]
+async fn a_narrowing_refresh_keeps_the_refresh_tokens_scope() {
+    let server = TestServer::start("sqlite::memory:", "http://127.0.0.1:9/unused");
+    let tokens = web_tokens(&server, "read write").await;
+    let (status, narrowed) = refresh(&server, &text(&tokens, "refresh_token"), Some("read")).await;
+    assert_eq!(status, 200, "{narrowed}");
+    assert_eq!(narrowed["scope"], "read");
+    let web = ("web", "web-secret");
+    let refresh_token = text(&narrowed, "refresh_token");
+    assert_eq!(
+        introspect_as(&server, web, &refresh_token).await["scope"],
+        "read write"
+    );
+    assert_eq!(
+        introspect_as(&server, web, &text(&narrowed, "access_token")).await["scope"],
+        "read"
+    );
+    let (status, restored) = refresh(&server, &refresh_token, Some("read write")).await;
+    assert_eq!(status, 200, "{restored}");
+    assert_eq!(restored["scope"], "read write");
+}
