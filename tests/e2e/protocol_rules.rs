@@ -88,3 +88,23 @@ async fn a_narrowing_refresh_keeps_the_refresh_tokens_scope() {
     assert_eq!(status, 200, "{restored}");
     assert_eq!(restored["scope"], "read write");
 }
+
+/// Contract: "a refresh token [is answered] only to the client it was issued
+/// to (anyone else gets `{"active": false}`)"; access tokens to any
+/// authenticated confidential client.
+#[tokio::test]
+async fn a_refresh_token_introspects_only_for_its_own_client() {
+    let server = TestServer::start("memory", "http://127.0.0.1:9/unused");
+    let tokens = web_tokens(&server, "read").await;
+    let refresh_token = text(&tokens, "refresh_token");
+    let resource_server = ("rs", "rs-secret");
+    assert_eq!(
+        introspect_as(&server, resource_server, &refresh_token).await,
+        serde_json::json!({"active": false})
+    );
+    let owner = introspect_as(&server, ("web", "web-secret"), &refresh_token).await;
+    assert_eq!(owner["active"], true, "{owner}");
+    assert_eq!(owner["token_type"], "refresh_token");
+    let access = introspect_as(&server, resource_server, &text(&tokens, "access_token")).await;
+    assert_eq!(access["active"], true, "{access}");
+}
