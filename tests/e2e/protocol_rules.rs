@@ -108,3 +108,51 @@ async fn a_refresh_token_introspects_only_for_its_own_client() {
     let access = introspect_as(&server, resource_server, &text(&tokens, "access_token")).await;
     assert_eq!(access["active"], true, "{access}");
 }
+
+/// Contract: "`error_description` only ever holds RFC 6749 characters
+/// (%x20-21 / %x23-5B / %x5D-7E): request input is never echoed raw", with
+/// the review's reproductions (`prompt` and `grant_type`).
+#[tokio::test]
+async fn error_descriptions_hold_only_rfc_6749_characters() {
+    let server = TestServer::start("memory", "http://127.0.0.1:9/unused");
+    let allowed = |text: &str| {
+        text.chars()
+            .all(|c| matches!(c, ' '..='!' | '#'..='[' | ']'..='~'))
+    };
+    let url = format!(
+        "{}&prompt={}",
+        authorize_url(&server, "web", REDIRECT, "read"),
+        "%22%3Cscript%3Ealert(1)%3C%2Fscript%3E%0D%0A%00"
+    );
+    let response = http().get(url).send().await.expect("GET authorize");
+    assert_eq!(response.status(), 302);
+    let location = response.headers()["location"]
+        .to_str()
+        .expect("location")
+        .to_owned();
+    assert_eq!(
+        query_param(&location, "error").as_deref(),
+        Some("invalid_request")
+    );
+    let description = query_param(&location, "error_description").expect("error_description");
+    assert!(
+        allowed(&description) && !description.contains("script"),
+        "{description:?}"
+    );
+
+    let response = http()
+        .post(server.url("/oauth/token"))
+        .basic_auth("rs", Some("rs-secret"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("grant_type=client_credentials%00%22%3Cb%3E")
+        .send()
+        .await
+        .expect("POST token");
+    let body: Value = response.json().await.expect("JSON body");
+    assert_eq!(body["error"], "unsupported_grant_type");
+    let description = body["error_description"].as_str().unwrap_or_default();
+    assert!(
+        allowed(description) && !description.contains("<b>"),
+        "{description:?}"
+    );
+}

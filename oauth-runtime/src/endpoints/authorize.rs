@@ -14,7 +14,7 @@ use http::StatusCode;
 use sha2::{Digest as _, Sha256};
 
 use crate::model::{ClientModel, ClientModelExt as _, CodeModel as _, CodeRecord, UnixTime};
-use crate::oidc::Prompt;
+use crate::oidc::{Prompt, PromptError};
 use crate::server::{Grants, Server, now};
 use crate::storage::CodeStorage;
 use crate::{
@@ -363,8 +363,13 @@ impl<S: Grants + CodeStorage> Server<S> {
             return Err(OAuthError::invalid_request("request objects are not supported"));
         }
         pending.scope = scope::resolve(params.get("scope"), &pending.client.allowed_scope())?;
-        pending.prompt =
-            Prompt::parse(params.get("prompt")).map_err(|e| OAuthError::invalid_request(e.to_string()))?;
+        pending.prompt = Prompt::parse(params.get("prompt")).map_err(|e| {
+            // The offending value is request input: not echoed.
+            OAuthError::invalid_request(match e {
+                PromptError::NoneWithOthers => "prompt=none cannot be combined with other values",
+                _ => "prompt holds an unsupported value: use none, login, consent or select_account",
+            })
+        })?;
         pending.max_age = params
             .get("max_age")
             .map(|age| {

@@ -52,9 +52,10 @@ where
         Some(requested) => {
             let requested = Scope::parse(requested)?;
             if let Some(token) = requested.first_outside(granted) {
-                return Err(OAuthError::invalid_scope(format!(
-                    "scope `{token}` was not part of the original grant"
-                )));
+                return Err(OAuthError::invalid_scope(match crate::error::plain(token) {
+                    Some(token) => format!("scope `{token}` was not part of the original grant"),
+                    None => "a requested scope was not part of the original grant".to_owned(),
+                }));
             }
             requested
         }
