@@ -156,3 +156,28 @@ async fn error_descriptions_hold_only_rfc_6749_characters() {
         "{description:?}"
     );
 }
+
+/// `/api/me` answers a user's data: never stored by a cache, never sniffed
+/// as another content type; its refusals likewise.
+#[tokio::test]
+async fn api_me_is_never_cached_nor_sniffed() {
+    let server = TestServer::start("memory", "http://127.0.0.1:9/unused");
+    let tokens = web_tokens(&server, "read").await;
+    let ok = http()
+        .get(server.url("/api/me"))
+        .bearer_auth(text(&tokens, "access_token"))
+        .send()
+        .await
+        .expect("GET /api/me");
+    let refused = http()
+        .get(server.url("/api/me"))
+        .bearer_auth("not-a-token")
+        .send()
+        .await
+        .expect("GET /api/me");
+    for (response, status) in [(ok, 200), (refused, 401)] {
+        assert_eq!(response.status(), status);
+        assert_eq!(response.headers()["cache-control"], "no-store");
+        assert_eq!(response.headers()["x-content-type-options"], "nosniff");
+    }
+}
