@@ -117,6 +117,8 @@ pub struct OAuthError {
     code: ErrorCode,
     description: Cow<'static, str>,
     uri: Option<Cow<'static, str>>,
+    /// A status other than the code's own: `415` for an encoded body.
+    status: Option<StatusCode>,
     basic_challenge: bool,
 }
 
@@ -135,6 +137,7 @@ impl OAuthError {
             code,
             description: sanitize_description(description.into()),
             uri: None,
+            status: None,
             basic_challenge: false,
         }
     }
@@ -162,6 +165,16 @@ impl OAuthError {
     /// `unauthorized_client` with a description.
     pub fn unauthorized_client(description: impl Into<Cow<'static, str>>) -> Self {
         Self::new(ErrorCode::UnauthorizedClient, description)
+    }
+
+    /// `invalid_request` answered with `415 Unsupported Media Type`: a body
+    /// the endpoint cannot read as sent, such as one with a
+    /// `Content-Encoding` other than `identity`.
+    pub fn unsupported_media_type(description: impl Into<Cow<'static, str>>) -> Self {
+        Self {
+            status: Some(StatusCode::UNSUPPORTED_MEDIA_TYPE),
+            ..Self::new(ErrorCode::InvalidRequest, description)
+        }
     }
 
     /// `server_error`: the description is generic so that nothing internal leaks.
@@ -227,7 +240,7 @@ impl OAuthError {
         if self.basic_challenge {
             StatusCode::UNAUTHORIZED
         } else {
-            self.code.status()
+            self.status.unwrap_or_else(|| self.code.status())
         }
     }
 
@@ -464,6 +477,14 @@ mod tests {
         for value in ["", "<script>", "a\"b", "a b", "x\r\n", "é", long.as_str()] {
             assert_eq!(plain(value), None, "{value:?}");
         }
+    }
+
+    #[test]
+    fn unsupported_media_type_is_invalid_request_with_415() {
+        let response = OAuthError::unsupported_media_type("encoded").into_response();
+        assert_eq!(response.status(), 415);
+        assert_eq!(response.error_code(), Some(ErrorCode::InvalidRequest));
+        assert_eq!(response.json()["error"], "invalid_request");
     }
 
     #[test]

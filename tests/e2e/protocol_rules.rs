@@ -181,3 +181,30 @@ async fn api_me_is_never_cached_nor_sniffed() {
         assert_eq!(response.headers()["x-content-type-options"], "nosniff");
     }
 }
+
+/// A form body sent with `Content-Encoding: gzip` is `415` with an OAuth
+/// JSON `invalid_request` at every endpoint that reads a form (the review
+/// found it read as plain text).
+#[tokio::test]
+async fn encoded_form_bodies_are_415_at_every_form_endpoint() {
+    let server = TestServer::start("memory", "http://127.0.0.1:9/unused");
+    for path in [
+        "/oauth/token",
+        "/oauth/revoke",
+        "/oauth/introspect",
+        "/oauth/authorize",
+    ] {
+        let response = http()
+            .post(server.url(path))
+            .basic_auth("rs", Some("rs-secret"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("content-encoding", "gzip")
+            .body("grant_type=client_credentials&token=x")
+            .send()
+            .await
+            .expect("POST");
+        assert_eq!(response.status(), 415, "{path}");
+        let body: Value = response.json().await.expect("a JSON body");
+        assert_eq!(body["error"], "invalid_request", "{path}");
+    }
+}

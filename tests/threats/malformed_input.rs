@@ -284,3 +284,23 @@ async fn error_descriptions_never_echo_hostile_input() {
         "{description:?}"
     );
 }
+
+/// Issue 14: a form body with `Content-Encoding: gzip` was read as plain
+/// text. Every endpoint reading a form answers `415` with `invalid_request`.
+#[tokio::test]
+async fn encoded_form_bodies_are_415_invalid_request_everywhere() {
+    let server = server();
+    for encoding in ["gzip", "br", "deflate, identity"] {
+        let mut headers = form(None);
+        headers.insert(
+            granted::http::header::CONTENT_ENCODING,
+            HeaderValue::from_static(encoding),
+        );
+        let body = format!("grant_type=client_credentials&token=x&client_id=svc&client_secret={SVC_SECRET}");
+        for response in all_endpoints(&server, &headers, &Method::POST, body.as_bytes()).await {
+            assert_eq!(response.status(), 415, "{encoding}");
+            assert_eq!(error_of(&response), "invalid_request", "{encoding}");
+            assert_eq!(response.header("cache-control"), Some("no-store"));
+        }
+    }
+}
