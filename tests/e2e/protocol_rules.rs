@@ -208,3 +208,47 @@ async fn encoded_form_bodies_are_415_at_every_form_endpoint() {
         assert_eq!(body["error"], "invalid_request", "{path}");
     }
 }
+
+/// A code or refresh token presented by another client gets word for word
+/// what an unknown one gets: the answer does not confirm that it exists.
+#[tokio::test]
+async fn another_clients_code_and_refresh_token_answer_like_unknown_ones() {
+    let server = TestServer::start("memory", "http://127.0.0.1:9/unused");
+    let as_spa = |form: Vec<(&'static str, String)>| {
+        let mut form = form;
+        form.push(("client_id", "spa".to_owned()));
+        let request = http().post(server.url("/oauth/token")).form(&form);
+        async move {
+            let response = request.send().await.expect("POST token");
+            let status = response.status().as_u16();
+            (status, response.json::<Value>().await.expect("JSON body"))
+        }
+    };
+    let code = |code: &str| {
+        vec![
+            ("grant_type", "authorization_code".to_owned()),
+            ("code", code.to_owned()),
+            ("redirect_uri", REDIRECT.to_owned()),
+            ("code_verifier", VERIFIER.to_owned()),
+        ]
+    };
+    let url = authorize_url(&server, "web", REDIRECT, "read");
+    let location = consent(&server, &url, ("alice", "wonderland"), "approve").await;
+    let web_code = query_param(&location, "code").expect("code");
+    let foreign = as_spa(code(&web_code)).await;
+    let unknown = as_spa(code("no-such-code")).await;
+    assert_eq!(foreign.1["error"], "invalid_grant");
+    assert_eq!(foreign, unknown);
+
+    let tokens = web_tokens(&server, "read").await;
+    let refresh = |token: &str| {
+        vec![
+            ("grant_type", "refresh_token".to_owned()),
+            ("refresh_token", token.to_owned()),
+        ]
+    };
+    let foreign = as_spa(refresh(&text(&tokens, "refresh_token"))).await;
+    let unknown = as_spa(refresh("no-such-token")).await;
+    assert_eq!(foreign.1["error"], "invalid_grant");
+    assert_eq!(foreign, unknown);
+}

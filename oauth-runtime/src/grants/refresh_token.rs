@@ -9,6 +9,10 @@ use crate::{OAuthError, Scope, TokenHash};
 
 use super::{Issue, Refresh, issue, mint, model_error, storage_error};
 
+/// What an unknown or foreign refresh token gets: one answer, so that a
+/// client cannot tell another client's token from no token.
+const INVALID_REFRESH_TOKEN: &str = "the refresh token is invalid";
+
 /// Exchanges a refresh token for new tokens.
 ///
 /// # Errors
@@ -28,14 +32,14 @@ where
     let params = request.params;
     let hash = TokenHash::of(params.require("refresh_token")?);
     let Some(token) = storage.refresh_token(&hash).await.map_err(storage_error)? else {
-        return Err(OAuthError::invalid_grant("the refresh token is invalid"));
+        return Err(OAuthError::invalid_grant(INVALID_REFRESH_TOKEN));
     };
     let old = token.into_record().map_err(model_error)?;
     let client = request.client;
     if old.client_id != client.client_id() {
-        return Err(OAuthError::invalid_grant(
-            "the refresh token was issued to another client",
-        ));
+        // Exactly what an unknown token gets: another client's refresh token
+        // is not confirmed to exist.
+        return Err(OAuthError::invalid_grant(INVALID_REFRESH_TOKEN));
     }
     if old.rotated {
         return Err(revoke_reused_family(storage, &old.family).await);
@@ -237,7 +241,17 @@ mod tests {
             "grant_type=refresh_token&refresh_token={}&client_id=spa",
             text(&first, "refresh_token")
         );
-        assert_eq!(error_of(&post(&server, None, &body).await), "invalid_grant");
+        let foreign = post(&server, None, &body).await;
+        assert_eq!(error_of(&foreign), "invalid_grant");
+        // Word for word what an unknown token gets.
+        let unknown = post(
+            &server,
+            None,
+            "grant_type=refresh_token&refresh_token=unknown&client_id=spa",
+        )
+        .await;
+        assert_eq!(foreign.status(), unknown.status());
+        assert_eq!(foreign.json(), unknown.json());
         // The owner can still use it.
         ok_body(&refresh(&server, &text(&first, "refresh_token"), "").await);
     }
