@@ -59,13 +59,21 @@ pub struct Sessions {
 }
 
 impl Sessions {
-    /// Starts a session for a user who just logged in; returns the cookie
-    /// value and the session's key.
-    fn start(&self, subject: &str, username: &str) -> Option<(String, TokenHash)> {
+    /// Starts a session for a user who just logged in, ending the session
+    /// the browser had (`previous`, from its cookie) if any: one browser,
+    /// one session, so that signing in as another user (`prompt=login`)
+    /// leaves nothing of the first one usable. Returns the cookie value and
+    /// the session's key.
+    fn start(
+        &self,
+        subject: &str,
+        username: &str,
+        previous: Option<&TokenHash>,
+    ) -> Option<(String, TokenHash)> {
         let id = NewToken::generate().ok()?;
         let mut sessions = self.sessions.lock().ok()?;
         let now = Instant::now();
-        sessions.retain(|_, session| session.expiry > now);
+        sessions.retain(|key, session| session.expiry > now && Some(key) != previous);
         let session = Session {
             subject: subject.to_owned(),
             username: username.to_owned(),
@@ -78,9 +86,14 @@ impl Sessions {
         Some((id.into_value(), key))
     }
 
+    /// The key of the request's session cookie, live or not.
+    fn key(headers: &HeaderMap) -> Option<TokenHash> {
+        cookie(headers, SESSION_COOKIE).map(|value| TokenHash::of(&value))
+    }
+
     /// The live session of the request's cookie.
     fn find(&self, headers: &HeaderMap) -> Option<(TokenHash, Session)> {
-        let id = TokenHash::of(&cookie(headers, SESSION_COOKIE)?);
+        let id = Self::key(headers)?;
         let sessions = self.sessions.lock().ok()?;
         let session = sessions.get(&id)?;
         (session.expiry > Instant::now()).then(|| (id, session.clone()))
@@ -167,10 +180,15 @@ pub async fn submit(login: Arc<Login>, request: OAuthRequest) -> axum::response:
     let (session_id, subject, auth_time, new_cookie) = match session {
         Some((id, session)) => (id, session.subject, session.auth_time, None),
         None => match login.check_password(&params).await {
-            Ok(SignIn::Valid(subject, username)) => match login.sessions.start(&subject, &username) {
-                Some((cookie, id)) => (id, subject, granted::now(), Some(cookie)),
-                None => return into_axum(granted::OAuthError::server_error().into_response()),
-            },
+            Ok(SignIn::Valid(subject, username)) => {
+                match login
+                    .sessions
+                    .start(&subject, &username, Sessions::key(request.headers()).as_ref())
+                {
+                    Some((cookie, id)) => (id, subject, granted::now(), Some(cookie)),
+                    None => return into_axum(granted::OAuthError::server_error().into_response()),
+                }
+            }
             Ok(SignIn::Invalid) => {
                 return login.page(&pending, &params, None, Some("Invalid username or password."));
             }
@@ -414,6 +432,28 @@ mod tests {
         );
         assert_eq!(origin_of("com.example.app:/cb"), None);
         assert_eq!(origin_of("https://x; script-src *").as_deref(), None);
+    }
+
+    fn with_session(value: &str) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        let cookie = format!("{SESSION_COOKIE}={value}");
+        headers.insert(COOKIE, HeaderValue::from_str(&cookie).unwrap());
+        headers
+    }
+
+    #[test]
+    fn a_new_sign_in_ends_the_browsers_previous_session() {
+        let sessions = Sessions::default();
+        let (alice, alice_key) = sessions.start("s-alice", "alice", None).unwrap();
+        let (other, _) = sessions.start("s-carol", "carol", None).unwrap();
+        assert!(sessions.find(&with_session(&alice)).is_some());
+        // The same browser signs in as bob (prompt=login): alice's session ends.
+        let (bob, _) = sessions.start("s-bob", "bob", Some(&alice_key)).unwrap();
+        assert!(sessions.find(&with_session(&alice)).is_none());
+        let (_, session) = sessions.find(&with_session(&bob)).unwrap();
+        assert_eq!(session.username, "bob");
+        // Other browsers keep theirs.
+        assert!(sessions.find(&with_session(&other)).is_some());
     }
 
     #[test]

@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 
-use crate::support::{TestServer, VERIFIER, authorize_url, consent, http, query_param};
+use crate::support::{TestServer, VERIFIER, authorize_url, consent, consent_with, http, query_param};
 
 const REDIRECT: &str = "http://127.0.0.1:9/cb";
 
@@ -251,4 +251,42 @@ async fn another_clients_code_and_refresh_token_answer_like_unknown_ones() {
     let unknown = as_spa(refresh("no-such-token")).await;
     assert_eq!(foreign.1["error"], "invalid_grant");
     assert_eq!(foreign, unknown);
+}
+
+/// Signing in as another user (`prompt=login`) ends the session the browser
+/// had: its old cookie no longer signs anyone in (the review found it still
+/// did).
+#[tokio::test]
+async fn a_new_sign_in_ends_the_previous_session() {
+    let server = TestServer::start("memory", "http://127.0.0.1:9/unused");
+    let url = authorize_url(&server, "web", REDIRECT, "read");
+    let (_, alice) = consent_with(&server, &url, ("alice", "wonderland"), "approve", None).await;
+    let alice = alice.expect("alice's session cookie");
+    let silent = |cookie: String| {
+        let request = http().get(format!("{url}&prompt=none")).header("cookie", cookie);
+        async move {
+            let response = request.send().await.expect("GET authorize");
+            assert_eq!(response.status(), 302);
+            response.headers()["location"]
+                .to_str()
+                .expect("location")
+                .to_owned()
+        }
+    };
+    // alice's session answers prompt=none with a code.
+    assert!(query_param(&silent(alice.clone()).await, "code").is_some());
+
+    let login_again = format!("{url}&prompt=login");
+    let (location, bob) =
+        consent_with(&server, &login_again, ("bob", "builder"), "approve", Some(&alice)).await;
+    assert!(query_param(&location, "code").is_some(), "{location}");
+    let bob = bob.expect("bob's session cookie");
+    assert_ne!(bob, alice);
+    assert!(query_param(&silent(bob).await, "code").is_some());
+    let old = silent(alice).await;
+    assert_eq!(
+        query_param(&old, "error").as_deref(),
+        Some("login_required"),
+        "{old}"
+    );
 }
