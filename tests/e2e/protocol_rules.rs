@@ -290,3 +290,49 @@ async fn a_new_sign_in_ends_the_previous_session() {
         "{old}"
     );
 }
+
+/// OIDC Core §3.1.2.1: `max_age=0` is `prompt=login`. Right after a login
+/// (the same second, as the review ran it) a session does not satisfy it:
+/// `prompt=none` answers `login_required` and the page asks for a password.
+#[tokio::test]
+async fn max_age_zero_always_asks_for_a_new_login() {
+    let server = TestServer::start("memory", "http://127.0.0.1:9/unused");
+    let url = authorize_url(&server, "web", REDIRECT, "read");
+    let (_, session) = consent_with(&server, &url, ("alice", "wonderland"), "approve", None).await;
+    let session = session.expect("session cookie");
+    let silent = http()
+        .get(format!("{url}&prompt=none&max_age=0"))
+        .header("cookie", &session)
+        .send()
+        .await
+        .expect("GET authorize");
+    assert_eq!(silent.status(), 302);
+    let location = silent.headers()["location"].to_str().expect("location");
+    assert_eq!(
+        query_param(location, "error").as_deref(),
+        Some("login_required"),
+        "{location}"
+    );
+    assert!(query_param(location, "code").is_none());
+    let page = http()
+        .get(format!("{url}&max_age=0"))
+        .header("cookie", &session)
+        .send()
+        .await
+        .expect("GET authorize")
+        .text()
+        .await
+        .expect("page");
+    assert!(page.contains("type=\"password\""), "the page asks for a password");
+    // Without max_age the session still counts.
+    let page = http()
+        .get(&url)
+        .header("cookie", &session)
+        .send()
+        .await
+        .expect("GET authorize")
+        .text()
+        .await
+        .expect("page");
+    assert!(!page.contains("type=\"password\""), "signed in already");
+}

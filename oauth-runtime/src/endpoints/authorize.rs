@@ -110,14 +110,16 @@ impl<C: ClientModel> PendingAuthorization<C> {
 
     /// Whether the user must (re)authenticate before approving, given when
     /// they last authenticated (`None`: no session): always with
-    /// `prompt=login`, and when the last login is older than `max_age`.
+    /// `prompt=login` and with `max_age=0` (OpenID Connect Core §3.1.2.1:
+    /// the same as `prompt=login`, even for a login within the same second),
+    /// and when the last login is older than `max_age`.
     pub fn needs_login(&self, auth_time: Option<UnixTime>, now: UnixTime) -> bool {
         let Some(auth_time) = auth_time else {
             return true;
         };
         let too_old = self.max_age.is_some_and(|max_age| {
             let age = u64::try_from(now.saturating_sub(auth_time)).unwrap_or(0);
-            age > max_age
+            max_age == 0 || age > max_age
         });
         self.prompt.login() || too_old
     }
