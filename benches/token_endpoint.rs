@@ -151,6 +151,7 @@ fn refresh_with_rotation(c: &mut Criterion) {
                     expires_at: at + 3600,
                     refresh_expires_at: Some(at + 86_400),
                     rotated: false,
+                    refresh_scope: None,
                 }))
                 .expect("stored");
                 format!("grant_type=refresh_token&refresh_token={}", refresh.value())
@@ -194,6 +195,7 @@ async fn seed_refresh(server: &Server<MemoryStore>) -> String {
             expires_at: at + 3600,
             refresh_expires_at: Some(at + 86_400),
             rotated: false,
+            refresh_scope: None,
         })
         .await
         .expect("stored");

@@ -331,6 +331,7 @@ async fn seed_refresh_tokens(store: &SqlStore, count: usize) -> Result<Vec<Strin
                 expires_at: now + 3600,
                 refresh_expires_at: Some(now + 30 * 86_400),
                 rotated: false,
+                refresh_scope: None,
             })
             .await
             .map_err(|e| e.to_string())?;

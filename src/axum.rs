@@ -42,7 +42,10 @@ use routes::{Guards, RouteState};
 pub use serve::{BodyTimedOut, ConnectionLimits, Serve, serve};
 
 /// An axum request held whole so that it can be lent to the runtime as a
-/// [`Request`]: the body is read once, up to [`MAX_BODY_BYTES`].
+/// [`Request`]: the body is read once, up to [`MAX_BODY_BYTES`]. A request
+/// whose body carries a `Content-Encoding` other than `identity` is refused
+/// unread with `415` and an `invalid_request` JSON error
+/// ([`Request::check_content_encoding`]).
 #[derive(Debug, Clone)]
 pub struct OAuthRequest {
     method: Method,
@@ -82,6 +85,10 @@ impl<St: Send + Sync> FromRequest<St> for OAuthRequest {
             .extensions
             .get::<ConnectInfo<SocketAddr>>()
             .map(|ConnectInfo(addr)| addr.ip());
+        // An encoded body is refused before a byte of it is read: `415`.
+        Request::new(&parts.method, &parts.headers)
+            .check_content_encoding()
+            .map_err(|error| into_axum(error.into_response()))?;
         let body = axum::body::to_bytes(body, MAX_BODY_BYTES)
             .await
             .map_err(|error| into_axum(body_error(&error)))?;
@@ -221,4 +228,47 @@ async fn jwks<S: Grants>(State(server): State<Arc<Server<S>>>) -> axum::response
         HeaderValue::from_static("public, max-age=300"),
     );
     into_axum(response)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn extract(encoding: Option<&str>) -> Result<OAuthRequest, axum::response::Response> {
+        let mut request = axum::http::Request::post("/oauth/token")
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+        if let Some(encoding) = encoding {
+            request = request.header(header::CONTENT_ENCODING, encoding);
+        }
+        let request = request
+            .body(Body::from("grant_type=client_credentials"))
+            .map_err(|_| into_axum(OAuthError::server_error().into_response()))?;
+        OAuthRequest::from_request(request, &()).await
+    }
+
+    #[tokio::test]
+    async fn an_encoded_body_is_refused_with_415_invalid_request() {
+        for encoding in ["gzip", "br", "identity, deflate"] {
+            let Err(rejection) = extract(Some(encoding)).await else {
+                panic!("{encoding} accepted");
+            };
+            assert_eq!(
+                rejection.status(),
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "{encoding}"
+            );
+            let body = axum::body::to_bytes(rejection.into_body(), 1024)
+                .await
+                .unwrap_or_default();
+            let json: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+            assert_eq!(json["error"], "invalid_request", "{encoding}");
+        }
+        for encoding in [None, Some("identity")] {
+            let Ok(request) = extract(encoding).await else {
+                panic!("{encoding:?} refused");
+            };
+            let params = request.as_request().form().expect("a plain form");
+            assert_eq!(params.get("grant_type"), Some("client_credentials"));
+        }
+    }
 }

@@ -55,6 +55,8 @@ struct Token {
     refresh_expires_at: Option<i64>,
     #[oauth(rotated)]
     rotated: bool,
+    #[oauth(refresh_scope)]
+    refresh_scope: Option<String>,
     /// Not an OAuth field: `Default::default()` when the runtime issues a token.
     note: String,
 }
@@ -398,6 +400,50 @@ async fn refresh_tokens_rotate_and_a_reused_one_revokes_the_family() {
     )
     .await;
     assert_eq!(newest["error"], "invalid_grant");
+}
+
+/// A narrowing refresh stores the refresh token's own scope in the user's
+/// `#[oauth(refresh_scope)]` field, and the next refresh reads it back.
+#[tokio::test]
+async fn a_narrowing_refresh_keeps_the_refresh_scope_in_the_users_field() {
+    let server = server();
+    let (_, first) = post(
+        &server,
+        "web",
+        "grant_type=password&username=alice&password=wonderland",
+    )
+    .await;
+    let (status, narrowed) = post(
+        &server,
+        "web",
+        &format!(
+            "grant_type=refresh_token&refresh_token={}&scope=read",
+            text(&first, "refresh_token")
+        ),
+    )
+    .await;
+    assert_eq!(status, 200, "{narrowed}");
+    assert_eq!(narrowed["scope"], "read");
+    let token = stored(&server, text(&narrowed, "access_token")).unwrap();
+    assert_eq!(token.scope, ["read"]);
+    assert_eq!(token.refresh_scope.as_deref(), Some("read write"));
+    let (status, restored) = post(
+        &server,
+        "web",
+        &format!(
+            "grant_type=refresh_token&refresh_token={}&scope=read+write",
+            text(&narrowed, "refresh_token")
+        ),
+    )
+    .await;
+    assert_eq!(status, 200, "{restored}");
+    assert_eq!(restored["scope"], "read write");
+    assert_eq!(
+        stored(&server, text(&restored, "access_token"))
+            .unwrap()
+            .refresh_scope,
+        None
+    );
 }
 
 /// Stores a code as the authorization endpoint will, through the user's

@@ -1,7 +1,9 @@
 //! Property tests (proptest) for the invariants of issue 8: a code redeems at
 //! most once, a revoked token never introspects active, an issued scope is
 //! always within the client's and never silently narrowed, and the form
-//! parser never panics and refuses every repeated parameter.
+//! parser never panics and refuses every repeated parameter; and (issue 14)
+//! an `error_description` only ever holds RFC 6749 characters and never
+//! echoes hostile request input.
 
 #[path = "threats/support.rs"]
 mod support;
@@ -9,7 +11,7 @@ mod support;
 use std::collections::BTreeSet;
 use std::sync::{Arc, LazyLock};
 
-use granted::{AuthorizeError, MemoryStore, Params, Server};
+use granted::{AuthorizeError, ErrorCode, MemoryStore, OAuthError, Params, Server, is_description_char};
 use proptest::prelude::*;
 use support::*;
 
@@ -112,6 +114,28 @@ fn outcome(response: &granted::Response) -> Result<String, String> {
     } else {
         Err(error_of(response))
     }
+}
+
+/// Request values an attacker may send: anything, and the markup, quotes
+/// and control characters the outside review echoed back.
+fn hostile() -> impl Strategy<Value = String> {
+    prop_oneof![
+        2 => any::<String>(),
+        4 => r#"[a-z'<>/&;=()]{1,24}"#,
+        2 => r#"[a-z"'<>/\\\r\n\t\x00-\x08]{1,24}"#,
+        1 => Just("\"><script>alert(1)</script>".to_owned()),
+        1 => Just("login\r\nSet-Cookie: x=1".to_owned()),
+        1 => Just("none\0".to_owned()),
+    ]
+    .prop_filter("a value", |v| !v.is_empty())
+}
+
+/// What a description may quote: short, letters, digits and `_ - . : /`.
+fn is_plain(value: &str) -> bool {
+    value.len() <= 64
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"_-.:/".contains(&b))
 }
 
 /// An operation on the token families of `web`.
@@ -328,5 +352,62 @@ proptest! {
         for (name, value) in &pairs {
             prop_assert_eq!(params.get(name), Some(value.as_str()).filter(|v| !v.is_empty()));
         }
+    }
+}
+
+proptest! {
+    // Cheap cases (no password hashing): many of them.
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    #[test]
+    fn an_error_description_holds_only_rfc_6749_characters(text in any::<String>(), uri in any::<String>()) {
+        let error = OAuthError::new(ErrorCode::InvalidRequest, text.clone()).with_uri(uri);
+        prop_assert!(error.description().chars().all(is_description_char), "{:?}", error.description());
+        let json = error.to_json();
+        let description = json["error_description"].as_str().unwrap_or_default();
+        prop_assert!(description.chars().all(is_description_char), "{:?}", description);
+        let uri = json["error_uri"].as_str().unwrap_or_default();
+        prop_assert!(uri.chars().all(|c| c != ' ' && is_description_char(c)), "{:?}", uri);
+        if text.chars().all(is_description_char) {
+            prop_assert_eq!(description, text.as_str(), "allowed text is kept as it is");
+        }
+    }
+
+    #[test]
+    fn hostile_input_never_reaches_an_error_description(value in hostile()) {
+        let server = &*SERVER;
+        let result: Result<(), TestCaseError> = block_on(async {
+            let mut descriptions = Vec::new();
+            // `prompt` at the authorization endpoint (redirected to the client).
+            match authorize(server, &auth_query("web", &format!("&prompt={}", enc(&value)))).await {
+                Err(AuthorizeError::Redirect(redirect)) => {
+                    descriptions.push(redirect.param("error_description").unwrap_or_default().to_owned());
+                }
+                Err(AuthorizeError::Display(error)) => descriptions.push(error.description().to_owned()),
+                _ => {}
+            }
+            // `grant_type`, `scope` and a repeated parameter named `value` at the token endpoint.
+            let post = format!("client_id=post&client_secret={POST_SECRET}");
+            for body in [
+                format!("grant_type={}&{post}", enc(&value)),
+                format!("grant_type=client_credentials&{post}&scope={}", enc(&value)),
+                format!("grant_type=client_credentials&{0}=a&{0}=b", enc(&value)),
+            ] {
+                let response = token(server, Auth::None, &body).await;
+                if response.status() != 200 {
+                    descriptions.push(response.json()["error_description"].as_str().unwrap_or_default().to_owned());
+                }
+            }
+            for description in &descriptions {
+                prop_assert!(description.chars().all(is_description_char), "{:?}", description);
+                // A value a description may not quote is not in it (short ones
+                // could match fixed text by chance).
+                if !is_plain(&value) && value.chars().count() >= 4 {
+                    prop_assert!(!description.contains(value.as_str()), "{:?} echoed in {:?}", value, description);
+                }
+            }
+            Ok(())
+        });
+        result?;
     }
 }

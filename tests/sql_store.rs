@@ -94,6 +94,7 @@ fn token(family: &str, client_id: &str, refresh: bool) -> (TokenRecord, String, 
         expires_at: NOW + 3600,
         refresh_expires_at: refresh.as_ref().map(|_| NOW + 86_400),
         rotated: false,
+        refresh_scope: None,
     };
     (record, access.into_value(), refresh.map(NewToken::into_value))
 }
@@ -227,8 +228,25 @@ where
         Some(bare.clone())
     );
 
+    // A narrowed refresh: the refresh token keeps a wider scope than the
+    // access token's (RFC 6749 §6), saved and rotated in alike.
+    let narrow = |mut token: TokenRecord| {
+        token.scope = Scope::parse("read").unwrap();
+        token.refresh_scope = Some(Scope::parse("read write").unwrap());
+        token
+    };
+    let narrowed = narrow(token(&unique("family"), client_id, true).0);
+    store.save_token(narrowed.clone()).await.unwrap();
+    assert_eq!(
+        store
+            .refresh_token(&narrowed.refresh_token.unwrap())
+            .await
+            .unwrap(),
+        Some(narrowed.clone())
+    );
+
     // Rotation: once; a rotated token is still found, marked rotated.
-    let (second, _, _) = token(&family, client_id, true);
+    let second = narrow(token(&family, client_id, true).0);
     assert!(
         store
             .rotate_refresh_token(&first_refresh, second.clone())

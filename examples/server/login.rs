@@ -62,13 +62,21 @@ pub struct Sessions {
 }
 
 impl Sessions {
-    /// Starts a session for a user who just logged in; returns the cookie
-    /// value and the session's key.
-    fn start(&self, subject: &str, username: &str) -> Option<(String, TokenHash)> {
+    /// Starts a session for a user who just logged in, ending the session
+    /// the browser had (`previous`, from its cookie) if any: one browser,
+    /// one session, so that signing in as another user (`prompt=login`)
+    /// leaves nothing of the first one usable. Returns the cookie value and
+    /// the session's key.
+    fn start(
+        &self,
+        subject: &str,
+        username: &str,
+        previous: Option<&TokenHash>,
+    ) -> Option<(String, TokenHash)> {
         let id = NewToken::generate().ok()?;
         let mut sessions = self.sessions.lock().ok()?;
         let now = Instant::now();
-        sessions.retain(|_, session| session.expiry > now);
+        sessions.retain(|key, session| session.expiry > now && Some(key) != previous);
         let session = Session {
             subject: subject.to_owned(),
             username: username.to_owned(),
@@ -177,7 +185,10 @@ pub async fn submit(login: Arc<Login>, request: OAuthRequest) -> axum::response:
         None => match login.check_password(&params, request.peer()).await {
             Ok(SignIn::Valid(user)) => {
                 let (subject, username) = (user.subject().to_owned(), user.username().to_owned());
-                match login.sessions.start(&subject, &username) {
+                let previous = login
+                    .cookie_value(request.headers(), SESSION_COOKIE)
+                    .map(|value| TokenHash::of(&value));
+                match login.sessions.start(&subject, &username, previous.as_ref()) {
                     Some((cookie, id)) => (id, subject, granted::now(), Some(cookie)),
                     None => return into_axum(granted::OAuthError::server_error().into_response()),
                 }

@@ -18,6 +18,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
+use axum::http::{HeaderValue, header};
 use axum::response::IntoResponse as _;
 use axum::routing::get;
 use granted::axum::{
@@ -154,9 +155,10 @@ fn router(server: Arc<Server<ExampleStore>>, login: Arc<Login>, origins: CorsOri
 /// How long an OAuth request may take before it answers `503`.
 const OAUTH_TIME_LIMIT: Duration = Duration::from_secs(10);
 
-/// `GET /api/me`: an example protected resource.
+/// `GET /api/me`: an example protected resource. Its answers (the user's
+/// data, or why not) are never cached and never sniffed as another type.
 async fn me(server: Arc<Server<ExampleStore>>, request: OAuthRequest) -> axum::response::Response {
-    match server
+    let mut response = match server
         .authenticate_bearer(&request.as_request(), &Scope::empty())
         .await
     {
@@ -167,7 +169,14 @@ async fn me(server: Arc<Server<ExampleStore>>, request: OAuthRequest) -> axum::r
         }))
         .into_response(),
         Err(error) => into_axum(error.into_response()),
-    }
+    };
+    let headers = response.headers_mut();
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    response
 }
 
 async fn apply_seed(store: &ExampleStore, seed: &Seed) -> Result<(), String> {

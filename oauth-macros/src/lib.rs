@@ -70,11 +70,13 @@ pub fn derive_client(input: TokenStream) -> TokenStream {
 /// Unix seconds).
 ///
 /// Optional roles: `subject` (`Option<String>`, the user; needed by grants
-/// acting for a user, and implements `SubjectToken`), and the three refresh
+/// acting for a user, and implements `SubjectToken`), and the four refresh
 /// fields together: `refresh_token` (`Option<String>`),
-/// `refresh_expires_at` (`Option<i64>`) and `rotated` (`bool`), which
-/// implement `RefreshableToken`. Fields without a role are set to
-/// `Default::default()` when the runtime issues a token.
+/// `refresh_expires_at` (`Option<i64>`), `rotated` (`bool`) and
+/// `refresh_scope` (`Option<String>`: the refresh token's scope when a
+/// refresh narrowed the access token's, RFC 6749 §6; `None` when they are
+/// the same), which implement `RefreshableToken`. Fields without a role are
+/// set to `Default::default()` when the runtime issues a token.
 ///
 /// ```ignore
 /// #[derive(granted::Token)]
@@ -99,6 +101,8 @@ pub fn derive_client(input: TokenStream) -> TokenStream {
 ///     refresh_expires_at: Option<i64>,
 ///     #[oauth(rotated)]
 ///     rotated: bool,
+///     #[oauth(refresh_scope)]
+///     refresh_scope: Option<String>,
 /// }
 /// ```
 #[proc_macro_derive(Token, attributes(oauth))]

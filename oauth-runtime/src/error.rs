@@ -2,7 +2,7 @@
 //! itself as the JSON body and status the RFC prescribes.
 
 use std::borrow::Cow;
-use std::fmt;
+use std::fmt::{self, Write as _};
 
 use http::StatusCode;
 
@@ -93,6 +93,13 @@ impl fmt::Display for ErrorCode {
 /// An OAuth 2.0 error response: a code, a human-readable description, and
 /// how to render it.
 ///
+/// The description and the `error_uri` only ever hold the characters RFC 6749
+/// §5.2 allows (`%x20-21 / %x23-5B / %x5D-7E`, no space in a URI): every
+/// constructor goes through [`OAuthError::new`] (and [`OAuthError::with_uri`]),
+/// which replace anything else, so no path can put a quote, a control
+/// character or non-ASCII text from a request into a response. Descriptions
+/// should still not quote request input; see [`is_description_char`].
+///
 /// ```
 /// use oauth_runtime::{ErrorCode, OAuthError};
 ///
@@ -110,6 +117,8 @@ pub struct OAuthError {
     code: ErrorCode,
     description: Cow<'static, str>,
     uri: Option<Cow<'static, str>>,
+    /// A status other than the code's own: `415` for an encoded body.
+    status: Option<StatusCode>,
     basic_challenge: bool,
     /// Seconds for `Retry-After`.
     retry_after: Option<u64>,
@@ -118,12 +127,21 @@ pub struct OAuthError {
 }
 
 impl OAuthError {
-    /// A new error with the given code and description.
+    /// A new error with the given code and description. Characters RFC 6749
+    /// §5.2 does not allow in `error_description` are replaced by `?`.
+    ///
+    /// ```
+    /// use oauth_runtime::{ErrorCode, OAuthError};
+    ///
+    /// let err = OAuthError::new(ErrorCode::InvalidRequest, "bad \"value\"\r\n\0é");
+    /// assert_eq!(err.description(), "bad ?value?????");
+    /// ```
     pub fn new(code: ErrorCode, description: impl Into<Cow<'static, str>>) -> Self {
         Self {
             code,
-            description: description.into(),
+            description: sanitize_description(description.into()),
             uri: None,
+            status: None,
             basic_challenge: false,
             retry_after: None,
             too_many: false,
@@ -197,6 +215,16 @@ impl OAuthError {
         Self::new(ErrorCode::UnauthorizedClient, description)
     }
 
+    /// `invalid_request` answered with `415 Unsupported Media Type`: a body
+    /// the endpoint cannot read as sent, such as one with a
+    /// `Content-Encoding` other than `identity`.
+    pub fn unsupported_media_type(description: impl Into<Cow<'static, str>>) -> Self {
+        Self {
+            status: Some(StatusCode::UNSUPPORTED_MEDIA_TYPE),
+            ..Self::new(ErrorCode::InvalidRequest, description)
+        }
+    }
+
     /// `server_error`: the description is generic so that nothing internal leaks.
     pub fn server_error() -> Self {
         Self::new(
@@ -222,10 +250,12 @@ impl OAuthError {
         Self::server_error()
     }
 
-    /// Adds an `error_uri` to the response.
+    /// Adds an `error_uri` to the response. Characters RFC 6749 §5.2 does
+    /// not allow in it (space, `"`, `\\`, controls, non-ASCII) are
+    /// percent-encoded.
     #[must_use]
     pub fn with_uri(mut self, uri: impl Into<Cow<'static, str>>) -> Self {
-        self.uri = Some(uri.into());
+        self.uri = Some(sanitize_uri(uri.into()));
         self
     }
 
@@ -264,7 +294,7 @@ impl OAuthError {
         } else if self.basic_challenge {
             StatusCode::UNAUTHORIZED
         } else {
-            self.code.status()
+            self.status.unwrap_or_else(|| self.code.status())
         }
     }
 
@@ -295,6 +325,60 @@ impl OAuthError {
         }
         response
     }
+}
+
+/// Whether `c` may appear in an `error_description` (RFC 6749 §5.2:
+/// `%x20-21 / %x23-5B / %x5D-7E`, printable ASCII without `"` and `\\`).
+///
+/// ```
+/// use oauth_runtime::is_description_char;
+///
+/// assert!("scope is not allowed: (read)".chars().all(is_description_char));
+/// assert!(!['"', '\\', '\n', '\0', 'é'].into_iter().any(is_description_char));
+/// ```
+pub const fn is_description_char(c: char) -> bool {
+    matches!(c, ' '..='!' | '#'..='[' | ']'..='~')
+}
+
+/// The description with every character outside [`is_description_char`]
+/// replaced by `?`; borrowed text that needs nothing stays borrowed.
+fn sanitize_description(text: Cow<'static, str>) -> Cow<'static, str> {
+    if text.chars().all(is_description_char) {
+        return text;
+    }
+    Cow::Owned(
+        text.chars()
+            .map(|c| if is_description_char(c) { c } else { '?' })
+            .collect(),
+    )
+}
+
+/// The URI with every byte outside RFC 6749's `error_uri` set
+/// (`%x21 / %x23-5B / %x5D-7E`) percent-encoded.
+fn sanitize_uri(uri: Cow<'static, str>) -> Cow<'static, str> {
+    let allowed = |b: u8| b != b' ' && b.is_ascii() && is_description_char(char::from(b));
+    if uri.bytes().all(allowed) {
+        return uri;
+    }
+    let mut out = String::with_capacity(uri.len() + 8);
+    for b in uri.bytes() {
+        if allowed(b) {
+            out.push(char::from(b));
+        } else {
+            // Writing to a String cannot fail.
+            let _ = write!(out, "%{b:02X}");
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// A request value as a description may quote it: short, and only letters,
+/// digits and `_ - . : /`; `None` for anything else, which a description
+/// then names without quoting. Keeps request input (quotes, markup, control
+/// characters, long text) out of error responses.
+pub(crate) fn plain(value: &str) -> Option<&str> {
+    let plain_char = |b: u8| b.is_ascii_alphanumeric() || b"_-.:/".contains(&b);
+    (!value.is_empty() && value.len() <= 64 && value.bytes().all(plain_char)).then_some(value)
 }
 
 /// A storage error meaning "not now": the database did not answer in time
@@ -412,6 +496,52 @@ mod tests {
         assert!(challenge.starts_with("Basic"), "{challenge}");
         assert_eq!(response.header("cache-control"), Some("no-store"));
         assert_eq!(response.header("pragma"), Some("no-cache"));
+    }
+
+    #[test]
+    fn descriptions_hold_only_rfc_6749_characters() {
+        let hostile = "x\"<script>\\\r\n\0\u{7f}é\u{202e}";
+        let err = OAuthError::invalid_request(hostile.to_owned());
+        assert_eq!(err.description(), "x?<script>???????");
+        assert!(err.description().chars().all(is_description_char));
+        assert!(err.to_string().chars().all(is_description_char));
+        // Allowed text, borrowed or owned, is kept as it is.
+        let plain = "scope `read` is not allowed (RFC 6749 s3.3) ~!#[]";
+        assert_eq!(OAuthError::invalid_scope(plain).description(), plain);
+        assert_eq!(OAuthError::invalid_scope(plain.to_owned()).description(), plain);
+        for c in ['\u{20}', '\u{21}', '\u{23}', '\u{5b}', '\u{5d}', '\u{7e}'] {
+            assert!(is_description_char(c), "{c:?}");
+        }
+        for c in ['\u{1f}', '\u{22}', '\u{5c}', '\u{7f}', '\u{80}'] {
+            assert!(!is_description_char(c), "{c:?}");
+        }
+    }
+
+    #[test]
+    fn error_uris_are_percent_encoded_outside_the_rfc_6749_set() {
+        let err = OAuthError::invalid_request("x").with_uri("https://docs.example/a b\"\\é\n");
+        assert_eq!(err.uri(), Some("https://docs.example/a%20b%22%5C%C3%A9%0A"));
+        let fine = "https://docs.example/errors#invalid_request";
+        assert_eq!(OAuthError::invalid_request("x").with_uri(fine).uri(), Some(fine));
+    }
+
+    #[test]
+    fn only_plain_values_may_be_quoted() {
+        for value in ["read", "user:email", "https://api.example/read", "a_b-c.d"] {
+            assert_eq!(plain(value), Some(value));
+        }
+        let long = "a".repeat(65);
+        for value in ["", "<script>", "a\"b", "a b", "x\r\n", "é", long.as_str()] {
+            assert_eq!(plain(value), None, "{value:?}");
+        }
+    }
+
+    #[test]
+    fn unsupported_media_type_is_invalid_request_with_415() {
+        let response = OAuthError::unsupported_media_type("encoded").into_response();
+        assert_eq!(response.status(), 415);
+        assert_eq!(response.error_code(), Some(ErrorCode::InvalidRequest));
+        assert_eq!(response.json()["error"], "invalid_request");
     }
 
     #[test]

@@ -39,9 +39,10 @@ impl<'a> Params<'a> {
                 return Err(OAuthError::invalid_request("a parameter has no name"));
             }
             if pairs.iter().any(|(seen, _)| *seen == name) {
-                return Err(OAuthError::invalid_request(format!(
-                    "parameter `{name}` is repeated"
-                )));
+                return Err(OAuthError::invalid_request(match crate::error::plain(&name) {
+                    Some(name) => format!("parameter `{name}` is repeated"),
+                    None => "a parameter is repeated".to_owned(),
+                }));
             }
             if pairs.len() == MAX_PARAMS {
                 return Err(OAuthError::invalid_request("too many parameters"));

@@ -36,7 +36,7 @@ pub use endpoints::authorize::{AuthorizationResponse, AuthorizeError, PendingAut
 pub use endpoints::bearer::{BearerError, BearerToken};
 pub use endpoints::introspect::Introspection;
 pub use endpoints::metadata::{EndpointPaths, Metadata};
-pub use error::{ErrorCode, OAuthError, StorageUnavailable};
+pub use error::{ErrorCode, OAuthError, StorageUnavailable, is_description_char};
 pub use form::{MAX_PARAMS, Params};
 pub use grants::password::{SignIn, sign_in, verify_user_password};
 pub use memory::{ClientRecord, MemoryStore, MemoryStoreError, UserRecord};

@@ -585,6 +585,7 @@ mod tests {
             expires_at: i64::MAX,
             refresh_expires_at: None,
             rotated: false,
+            refresh_scope: None,
         }
     }
 

@@ -109,8 +109,14 @@ pub struct TokenRecord {
     pub client_id: String,
     /// The user's stable subject identifier; `None` for `client_credentials`.
     pub subject: Option<String>,
-    /// The granted scope.
+    /// The scope of the access token.
     pub scope: Scope,
+    /// The scope of the refresh token when it differs from [`scope`](Self::scope):
+    /// a refresh that narrows the scope narrows only the new access token,
+    /// while the new refresh token keeps the scope of the one presented
+    /// (RFC 6749 §6). `None` means the same as `scope`; see
+    /// [`TokenRecord::refresh_token_scope`].
+    pub refresh_scope: Option<Scope>,
     /// Tokens issued from one grant (one code, one login) share a family; a
     /// replayed code or a reused refresh token revokes the whole family.
     pub family: String,
@@ -122,6 +128,14 @@ pub struct TokenRecord {
     pub refresh_expires_at: Option<UnixTime>,
     /// Whether the refresh token was already exchanged for a new one.
     pub rotated: bool,
+}
+
+impl TokenRecord {
+    /// The scope of the refresh token: [`refresh_scope`](Self::refresh_scope)
+    /// when set, the access token's [`scope`](Self::scope) otherwise.
+    pub fn refresh_token_scope(&self) -> &Scope {
+        self.refresh_scope.as_ref().unwrap_or(&self.scope)
+    }
 }
 
 /// An authorization code as storage keeps it: hashed, bound to everything the
@@ -174,7 +188,7 @@ pub trait TokenModel: Sized + Send + Sync {
 #[diagnostic::on_unimplemented(
     message = "the token model `{Self}` cannot hold refresh tokens",
     label = "the `refresh_token` grant needs refresh tokens stored",
-    note = "add fields marked `#[oauth(refresh_token)]` (Option<String>), `#[oauth(refresh_expires_at)]` (Option<i64>) and `#[oauth(rotated)]` (bool) to `{Self}`"
+    note = "add fields marked `#[oauth(refresh_token)]` (Option<String>), `#[oauth(refresh_expires_at)]` (Option<i64>), `#[oauth(rotated)]` (bool) and `#[oauth(refresh_scope)]` (Option<String>) to `{Self}`"
 )]
 pub trait RefreshableToken: TokenModel {}
 

@@ -1,6 +1,6 @@
 //! Framework-independent HTTP request and response types.
 
-use http::header::{AUTHORIZATION, CACHE_CONTROL, CONTENT_TYPE, PRAGMA};
+use http::header::{AUTHORIZATION, CACHE_CONTROL, CONTENT_ENCODING, CONTENT_TYPE, PRAGMA};
 use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
 use std::net::IpAddr;
 
@@ -111,17 +111,46 @@ impl<'a> Request<'a> {
         Params::parse(self.query.unwrap_or_default().as_bytes())
     }
 
-    /// The form body of a `POST`, checked strictly: method `POST`, content
+    /// Refuses a body sent with a `Content-Encoding` other than `identity`
+    /// (`gzip`, `br`, ...): endpoints read bodies as sent, and a compressed
+    /// form read as text would be garbage, or a decompression bomb if
+    /// inflated.
+    ///
+    /// # Errors
+    ///
+    /// `invalid_request` with status `415` ([`OAuthError::unsupported_media_type`]).
+    pub fn check_content_encoding(&self) -> Result<(), OAuthError> {
+        let identity = self.headers.get_all(CONTENT_ENCODING).iter().all(|value| {
+            value.to_str().is_ok_and(|value| {
+                value
+                    .split(',')
+                    .map(str::trim)
+                    .all(|coding| coding.is_empty() || coding.eq_ignore_ascii_case("identity"))
+            })
+        });
+        if identity {
+            Ok(())
+        } else {
+            Err(OAuthError::unsupported_media_type(
+                "the body must not be sent with a Content-Encoding",
+            ))
+        }
+    }
+
+    /// The form body of a `POST`, checked strictly: method `POST`, no
+    /// `Content-Encoding` ([`Request::check_content_encoding`]), content
     /// type `application/x-www-form-urlencoded`, at most [`MAX_BODY_BYTES`],
     /// no repeated parameter.
     ///
     /// # Errors
     ///
-    /// `invalid_request` naming what is wrong.
+    /// `invalid_request` naming what is wrong (with status `415` for an
+    /// encoded body).
     pub fn form(&self) -> Result<Params<'a>, OAuthError> {
         if self.method != Method::POST {
             return Err(OAuthError::invalid_request("this endpoint accepts POST only"));
         }
+        self.check_content_encoding()?;
         let content_type = self
             .headers
             .get(CONTENT_TYPE)
@@ -267,5 +296,50 @@ impl Response {
     /// Splits the response into status, headers and body.
     pub fn into_parts(self) -> (StatusCode, HeaderMap, Vec<u8>) {
         (self.status, self.headers, self.body)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn form_headers(encoding: Option<&'static str>) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            CONTENT_TYPE,
+            HeaderValue::from_static("application/x-www-form-urlencoded"),
+        );
+        if let Some(encoding) = encoding {
+            headers.append(CONTENT_ENCODING, HeaderValue::from_static(encoding));
+        }
+        headers
+    }
+
+    #[test]
+    fn an_encoded_form_is_415_invalid_request() {
+        for encoding in ["gzip", "br", "deflate", "identity, gzip", "x-unknown"] {
+            let headers = form_headers(Some(encoding));
+            let request = Request::new(&Method::POST, &headers).with_body(b"grant_type=client_credentials");
+            let error = request.form().expect_err(encoding);
+            assert_eq!(error.code(), ErrorCode::InvalidRequest, "{encoding}");
+            assert_eq!(error.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE, "{encoding}");
+        }
+        let mut both = form_headers(Some("identity"));
+        both.append(CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+        let request = Request::new(&Method::POST, &both).with_body(b"a=b");
+        assert_eq!(
+            request.form().map(|_| ()).map_err(|e| e.status()),
+            Err(StatusCode::UNSUPPORTED_MEDIA_TYPE)
+        );
+    }
+
+    #[test]
+    fn identity_or_no_encoding_is_read() {
+        for encoding in [None, Some("identity"), Some("IDENTITY"), Some("")] {
+            let headers = form_headers(encoding);
+            let request = Request::new(&Method::POST, &headers).with_body(b"grant_type=client_credentials");
+            let params = request.form().expect("a plain form");
+            assert_eq!(params.get("grant_type"), Some("client_credentials"));
+        }
     }
 }

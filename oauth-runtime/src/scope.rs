@@ -148,9 +148,10 @@ pub fn resolve(requested: Option<&str>, allowed: &Scope) -> Result<Scope, OAuthE
     let scope = Scope::parse(requested)?;
     match scope.first_outside(allowed) {
         None => Ok(scope),
-        Some(token) => Err(OAuthError::invalid_scope(format!(
-            "scope `{token}` is not allowed"
-        ))),
+        Some(token) => Err(OAuthError::invalid_scope(match crate::error::plain(token) {
+            Some(token) => format!("scope `{token}` is not allowed"),
+            None => "a requested scope is not allowed".to_owned(),
+        })),
     }
 }
 

@@ -32,8 +32,13 @@ pub(crate) const SQLITE: Embedded = &[
     ),
     (
         4,
+        "refresh scope",
+        include_str!("../../migrations/sqlite/0004_refresh_scope.sql"),
+    ),
+    (
+        5,
         "server secrets",
-        include_str!("../../migrations/sqlite/0004_server_secrets.sql"),
+        include_str!("../../migrations/sqlite/0005_server_secrets.sql"),
     ),
 ];
 
@@ -53,8 +58,13 @@ pub(crate) const POSTGRES: Embedded = &[
     ),
     (
         4,
+        "refresh scope",
+        include_str!("../../migrations/postgres/0004_refresh_scope.sql"),
+    ),
+    (
+        5,
         "server secrets",
-        include_str!("../../migrations/postgres/0004_server_secrets.sql"),
+        include_str!("../../migrations/postgres/0005_server_secrets.sql"),
     ),
 ];
 

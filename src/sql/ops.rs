@@ -73,7 +73,7 @@ pub(crate) const TAKE_CODE: &str = concat!(
 pub(crate) const INSERT_TOKEN: &str = concat!(
     "INSERT INTO tokens (",
     token_columns!(),
-    ") SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10 ",
+    ") SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11 ",
     "WHERE NOT EXISTS (SELECT 1 FROM revoked_families WHERE family = $6)"
 );
 
@@ -116,13 +116,13 @@ pub(crate) const MARK_ROTATED: &str =
     "UPDATE tokens SET rotated = TRUE WHERE refresh_hash = $1 AND rotated = FALSE";
 
 /// Postgres rotates in one statement: the insert happens only when the update
-/// marked the old token (`$1`); the new token is `$2`..`$11`.
+/// marked the old token (`$1`); the new token is `$2`..`$12`.
 #[cfg(feature = "postgres")]
 pub(crate) const ROTATE: &str = concat!(
     "WITH old AS (UPDATE tokens SET rotated = TRUE WHERE refresh_hash = $1 AND rotated = FALSE RETURNING 1) ",
     "INSERT INTO tokens (",
     token_columns!(),
-    ") SELECT $2, $3, $4, $5, $6, $7, $8, $9, $10, $11 FROM old"
+    ") SELECT $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12 FROM old"
 );
 
 pub(crate) const PURGE_CODES: &str = "DELETE FROM codes WHERE expires_at <= $1";
@@ -151,6 +151,7 @@ macro_rules! bind_token {
             .bind(token.expires_at)
             .bind(token.refresh_expires_at)
             .bind(token.rotated)
+            .bind(token.refresh_scope.as_ref().map(ToString::to_string))
     }};
 }
 pub(crate) use bind_token;

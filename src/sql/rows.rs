@@ -48,7 +48,7 @@ pub(crate) type CodeRow = (
 macro_rules! token_columns {
     () => {
         "access_hash, refresh_hash, client_id, subject, scope, family, \
-         issued_at, expires_at, refresh_expires_at, rotated"
+         issued_at, expires_at, refresh_expires_at, rotated, refresh_scope"
     };
 }
 pub(crate) use token_columns;
@@ -65,6 +65,7 @@ pub(crate) type TokenRow = (
     i64,
     Option<i64>,
     bool,
+    Option<String>,
 );
 
 /// A client as written: the `ClientModel` accessors, encoded.
@@ -182,6 +183,7 @@ pub(crate) fn token_from_row(row: TokenRow) -> Result<TokenRecord, SqlError> {
         expires_at,
         refresh_expires_at,
         rotated,
+        refresh_scope,
     ) = row;
     Ok(TokenRecord {
         access_token: hash_from_bytes("tokens.access_hash", access)?,
@@ -196,6 +198,9 @@ pub(crate) fn token_from_row(row: TokenRow) -> Result<TokenRecord, SqlError> {
         expires_at,
         refresh_expires_at,
         rotated,
+        refresh_scope: refresh_scope
+            .map(|text| scope_from_text("tokens.refresh_scope", &text))
+            .transpose()?,
     })
 }
 
@@ -253,6 +258,7 @@ mod tests {
             0,
             None,
             false,
+            None,
         );
         let err = token_from_row(token).unwrap_err();
         assert!(err.to_string().contains("tokens.access_hash"), "{err}");

@@ -110,7 +110,7 @@ pub(super) mod statements {
             // Anonymous `?` parameters, bound in order: for a numbered one
             // sqlx asks SQLite its name, a linear search of the statement's
             // parameter list, which makes binding N parameters cost N².
-            let values = vec!["(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"; rows];
+            let values = vec!["(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"; rows];
             // The tokens of revoked families (`family` is the sixth column)
             // are left out, as in `INSERT_TOKEN`.
             let sql = format!(

@@ -477,6 +477,7 @@ mod tests {
             expires_at: 1,
             refresh_expires_at: None,
             rotated: false,
+            refresh_scope: None,
         }
     }
 

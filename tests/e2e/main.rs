@@ -9,5 +9,6 @@ mod endpoints;
 mod hostile_load;
 mod oauth2_client;
 mod openid;
+mod protocol_rules;
 mod sqlite;
 mod support;

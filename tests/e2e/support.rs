@@ -168,27 +168,57 @@ pub fn http() -> reqwest::Client {
 /// POST its hidden fields with the CSRF cookie, the credentials and the
 /// decision. Returns the `Location` of the answer.
 pub async fn consent(server: &TestServer, authorize_url: &str, user: (&str, &str), decision: &str) -> String {
+    consent_with(server, authorize_url, user, decision, None).await.0
+}
+
+/// As [`consent`], the browser sending `cookie` (e.g. `granted_session=...`)
+/// with both requests. Returns the `Location` and the answer's session
+/// cookie (`name=value`), if it set one.
+pub async fn consent_with(
+    server: &TestServer,
+    authorize_url: &str,
+    user: (&str, &str),
+    decision: &str,
+    cookie: Option<&str>,
+) -> (String, Option<String>) {
     let client = http();
-    let page = client.get(authorize_url).send().await.expect("GET authorize");
+    let mut page = client.get(authorize_url);
+    if let Some(cookie) = cookie {
+        page = page.header("cookie", cookie);
+    }
+    let page = page.send().await.expect("GET authorize");
     assert_eq!(page.status(), 200, "authorize page");
-    let cookie = set_cookie(&page, "granted_csrf");
+    let csrf = set_cookie(&page, "granted_csrf");
     let html = page.text().await.expect("page body");
     let mut form = hidden_fields(&html);
     form.push(("username".into(), user.0.into()));
     form.push(("password".into(), user.1.into()));
     form.push(("decision".into(), decision.into()));
+    let cookies = match cookie {
+        Some(cookie) => format!("{csrf}; {cookie}"),
+        None => csrf,
+    };
     let answer = client
         .post(server.url("/oauth/authorize"))
-        .header("cookie", cookie)
+        .header("cookie", cookies)
         .form(&form)
         .send()
         .await
         .expect("POST authorize");
     assert_eq!(answer.status(), 302, "consent answer");
-    answer.headers()["location"]
+    let session = answer
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with("granted_session="))
+        .and_then(|v| v.split(';').next())
+        .map(str::to_owned);
+    let location = answer.headers()["location"]
         .to_str()
         .expect("location")
-        .to_owned()
+        .to_owned();
+    (location, session)
 }
 
 /// The `name=value` pair of the cookie `name` that a response sets.

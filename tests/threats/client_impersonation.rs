@@ -152,10 +152,35 @@ async fn another_clients_refresh_token_is_invalid_grant() {
     let body = format!(
         "grant_type=refresh_token&refresh_token={refresh}&client_id=post&client_secret={POST_SECRET}"
     );
-    assert_eq!(
-        error_of(&token(&server, Auth::None, &body).await),
-        "invalid_grant"
-    );
+    let foreign = token(&server, Auth::None, &body).await;
+    assert_eq!(error_of(&foreign), "invalid_grant");
+    // The answer does not confirm that the token exists: it is word for word
+    // what an unknown token gets.
+    let body =
+        format!("grant_type=refresh_token&refresh_token=unknown&client_id=post&client_secret={POST_SECRET}");
+    let unknown = token(&server, Auth::None, &body).await;
+    assert_eq!(foreign.status(), unknown.status());
+    assert_eq!(foreign.json(), unknown.json());
     // The victim's token still works: a stranger's attempt is not a reuse.
     assert!(is_active(&server, &refresh).await);
+}
+
+/// Issue 14: a code presented by the wrong client answered "issued to
+/// another client", confirming that the code exists. It gets exactly what
+/// an unknown code gets.
+#[tokio::test]
+async fn another_clients_code_answers_like_an_unknown_code() {
+    let server = server();
+    let code = code_for(&server, "web", "").await;
+    let stranger = format!("client_id=post&client_secret={POST_SECRET}");
+    let foreign = token(&server, Auth::None, &format!("{}&{stranger}", redeem_body(&code))).await;
+    let unknown = token(
+        &server,
+        Auth::None,
+        &format!("{}&{stranger}", redeem_body("no-such-code")),
+    )
+    .await;
+    assert_eq!(error_of(&foreign), "invalid_grant");
+    assert_eq!(foreign.status(), unknown.status());
+    assert_eq!(foreign.json(), unknown.json());
 }

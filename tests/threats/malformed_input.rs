@@ -232,3 +232,75 @@ async fn hostile_authorization_queries_show_an_error_page() {
         assert_eq!(error.into_response().status(), 400);
     }
 }
+
+/// Issue 14 (the outside review): `error_description` echoed a quote,
+/// `<script>`, CR, LF and NUL from `prompt`, and NUL from `grant_type`. Only
+/// RFC 6749 characters (`%x20-21 / %x23-5B / %x5D-7E`) may appear, and the
+/// hostile value is not quoted at all.
+#[tokio::test]
+async fn error_descriptions_never_echo_hostile_input() {
+    let server = server();
+    let allowed = |text: &str| text.chars().all(granted::is_description_char);
+    for prompt in [
+        "x\"y",
+        "<script>alert(1)</script>",
+        "login\r\nSet-Cookie: a=b",
+        "none\0",
+    ] {
+        let query = auth_query("web", &format!("&prompt={}", enc(prompt)));
+        let Err(granted::AuthorizeError::Redirect(redirect)) = authorize(&server, &query).await else {
+            panic!("prompt {prompt:?} accepted");
+        };
+        assert_eq!(redirect.param("error"), Some("invalid_request"));
+        let description = redirect.param("error_description").unwrap_or_default();
+        assert!(allowed(description), "{description:?}");
+        assert!(
+            !description.contains("script") && !description.contains("Set-Cookie"),
+            "{description:?}"
+        );
+    }
+    for grant_type in ["client_credentials\0", "<script>x</script>", "a\"b"] {
+        let body = format!("grant_type={}", enc(grant_type));
+        let response = token(&server, Auth::Basic("svc", SVC_SECRET), &body).await;
+        assert_eq!(error_of(&response), "unsupported_grant_type");
+        let description = response.json()["error_description"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        assert!(allowed(&description), "{description:?}");
+        assert!(
+            !description.contains("script") && !description.contains("client_credentials"),
+            "{description:?}"
+        );
+    }
+    let body = format!("grant_type=client_credentials&{0}=1&{0}=2", enc("<b>\"x\"</b>"));
+    let response = token(&server, Auth::Basic("svc", SVC_SECRET), &body).await;
+    let description = response.json()["error_description"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        allowed(&description) && !description.contains("<b>"),
+        "{description:?}"
+    );
+}
+
+/// Issue 14: a form body with `Content-Encoding: gzip` was read as plain
+/// text. Every endpoint reading a form answers `415` with `invalid_request`.
+#[tokio::test]
+async fn encoded_form_bodies_are_415_invalid_request_everywhere() {
+    let server = server();
+    for encoding in ["gzip", "br", "deflate, identity"] {
+        let mut headers = form(None);
+        headers.insert(
+            granted::http::header::CONTENT_ENCODING,
+            HeaderValue::from_static(encoding),
+        );
+        let body = format!("grant_type=client_credentials&token=x&client_id=svc&client_secret={SVC_SECRET}");
+        for response in all_endpoints(&server, &headers, &Method::POST, body.as_bytes()).await {
+            assert_eq!(response.status(), 415, "{encoding}");
+            assert_eq!(error_of(&response), "invalid_request", "{encoding}");
+            assert_eq!(response.header("cache-control"), Some("no-store"));
+        }
+    }
+}

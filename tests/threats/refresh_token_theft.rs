@@ -116,3 +116,31 @@ async fn another_client_cannot_revoke_a_victims_token() {
     assert!(is_active(&server, &field(&tokens, "refresh_token")).await);
     assert!(bearer_accepted(&server, &field(&tokens, "access_token")).await);
 }
+
+/// RFC 7662 §4: introspection must not tell another client about a refresh
+/// token (its user, scope, lifetime): only the client it was issued to gets
+/// an answer; anyone else gets exactly `{"active": false}`, as for an
+/// unknown token. Access tokens stay answerable to resource servers.
+#[tokio::test]
+async fn another_client_learns_nothing_about_a_refresh_token() {
+    let server = server();
+    let tokens = web_tokens(&server).await;
+    let refresh = field(&tokens, "refresh_token");
+    let inactive = serde_json::json!({"active": false});
+    let by_token = format!("token={refresh}");
+    let by_post =
+        format!("{by_token}&token_type_hint=refresh_token&client_id=post&client_secret={POST_SECRET}");
+    assert_eq!(introspect_as(&server, Auth::None, &by_post).await, inactive);
+    assert_eq!(
+        introspect_as(&server, Auth::Basic("svc", SVC_SECRET), &by_token).await,
+        inactive
+    );
+    let owner = introspect_as(&server, Auth::Basic("web", WEB_SECRET), &by_token).await;
+    assert_eq!(owner["active"], true);
+    assert_eq!(owner["sub"], "user-1");
+    let access = format!("token={}", field(&tokens, "access_token"));
+    assert_eq!(
+        introspect_as(&server, Auth::Basic("svc", SVC_SECRET), &access).await["active"],
+        true
+    );
+}

@@ -110,3 +110,42 @@ async fn narrowed_access_token_cannot_reach_the_wider_scope() {
     let result = server.authenticate_bearer(&request, &write).await;
     assert!(matches!(result, Err(granted::BearerError::InsufficientScope(_))));
 }
+
+/// RFC 6749 §6: a narrower `scope` on a refresh narrows the new access token
+/// only; the new refresh token keeps the scope of the one presented, no more
+/// and no less.
+#[tokio::test]
+async fn a_narrowing_refresh_narrows_the_access_token_only() {
+    let server = server();
+    let tokens = web_tokens(&server).await;
+    let refresh =
+        |token: &str, scope: &str| format!("grant_type=refresh_token&refresh_token={token}&scope={scope}");
+    let auth = Auth::Basic("web", WEB_SECRET);
+    let narrowed = ok_body(&token(&server, auth, &refresh(&field(&tokens, "refresh_token"), "read")).await);
+    assert_eq!(narrowed["scope"], "read");
+    let access = field(&narrowed, "access_token");
+    let write = Scope::parse("write").expect("scope");
+    let mut headers = granted::http::HeaderMap::new();
+    headers.insert(
+        granted::http::header::AUTHORIZATION,
+        granted::http::HeaderValue::from_str(&format!("Bearer {access}")).expect("header"),
+    );
+    let request = granted::Request::new(&granted::http::Method::GET, &headers);
+    assert!(matches!(
+        server.authenticate_bearer(&request, &write).await,
+        Err(granted::BearerError::InsufficientScope(_))
+    ));
+
+    // The next refresh may ask for the whole original grant again...
+    let next = field(&narrowed, "refresh_token");
+    let wider = token(&server, auth, &refresh(&next, "read+write+admin")).await;
+    assert_eq!(error_of(&wider), "invalid_scope");
+    let restored = ok_body(&token(&server, auth, &refresh(&next, "read+write")).await);
+    assert_eq!(restored["scope"], "read write");
+    // ... and, asking for nothing in particular, gets all of it.
+    let body = format!(
+        "grant_type=refresh_token&refresh_token={}",
+        field(&restored, "refresh_token")
+    );
+    assert_eq!(ok_body(&token(&server, auth, &body).await)["scope"], "read write");
+}

@@ -128,9 +128,32 @@ pub async fn introspect(server: &Server<MemoryStore>, token: &str) -> serde_json
     response.json()
 }
 
-/// Whether the token introspects active.
+/// `POST /introspect` by the confidential client `auth`; the JSON answer.
+pub async fn introspect_as(server: &Server<MemoryStore>, auth: Auth<'_>, body: &str) -> serde_json::Value {
+    let headers = form_headers(auth);
+    let response = server
+        .introspect(Request::new(&Method::POST, &headers).with_body(body.as_bytes()))
+        .await;
+    assert_eq!(response.status(), 200, "{}", response.json());
+    response.json()
+}
+
+/// Whether the token introspects active to any confidential client: an
+/// access token answers to all of them, a refresh token to its own client
+/// only, so each is asked.
 pub async fn is_active(server: &Server<MemoryStore>, token: &str) -> bool {
-    introspect(server, token).await["active"] == true
+    let by_token = format!("token={token}");
+    let by_post = format!("{by_token}&client_id=post&client_secret={POST_SECRET}");
+    for (auth, body) in [
+        (Auth::Basic("svc", SVC_SECRET), &by_token),
+        (Auth::Basic("web", WEB_SECRET), &by_token),
+        (Auth::None, &by_post),
+    ] {
+        if introspect_as(server, auth, body).await["active"] == true {
+            return true;
+        }
+    }
+    false
 }
 
 /// Whether a protected resource accepts the access token.

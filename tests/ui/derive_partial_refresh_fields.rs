@@ -1,4 +1,4 @@
-//! A token model with one of the three refresh fields.
+//! A token model with one of the four refresh fields.
 #[derive(granted::Token)]
 struct Token {
     #[oauth(access_token)]

@@ -1,6 +1,6 @@
 //! `#[derive(Token)]`: `TokenModel` for an issued token, plus
 //! `SubjectToken` with a `subject` field and `RefreshableToken` with the
-//! three refresh fields.
+//! four refresh fields.
 
 use proc_macro2::TokenStream;
 use quote::quote;
@@ -66,11 +66,16 @@ pub(crate) const SPEC: Spec = Spec {
             example: "rotated: bool",
             note: "",
         },
+        Role {
+            name: "refresh_scope",
+            example: "refresh_scope: Option<String>",
+            note: "",
+        },
     ],
 };
 
 /// `TokenRecord`'s fields.
-const FIELDS: [RecordField; 10] = [
+const FIELDS: [RecordField; 11] = [
     field("access_token", Runtime::Hash),
     optional("refresh_token", Runtime::Hash),
     field("client_id", Runtime::Text),
@@ -81,10 +86,13 @@ const FIELDS: [RecordField; 10] = [
     field("expires_at", Runtime::Time),
     optional("refresh_expires_at", Runtime::Time),
     field("rotated", Runtime::Flag),
+    optional("refresh_scope", Runtime::Scope),
 ];
 
 /// The fields a token model needs to hold refresh tokens: all or none.
-const REFRESH: [&str; 3] = ["refresh_token", "refresh_expires_at", "rotated"];
+/// `refresh_scope` keeps the refresh token's scope when a refresh narrowed
+/// the access token's (RFC 6749 §6), so it belongs to the set.
+const REFRESH: [&str; 4] = ["refresh_token", "refresh_expires_at", "rotated", "refresh_scope"];
 
 /// Expands `#[derive(Token)]`.
 pub(crate) fn derive(input: &DeriveInput) -> syn::Result<TokenStream> {
@@ -111,11 +119,20 @@ fn check_refresh_fields(model: &Model<'_>, errors: &mut Errors) {
     errors.spanned(
         &first.attr,
         format!(
-            "a token model that keeps refresh tokens needs all three refresh fields: add {}, or remove {}",
-            missing.join(" and "),
-            present_names.join(" and ")
+            "a token model that keeps refresh tokens needs all four refresh fields: add {}, or remove {}",
+            all_of(&missing),
+            all_of(&present_names)
         ),
     );
+}
+
+/// `a`, `a and b`, `a, b and c`.
+fn all_of(items: &[String]) -> String {
+    match items.split_last() {
+        None => String::new(),
+        Some((last, [])) => last.clone(),
+        Some((last, rest)) => format!("{} and {last}", rest.join(", ")),
+    }
 }
 
 fn expand(model: &Model<'_>) -> TokenStream {
@@ -172,9 +189,35 @@ mod tests {
         assert_eq!(
             messages(&input),
             [
-                "a token model that keeps refresh tokens needs all three refresh fields: add \
-              `#[oauth(refresh_expires_at)] refresh_expires_at: Option<i64>` and `#[oauth(rotated)] rotated: bool`, \
+                "a token model that keeps refresh tokens needs all four refresh fields: add \
+              `#[oauth(refresh_expires_at)] refresh_expires_at: Option<i64>`, `#[oauth(rotated)] rotated: bool` \
+              and `#[oauth(refresh_scope)] refresh_scope: Option<String>`, \
               or remove `#[oauth(refresh_token)]`"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_refresh_model_without_refresh_scope_is_told_to_add_it() {
+        let input: DeriveInput = syn::parse_quote! {
+            struct Token {
+                #[oauth(access_token)] a: String,
+                #[oauth(client_id)] b: String,
+                #[oauth(scope)] c: String,
+                #[oauth(family)] d: String,
+                #[oauth(issued_at)] e: i64,
+                #[oauth(expires_at)] f: i64,
+                #[oauth(refresh_token)] g: Option<String>,
+                #[oauth(refresh_expires_at)] h: Option<i64>,
+                #[oauth(rotated)] i: bool,
+            }
+        };
+        assert_eq!(
+            messages(&input),
+            [
+                "a token model that keeps refresh tokens needs all four refresh fields: add \
+              `#[oauth(refresh_scope)] refresh_scope: Option<String>`, or remove \
+              `#[oauth(refresh_token)]`, `#[oauth(refresh_expires_at)]` and `#[oauth(rotated)]`"
             ]
         );
     }

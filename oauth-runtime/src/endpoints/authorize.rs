@@ -14,7 +14,7 @@ use http::StatusCode;
 use sha2::{Digest as _, Sha256};
 
 use crate::model::{ClientModel, ClientModelExt as _, CodeModel as _, CodeRecord, UnixTime};
-use crate::oidc::Prompt;
+use crate::oidc::{Prompt, PromptError};
 use crate::server::{Grants, Server, now};
 use crate::storage::CodeStorage;
 use crate::{
@@ -110,14 +110,16 @@ impl<C: ClientModel> PendingAuthorization<C> {
 
     /// Whether the user must (re)authenticate before approving, given when
     /// they last authenticated (`None`: no session): always with
-    /// `prompt=login`, and when the last login is older than `max_age`.
+    /// `prompt=login` and with `max_age=0` (OpenID Connect Core §3.1.2.1:
+    /// the same as `prompt=login`, even for a login within the same second),
+    /// and when the last login is older than `max_age`.
     pub fn needs_login(&self, auth_time: Option<UnixTime>, now: UnixTime) -> bool {
         let Some(auth_time) = auth_time else {
             return true;
         };
         let too_old = self.max_age.is_some_and(|max_age| {
             let age = u64::try_from(now.saturating_sub(auth_time)).unwrap_or(0);
-            age > max_age
+            max_age == 0 || age > max_age
         });
         self.prompt.login() || too_old
     }
@@ -363,8 +365,13 @@ impl<S: Grants + CodeStorage> Server<S> {
             return Err(OAuthError::invalid_request("request objects are not supported"));
         }
         pending.scope = scope::resolve(params.get("scope"), &pending.client.allowed_scope())?;
-        pending.prompt =
-            Prompt::parse(params.get("prompt")).map_err(|e| OAuthError::invalid_request(e.to_string()))?;
+        pending.prompt = Prompt::parse(params.get("prompt")).map_err(|e| {
+            // The offending value is request input: not echoed.
+            OAuthError::invalid_request(match e {
+                PromptError::NoneWithOthers => "prompt=none cannot be combined with other values",
+                _ => "prompt holds an unsupported value: use none, login, consent or select_account",
+            })
+        })?;
         pending.max_age = params
             .get("max_age")
             .map(|age| {

@@ -4,7 +4,7 @@ use http::StatusCode;
 use serde::Serialize;
 
 use crate::client_auth::authenticate;
-use crate::model::ClientModelExt as _;
+use crate::model::{ClientModel as _, ClientModelExt as _};
 use crate::server::{Grants, Server, TokenKind, now};
 use crate::{OAuthError, Request, Response, TokenHash};
 
@@ -62,7 +62,9 @@ impl<S: Grants> Server<S> {
     }
 
     /// Introspects the token of a request from an authenticated client
-    /// (a confidential client, typically a resource server).
+    /// (a confidential client, typically a resource server). An access
+    /// token is answered to any of them; a refresh token only to the client
+    /// it was issued to, anyone else gets [`Introspection::INACTIVE`].
     ///
     /// # Errors
     ///
@@ -83,14 +85,24 @@ impl<S: Grants> Server<S> {
         if !found.is_active(now()) {
             return Ok(Introspection::INACTIVE);
         }
+        // A refresh token is its client's own credential: only that client
+        // learns that it is active (an access token is meant for resource
+        // servers, any authenticated confidential client may ask about it).
+        if found.kind == TokenKind::Refresh && found.record.client_id != caller.client.client_id() {
+            return Ok(Introspection::INACTIVE);
+        }
         let record = found.record;
-        let (token_type, exp) = match found.kind {
-            TokenKind::Access => ("Bearer", Some(record.expires_at)),
-            TokenKind::Refresh => ("refresh_token", record.refresh_expires_at),
+        let (token_type, exp, scope) = match found.kind {
+            TokenKind::Access => ("Bearer", Some(record.expires_at), &record.scope),
+            TokenKind::Refresh => (
+                "refresh_token",
+                record.refresh_expires_at,
+                record.refresh_token_scope(),
+            ),
         };
         Ok(Introspection {
             active: true,
-            scope: Some(record.scope.to_string()),
+            scope: Some(scope.to_string()),
             client_id: Some(record.client_id),
             token_type: Some(token_type),
             exp,
@@ -117,6 +129,29 @@ mod tests {
             HeaderValue::from_static("application/x-www-form-urlencoded"),
         );
         let body = format!("{body}&client_id=post&client_secret=post-secret");
+        server
+            .introspect(Request::new(&Method::POST, &headers).with_body(body.as_bytes()))
+            .await
+    }
+
+    /// Introspects as `client`, authenticating with HTTP Basic.
+    async fn introspect_as(
+        server: &Server<MemoryStore>,
+        (id, secret): (&str, &str),
+        token: &str,
+    ) -> Response {
+        use base64::Engine as _;
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            CONTENT_TYPE,
+            HeaderValue::from_static("application/x-www-form-urlencoded"),
+        );
+        let basic = base64::engine::general_purpose::STANDARD.encode(format!("{id}:{secret}"));
+        headers.insert(
+            http::header::AUTHORIZATION,
+            HeaderValue::from_str(&format!("Basic {basic}")).unwrap(),
+        );
+        let body = format!("token={token}");
         server
             .introspect(Request::new(&Method::POST, &headers).with_body(body.as_bytes()))
             .await
@@ -169,7 +204,8 @@ mod tests {
             .await,
         );
         let refresh = tokens["refresh_token"].as_str().unwrap();
-        let body = introspect(&server, &format!("token={refresh}")).await.json();
+        let web = ("web", "web-secret");
+        let body = introspect_as(&server, web, refresh).await.json();
         assert_eq!(body["active"], true);
         assert_eq!(body["token_type"], "refresh_token");
         ok_body(
@@ -181,9 +217,82 @@ mod tests {
             .await,
         );
         assert_eq!(
-            introspect(&server, &format!("token={refresh}")).await.json(),
+            introspect_as(&server, web, refresh).await.json(),
             serde_json::json!({"active": false})
         );
+    }
+
+    #[tokio::test]
+    async fn a_refresh_token_is_answered_to_its_own_client_only() {
+        let server = issuer_server();
+        let tokens = ok_body(
+            &post(
+                &server,
+                Some(("web", "web-secret")),
+                "grant_type=password&username=alice&password=wonderland",
+            )
+            .await,
+        );
+        let refresh = tokens["refresh_token"].as_str().unwrap();
+        let access = tokens["access_token"].as_str().unwrap();
+        // `post` and `svc` are authenticated confidential clients, not the owner.
+        let stranger = introspect(&server, &format!("token={refresh}")).await;
+        assert_eq!(stranger.status(), 200);
+        assert_eq!(stranger.json(), serde_json::json!({"active": false}));
+        let resource_server = introspect_as(&server, ("svc", "svc-secret"), refresh).await;
+        assert_eq!(resource_server.json(), serde_json::json!({"active": false}));
+        let hinted = introspect(&server, &format!("token={refresh}&token_type_hint=refresh_token")).await;
+        assert_eq!(hinted.json(), serde_json::json!({"active": false}));
+        // The owner is answered; access tokens are answered to any of them.
+        assert_eq!(
+            introspect_as(&server, ("web", "web-secret"), refresh)
+                .await
+                .json()["active"],
+            true
+        );
+        assert_eq!(
+            introspect_as(&server, ("svc", "svc-secret"), access).await.json()["active"],
+            true
+        );
+        assert_eq!(
+            introspect(&server, &format!("token={access}")).await.json()["active"],
+            true
+        );
+    }
+
+    #[tokio::test]
+    async fn a_narrowed_refresh_answers_each_token_with_its_own_scope() {
+        let server = issuer_server();
+        let web = ("web", "web-secret");
+        let first = ok_body(
+            &post(
+                &server,
+                Some(web),
+                "grant_type=password&username=alice&password=wonderland&scope=read+write",
+            )
+            .await,
+        );
+        let narrowed = ok_body(
+            &post(
+                &server,
+                Some(web),
+                &format!(
+                    "grant_type=refresh_token&refresh_token={}&scope=read",
+                    first["refresh_token"].as_str().unwrap()
+                ),
+            )
+            .await,
+        );
+        let access = introspect_as(&server, web, narrowed["access_token"].as_str().unwrap())
+            .await
+            .json();
+        assert_eq!(access["scope"], "read");
+        let refresh = introspect_as(&server, web, narrowed["refresh_token"].as_str().unwrap())
+            .await
+            .json();
+        assert_eq!(refresh["active"], true);
+        assert_eq!(refresh["token_type"], "refresh_token");
+        assert_eq!(refresh["scope"], "read write");
     }
 
     #[tokio::test]

@@ -32,9 +32,10 @@ impl<S: Grants> Server<S> {
         let grant = GrantType::from_name(grant_name)
             .filter(|g| self.policy().enables(*g))
             .ok_or_else(|| {
+                // The value is not echoed: it is request input.
                 OAuthError::new(
                     ErrorCode::UnsupportedGrantType,
-                    format!("grant type `{grant_name}` is not supported"),
+                    "grant_type names a grant this server does not support",
                 )
             })?;
         let authenticated = authenticate(self.storage(), &request, &params).await?;

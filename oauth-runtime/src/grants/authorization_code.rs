@@ -37,9 +37,7 @@ where
             .revoke_token_family(&family)
             .await
             .map_err(storage_error)?;
-        return Err(OAuthError::invalid_grant(
-            "the authorization code is invalid, expired or already used",
-        ));
+        return Err(OAuthError::invalid_grant(INVALID_CODE));
     };
     let code = code.into_record().map_err(model_error)?;
     let client = request.client;
@@ -51,6 +49,7 @@ where
             client_id: client.client_id(),
             subject: Some(code.subject.clone()),
             scope: code.scope.clone(),
+            refresh_scope: None,
             family: Some(family),
             refresh: refresh_for(request.policy, client),
         },
@@ -67,6 +66,10 @@ where
     Ok(response)
 }
 
+/// What an unknown, used or foreign code gets: one answer, so that a client
+/// cannot tell another client's code from no code.
+const INVALID_CODE: &str = "the authorization code is invalid, expired or already used";
+
 /// Every binding of the code: client, expiry, redirect URI, PKCE.
 fn check_code(
     code: &CodeRecord,
@@ -76,9 +79,9 @@ fn check_code(
     now: i64,
 ) -> Result<(), OAuthError> {
     if code.client_id != client.client_id() {
-        return Err(OAuthError::invalid_grant(
-            "the authorization code was issued to another client",
-        ));
+        // Exactly what an unknown code gets: another client's code is not
+        // confirmed to exist.
+        return Err(OAuthError::invalid_grant(INVALID_CODE));
     }
     if code.expires_at <= now {
         return Err(OAuthError::invalid_grant("the authorization code has expired"));
@@ -251,6 +254,15 @@ mod tests {
         let body = redeem_body(&code, "&client_id=post&client_secret=post-secret");
         let stolen = post(&server, None, &body).await;
         assert_eq!(error_of(&stolen), "invalid_grant");
+        // Word for word what an unknown code gets.
+        let unknown = post(
+            &server,
+            None,
+            &redeem_body("unknown-code", "&client_id=post&client_secret=post-secret"),
+        )
+        .await;
+        assert_eq!(stolen.status(), unknown.status());
+        assert_eq!(stolen.json(), unknown.json());
         let owner = post(&server, Some(("web", "web-secret")), &redeem_body(&code, "")).await;
         assert_eq!(error_of(&owner), "invalid_grant");
     }

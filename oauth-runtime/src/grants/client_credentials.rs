@@ -33,6 +33,7 @@ pub async fn exchange<S: Storage>(
             client_id: client.client_id(),
             subject: None,
             scope,
+            refresh_scope: None,
             family: None,
             refresh: Refresh::None,
         },

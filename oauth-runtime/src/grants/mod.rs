@@ -20,7 +20,11 @@ use crate::{GrantType, NewToken, OAuthError, Policy, Scope, TokenHash};
 struct Issue<'a> {
     client_id: &'a str,
     subject: Option<String>,
+    /// The scope of the access token.
     scope: Scope,
+    /// The scope of the refresh token when it differs from `scope` (a
+    /// narrowing refresh); `None` for the same.
+    refresh_scope: Option<Scope>,
     /// The family to join; `None` starts a new one.
     family: Option<String>,
     /// Whether to issue a refresh token, and until when it lives.
@@ -73,6 +77,7 @@ fn mint(
         refresh_expires_at,
         rotated: false,
         scope: issue.scope,
+        refresh_scope: issue.refresh_scope.filter(|_| refresh.is_some()),
     };
     let response = TokenResponse {
         scope: record.scope.to_string(),

@@ -53,6 +53,7 @@ where
             client_id: client.client_id(),
             subject: Some(subject),
             scope,
+            refresh_scope: None,
             family: None,
             refresh: refresh_for(request.policy, client),
         },

@@ -9,6 +9,10 @@ use crate::{OAuthError, Scope, TokenHash};
 
 use super::{Issue, Refresh, issue, mint, model_error, storage_error};
 
+/// What an unknown or foreign refresh token gets: one answer, so that a
+/// client cannot tell another client's token from no token.
+const INVALID_REFRESH_TOKEN: &str = "the refresh token is invalid";
+
 /// Exchanges a refresh token for new tokens.
 ///
 /// # Errors
@@ -28,14 +32,14 @@ where
     let params = request.params;
     let hash = TokenHash::of(params.require("refresh_token")?);
     let Some(token) = storage.refresh_token(&hash).await.map_err(storage_error)? else {
-        return Err(OAuthError::invalid_grant("the refresh token is invalid"));
+        return Err(OAuthError::invalid_grant(INVALID_REFRESH_TOKEN));
     };
     let old = token.into_record().map_err(model_error)?;
     let client = request.client;
     if old.client_id != client.client_id() {
-        return Err(OAuthError::invalid_grant(
-            "the refresh token was issued to another client",
-        ));
+        // Exactly what an unknown token gets: another client's refresh token
+        // is not confirmed to exist.
+        return Err(OAuthError::invalid_grant(INVALID_REFRESH_TOKEN));
     }
     if old.rotated {
         return Err(revoke_reused_family(storage, &old.family).await);
@@ -43,30 +47,39 @@ where
     let Some(refresh_expires_at) = old.refresh_expires_at.filter(|t| *t > request.now) else {
         return Err(OAuthError::invalid_grant("the refresh token has expired"));
     };
+    // RFC 6749 §6: a narrower `scope` narrows the new access token only; the
+    // new refresh token keeps the scope of the one presented, so that a later
+    // refresh may ask for all of it again.
+    let granted = old.refresh_token_scope();
     let scope = match params.get("scope") {
-        None => old.scope.clone(),
+        None => granted.clone(),
         Some(requested) => {
             let requested = Scope::parse(requested)?;
-            if let Some(token) = requested.first_outside(&old.scope) {
-                return Err(OAuthError::invalid_scope(format!(
-                    "scope `{token}` was not part of the original grant"
-                )));
+            if let Some(token) = requested.first_outside(granted) {
+                return Err(OAuthError::invalid_scope(match crate::error::plain(token) {
+                    Some(token) => format!("scope `{token}` was not part of the original grant"),
+                    None => "a requested scope was not part of the original grant".to_owned(),
+                }));
             }
             requested
         }
     };
+    let refresh_scope = (!granted.is_subset_of(&scope)).then(|| granted.clone());
 
     let next = Issue {
         client_id: client.client_id(),
         subject: old.subject,
         scope,
+        refresh_scope,
         family: Some(old.family.clone()),
         refresh: Refresh::Until(refresh_expires_at),
     };
     if !request.policy.rotates_refresh_tokens() {
-        // The client keeps its refresh token; it gets a new access token only.
+        // The client keeps its refresh token (and its scope); it gets a new
+        // access token only.
         let next = Issue {
             refresh: Refresh::None,
+            refresh_scope: None,
             ..next
         };
         return issue(storage, request.policy, request.now, next).await;
@@ -102,7 +115,7 @@ mod tests {
     use crate::model::TokenRecord;
     use crate::{
         GrantType, MemoryStore, PkceMethod, Policy, Scope, Server, TokenHash, now,
-        storage::RefreshStorage as _,
+        storage::RefreshStorage as _, storage::Storage as _,
     };
 
     /// Runs the code flow for `web` and returns the token response.
@@ -185,9 +198,39 @@ mod tests {
         assert_eq!(error_of(&wider), "invalid_scope");
         let narrower = ok_body(&refresh(&server, &text(&first, "refresh_token"), "&scope=write").await);
         assert_eq!(narrower["scope"], "write");
-        // Narrowing does not let the next refresh widen again.
-        let widen_back = refresh(&server, &text(&narrower, "refresh_token"), "&scope=read").await;
-        assert_eq!(error_of(&widen_back), "invalid_scope");
+    }
+
+    #[tokio::test]
+    async fn narrowing_narrows_the_access_token_only() {
+        let server = server_with(Policy::new(GrantType::ALL));
+        let first = ok_body(
+            &post(
+                &server,
+                Some(("web", "web-secret")),
+                "grant_type=password&username=alice&password=wonderland&scope=read+write",
+            )
+            .await,
+        );
+        let narrower = ok_body(&refresh(&server, &text(&first, "refresh_token"), "&scope=read").await);
+        assert_eq!(narrower["scope"], "read");
+        let access = server
+            .storage()
+            .access_token(&TokenHash::of(&text(&narrower, "access_token")))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(access.scope.to_string(), "read");
+        assert_eq!(access.refresh_token_scope().to_string(), "read write");
+
+        // RFC 6749 §6: the new refresh token keeps the presented one's scope.
+        let again = ok_body(&refresh(&server, &text(&narrower, "refresh_token"), "&scope=read+write").await);
+        assert_eq!(again["scope"], "read write");
+        let still_wider = refresh(&server, &text(&again, "refresh_token"), "&scope=read+write+admin").await;
+        assert_eq!(error_of(&still_wider), "invalid_scope");
+        // Without `scope`, a refresh asks for the whole scope of its refresh token.
+        let narrower = ok_body(&refresh(&server, &text(&again, "refresh_token"), "&scope=write").await);
+        let omitted = ok_body(&refresh(&server, &text(&narrower, "refresh_token"), "").await);
+        assert_eq!(omitted["scope"], "read write");
     }
 
     #[tokio::test]
@@ -198,7 +241,17 @@ mod tests {
             "grant_type=refresh_token&refresh_token={}&client_id=spa",
             text(&first, "refresh_token")
         );
-        assert_eq!(error_of(&post(&server, None, &body).await), "invalid_grant");
+        let foreign = post(&server, None, &body).await;
+        assert_eq!(error_of(&foreign), "invalid_grant");
+        // Word for word what an unknown token gets.
+        let unknown = post(
+            &server,
+            None,
+            "grant_type=refresh_token&refresh_token=unknown&client_id=spa",
+        )
+        .await;
+        assert_eq!(foreign.status(), unknown.status());
+        assert_eq!(foreign.json(), unknown.json());
         // The owner can still use it.
         ok_body(&refresh(&server, &text(&first, "refresh_token"), "").await);
     }
@@ -222,6 +275,7 @@ mod tests {
             expires_at: now() - 50,
             refresh_expires_at: Some(now() - 1),
             rotated: false,
+            refresh_scope: None,
         });
         let expired = refresh(&server, refresh_value.value(), "").await;
         assert_eq!(error_of(&expired), "invalid_grant");

@@ -5,8 +5,9 @@
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum PromptError {
-    /// A value OpenID Connect does not define.
-    #[error("unsupported prompt value `{0}`")]
+    /// A value OpenID Connect does not define (kept here; not in the message,
+    /// which may reach a log or a response).
+    #[error("unsupported prompt value")]
     Unknown(String),
     /// `none` asks for no interaction, the others for some.
     #[error("prompt=none cannot be combined with other values")]

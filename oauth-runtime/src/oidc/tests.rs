@@ -361,10 +361,13 @@ async fn needs_login_follows_prompt_login_and_max_age() {
     let aged = authorize(&server, "&scope=openid&max_age=60").await.unwrap();
     assert!(!aged.needs_login(Some(t - 60), t));
     assert!(aged.needs_login(Some(t - 61), t));
+    // OIDC Core §3.1.2.1: max_age=0 is prompt=login, even for a login made
+    // within the same second (the review got a code without a new login).
     let zero = authorize(&server, "&scope=openid&max_age=0").await.unwrap();
+    assert!(zero.needs_login(Some(t), t), "max_age=0 always asks for a login");
     assert!(
-        !zero.needs_login(Some(t), t),
-        "a login this second satisfies max_age=0"
+        zero.needs_login(Some(t + 1), t),
+        "even a login clocked in the future"
     );
 }
 

@@ -50,6 +50,8 @@ struct Token {
     refresh_expires_at: Option<i64>,
     #[oauth(rotated)]
     rotated: bool,
+    #[oauth(refresh_scope)]
+    refresh_scope: Option<String>,
 }
 
 #[derive(granted::AuthorizationCode, Clone)]
