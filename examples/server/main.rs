@@ -54,10 +54,12 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    let db = args.db.clone();
     match run(args).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
-            eprintln!("error: {error}");
+            // Whatever failed, the database password is never printed.
+            eprintln!("error: {}", granted::sql::redact_password(&error, &db));
             ExitCode::FAILURE
         }
     }
@@ -109,7 +111,7 @@ async fn run(args: Args) -> Result<(), String> {
 
     println!(
         "granted example server listening on http://{addr} (issuer {issuer}, db {})",
-        args.db
+        granted::sql::redact_url(&args.db)
     );
     if let Some(demo) = demo {
         demo.print(&issuer);

@@ -2,7 +2,7 @@
 //! `#[granted::server]` impl whose methods delegate to the in-memory store or
 //! to SQL (SQLite or Postgres), chosen by `--db`.
 
-use granted::sql::{SqlError, SqlStore};
+use granted::sql::{SqlError, SqlStore, redact_password, redact_url};
 use granted::storage::{
     ClaimsStorage as _, CodeStorage as _, RefreshStorage as _, Storage as _, UserStorage as _,
 };
@@ -49,11 +49,7 @@ impl ExampleStore {
         let backend = if db == "memory" {
             Backend::Memory(Box::new(MemoryStore::new()))
         } else {
-            Backend::Sql(
-                SqlStore::connect(db)
-                    .await
-                    .map_err(|e| format!("--db {db}: {e}"))?,
-            )
+            Backend::Sql(SqlStore::connect(db).await.map_err(|e| open_error(db, &e))?)
         };
         Ok(Self { backend })
     }
@@ -129,6 +125,22 @@ impl ExampleStore {
     }
 }
 
+/// The one-line start-up error for `--db URL`: never with the password,
+/// and for a backend this build leaves out, the cargo command that has it.
+fn open_error(db: &str, error: &SqlError) -> String {
+    let shown = redact_url(db);
+    match error {
+        SqlError::BackendDisabled(feature) => {
+            let scheme = db.split_once(':').map_or(*feature, |(scheme, _)| scheme);
+            format!(
+                "--db {shown}: this build has no {feature} backend; build the example with it: \
+                 cargo run --release --features {feature} --example server -- --db {scheme}://..."
+            )
+        }
+        error => format!("--db {shown}: {}", redact_password(&error.to_string(), db)),
+    }
+}
+
 #[granted::server(
     client = ClientRecord,
     token = TokenRecord,
@@ -185,5 +197,48 @@ impl ExampleStore {
 
     async fn user_claims(&self, subject: &str) -> Result<Option<UserClaims>, StoreError> {
         delegate!(self.user_claims(subject))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn start_up_errors_never_show_the_password() {
+        let url = "postgres://granted:hunter2@127.0.0.1:1/granted";
+        let cause = SqlError::UnsupportedScheme(format!("{url} (hunter2)"));
+        let message = open_error(url, &cause);
+        assert!(!message.contains("hunter2"), "{message}");
+        assert!(
+            message.starts_with("--db postgres://granted:***@127.0.0.1:1/granted: "),
+            "{message}"
+        );
+        assert!(message.contains("(***)"), "{message}");
+    }
+
+    #[test]
+    fn a_missing_backend_names_the_cargo_command() {
+        let url = "postgres://granted:hunter2@db.internal/granted";
+        let message = open_error(url, &SqlError::BackendDisabled("postgres"));
+        assert!(!message.contains("hunter2"), "{message}");
+        assert!(
+            message
+                .contains("cargo run --release --features postgres --example server -- --db postgres://..."),
+            "{message}"
+        );
+        assert!(!message.contains('\n'));
+    }
+
+    #[tokio::test]
+    async fn an_unreachable_database_is_a_redacted_one_line_error() {
+        // Port 1 on the loopback: nothing listens there.
+        let url = "postgres://granted:hunter2@127.0.0.1:1/granted";
+        let Err(message) = ExampleStore::open(url).await else {
+            panic!("connected to a closed port");
+        };
+        assert!(!message.contains("hunter2"), "{message}");
+        assert!(message.contains("granted:***@"), "{message}");
+        assert!(!message.contains('\n'), "{message}");
     }
 }

@@ -51,6 +51,7 @@ mod migrations;
 mod ops;
 #[cfg(feature = "postgres")]
 mod postgres;
+mod redact;
 mod rows;
 #[cfg(feature = "sqlite")]
 mod sqlite;
@@ -58,6 +59,7 @@ mod sqlite;
 mod writer;
 
 pub use error::SqlError;
+pub use redact::{redact_password, redact_url};
 
 /// Storage in SQLite or PostgreSQL.
 ///
