@@ -217,7 +217,9 @@ impl Serve {
             });
         }
         drop(listener);
-        // Every connection closes once idle; wait until the last has.
+        // Every connection closes once idle; wait until the last has (each
+        // holds a receiver until it ends).
+        drop(stop_rx);
         let _ = stop_tx.send(true);
         stop_tx.closed().await;
         Ok(())
@@ -606,5 +608,49 @@ impl AsyncWrite for Watched {
 
     fn is_write_vectored(&self) -> bool {
         self.inner.is_write_vectored()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::routing::get;
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+
+    #[tokio::test]
+    async fn a_graceful_shutdown_closes_idle_connections_and_returns() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let app = Router::new().route("/", get(|| async { "ok" }));
+        let server = tokio::spawn(
+            serve(listener, app)
+                .with_graceful_shutdown(async {
+                    let _ = stopped.await;
+                })
+                .into_future(),
+        );
+        // A keep-alive connection left idle after one request.
+        let mut idle = TcpStream::connect(addr).await.unwrap();
+        idle.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+            .await
+            .unwrap();
+        let mut answer = [0u8; 1024];
+        let mut n = 0;
+        while !answer[..n].ends_with(b"ok") {
+            n += idle.read(&mut answer[n..]).await.unwrap();
+        }
+        assert!(answer[..n].starts_with(b"HTTP/1.1 200"));
+        stop.send(()).unwrap();
+        let finished = tokio::time::timeout(Duration::from_secs(10), server).await;
+        assert!(
+            matches!(finished, Ok(Ok(Ok(())))),
+            "the server did not stop: {finished:?}"
+        );
+        assert_eq!(
+            idle.read(&mut answer).await.unwrap(),
+            0,
+            "the idle connection was closed"
+        );
     }
 }
