@@ -336,3 +336,44 @@ async fn max_age_zero_always_asks_for_a_new_login() {
         .expect("page");
     assert!(!page.contains("type=\"password\""), "signed in already");
 }
+
+/// OIDC Core §6 / RFC 9101: `request` and `request_uri` answer
+/// `request_not_supported` / `request_uri_not_supported`, redirected to the
+/// client; discovery says neither is supported.
+#[tokio::test]
+async fn request_objects_answer_request_not_supported() {
+    let server = TestServer::start("memory", "http://127.0.0.1:9/unused");
+    let url = authorize_url(&server, "web", REDIRECT, "openid");
+    for (extra, error) in [
+        ("request=eyJhbGciOiJub25lIn0.e30.", "request_not_supported"),
+        (
+            "request_uri=https%3A%2F%2Fclient.example%2Fr",
+            "request_uri_not_supported",
+        ),
+    ] {
+        let response = http()
+            .get(format!("{url}&{extra}"))
+            .send()
+            .await
+            .expect("GET authorize");
+        assert_eq!(response.status(), 302, "{extra}");
+        let location = response.headers()["location"].to_str().expect("location");
+        assert!(location.starts_with(REDIRECT), "{location}");
+        assert_eq!(
+            query_param(location, "error").as_deref(),
+            Some(error),
+            "{location}"
+        );
+        assert_eq!(query_param(location, "state").as_deref(), Some("st-1"));
+    }
+    let discovery: Value = http()
+        .get(server.url("/.well-known/openid-configuration"))
+        .send()
+        .await
+        .expect("GET discovery")
+        .json()
+        .await
+        .expect("JSON");
+    assert_eq!(discovery["request_parameter_supported"], false);
+    assert_eq!(discovery["request_uri_parameter_supported"], false);
+}
