@@ -377,3 +377,46 @@ async fn request_objects_answer_request_not_supported() {
     assert_eq!(discovery["request_parameter_supported"], false);
     assert_eq!(discovery["request_uri_parameter_supported"], false);
 }
+
+/// A valid `client_credentials` token with `scope=openid` has no user: at
+/// `/userinfo` it is `403 insufficient_scope` saying so, not `401
+/// invalid_token` as if the token were bad.
+#[tokio::test]
+async fn userinfo_with_a_token_without_user_is_403_insufficient_scope() {
+    let server = TestServer::start("memory", "http://127.0.0.1:9/unused");
+    let tokens: Value = http()
+        .post(server.url("/oauth/token"))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("scope", "openid"),
+            ("client_id", "svc"),
+            ("client_secret", "svc-secret"),
+        ])
+        .send()
+        .await
+        .expect("POST token")
+        .json()
+        .await
+        .expect("JSON");
+    let response = http()
+        .get(server.url("/userinfo"))
+        .bearer_auth(text(&tokens, "access_token"))
+        .send()
+        .await
+        .expect("GET userinfo");
+    assert_eq!(response.status(), 403);
+    let challenge = response.headers()["www-authenticate"]
+        .to_str()
+        .expect("challenge")
+        .to_owned();
+    assert!(
+        challenge.starts_with("Bearer ") && challenge.contains("error=\"insufficient_scope\""),
+        "{challenge}"
+    );
+    let body: Value = response.json().await.expect("JSON body");
+    assert_eq!(body["error"], "insufficient_scope");
+    assert!(
+        text(&body, "error_description").contains("not for a user"),
+        "{body}"
+    );
+}

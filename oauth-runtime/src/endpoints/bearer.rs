@@ -36,6 +36,11 @@ pub enum BearerError {
     /// Valid but lacking a needed scope: `403 insufficient_scope`.
     #[error("the access token lacks scope `{0}`")]
     InsufficientScope(String),
+    /// Valid, but issued to a client for itself (client credentials): there
+    /// is no user, so nothing that needs one (userinfo's claims) can be
+    /// answered. `403 insufficient_scope`.
+    #[error("the access token was issued to a client, not for a user: it has no user claims")]
+    NoUser,
     /// Storage failed: `500`.
     #[error("the token could not be checked")]
     Storage,
@@ -58,6 +63,12 @@ impl BearerError {
                 StatusCode::FORBIDDEN,
                 format!("Bearer realm=\"granted\", error=\"insufficient_scope\", scope=\"{scope}\""),
             ),
+            Self::NoUser => (
+                StatusCode::FORBIDDEN,
+                format!(
+                    "Bearer realm=\"granted\", error=\"insufficient_scope\", error_description=\"{self}\""
+                ),
+            ),
             Self::Storage => (StatusCode::INTERNAL_SERVER_ERROR, String::new()),
         };
         let body = match &self {
@@ -70,7 +81,7 @@ impl BearerError {
             Self::InvalidToken => {
                 serde_json::json!({"error": "invalid_token", "error_description": self.to_string()})
             }
-            Self::InsufficientScope(_) => {
+            Self::InsufficientScope(_) | Self::NoUser => {
                 serde_json::json!({"error": "insufficient_scope", "error_description": self.to_string()})
             }
             Self::Storage => {
