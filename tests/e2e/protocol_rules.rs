@@ -420,3 +420,25 @@ async fn userinfo_with_a_token_without_user_is_403_insufficient_scope() {
         "{body}"
     );
 }
+
+/// RFC 6750 §3.1: a request without any credentials gets a bare `Bearer`
+/// challenge and no error code (the review found `invalid_token` in the
+/// body of `/api/me`); `/userinfo` likewise.
+#[tokio::test]
+async fn no_token_at_all_gets_a_bare_challenge_and_no_error_code() {
+    let server = TestServer::start("memory", "http://127.0.0.1:9/unused");
+    for path in ["/api/me", "/userinfo"] {
+        let response = http().get(server.url(path)).send().await.expect("GET");
+        assert_eq!(response.status(), 401, "{path}");
+        assert_eq!(
+            response.headers()["www-authenticate"],
+            "Bearer realm=\"granted\"",
+            "{path}"
+        );
+        let body = response.text().await.expect("body");
+        let error = serde_json::from_str::<Value>(&body)
+            .ok()
+            .and_then(|json| json.get("error").cloned());
+        assert_eq!(error, None, "{path}: {body}");
+    }
+}

@@ -24,7 +24,9 @@ pub struct BearerToken {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum BearerError {
-    /// No credentials at all: `401` with a bare `Bearer` challenge (§3.1).
+    /// No credentials at all: `401` with a bare `Bearer` challenge and an
+    /// empty body: RFC 6750 §3.1 says a request without credentials gets no
+    /// error code.
     #[error("no bearer token")]
     Missing,
     /// A malformed `Authorization` header: `400 invalid_request`.
@@ -47,7 +49,8 @@ pub enum BearerError {
 }
 
 impl BearerError {
-    /// The HTTP response: status, `WWW-Authenticate` challenge and a JSON body.
+    /// The HTTP response: status, `WWW-Authenticate` challenge and a JSON
+    /// body (none for [`BearerError::Missing`]).
     pub fn into_response(self) -> Response {
         let (status, challenge) = match &self {
             Self::Missing => (StatusCode::UNAUTHORIZED, "Bearer realm=\"granted\"".to_owned()),
@@ -72,23 +75,26 @@ impl BearerError {
             Self::Storage => (StatusCode::INTERNAL_SERVER_ERROR, String::new()),
         };
         let body = match &self {
-            Self::Missing => {
-                serde_json::json!({"error": "invalid_token", "error_description": "no bearer token"})
-            }
+            // RFC 6750 §3.1: no credentials sent, no error code: the bare
+            // challenge alone says what to send.
+            Self::Missing => None,
             Self::InvalidRequest => {
-                serde_json::json!({"error": "invalid_request", "error_description": self.to_string()})
+                Some(serde_json::json!({"error": "invalid_request", "error_description": self.to_string()}))
             }
             Self::InvalidToken => {
-                serde_json::json!({"error": "invalid_token", "error_description": self.to_string()})
+                Some(serde_json::json!({"error": "invalid_token", "error_description": self.to_string()}))
             }
-            Self::InsufficientScope(_) | Self::NoUser => {
-                serde_json::json!({"error": "insufficient_scope", "error_description": self.to_string()})
-            }
+            Self::InsufficientScope(_) | Self::NoUser => Some(
+                serde_json::json!({"error": "insufficient_scope", "error_description": self.to_string()}),
+            ),
             Self::Storage => {
-                serde_json::json!({"error": "server_error", "error_description": self.to_string()})
+                Some(serde_json::json!({"error": "server_error", "error_description": self.to_string()}))
             }
         };
-        let mut response = Response::from_json(status, &body);
+        let mut response = match body {
+            Some(body) => Response::from_json(status, &body),
+            None => Response::empty(status),
+        };
         if let Ok(value) = HeaderValue::from_str(&challenge)
             && !challenge.is_empty()
         {
@@ -214,6 +220,9 @@ mod tests {
             missing.header("www-authenticate"),
             Some("Bearer realm=\"granted\"")
         );
+        // RFC 6750 §3.1: no credentials sent, so no error code at all.
+        assert!(missing.body().is_empty(), "{:?}", missing.json());
+        assert_eq!(missing.header("cache-control"), Some("no-store"));
 
         let invalid = check(&server, Some("Bearer nope"), "")
             .await
