@@ -4,7 +4,7 @@ use http::header::WWW_AUTHENTICATE;
 use http::{HeaderValue, StatusCode};
 
 use crate::server::{Grants, Server, now};
-use crate::{Request, Response, Scope, TokenHash};
+use crate::{ErrorCode, OAuthError, Request, Response, Scope, TokenHash};
 
 /// The owner and rights of a valid bearer token.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -64,7 +64,10 @@ impl BearerError {
             ),
             Self::InsufficientScope(scope) => (
                 StatusCode::FORBIDDEN,
-                format!("Bearer realm=\"granted\", error=\"insufficient_scope\", scope=\"{scope}\""),
+                format!(
+                    "Bearer realm=\"granted\", error=\"insufficient_scope\", scope=\"{}\"",
+                    OAuthError::new(ErrorCode::InsufficientScope, scope.clone()).description()
+                ),
             ),
             Self::NoUser => (
                 StatusCode::FORBIDDEN,
@@ -74,23 +77,18 @@ impl BearerError {
             ),
             Self::Storage => (StatusCode::INTERNAL_SERVER_ERROR, String::new()),
         };
-        let body = match &self {
+        // The body goes through `OAuthError`, like every error description:
+        // only RFC 6749 characters, whatever a variant holds.
+        let code = match &self {
             // RFC 6750 §3.1: no credentials sent, no error code: the bare
             // challenge alone says what to send.
             Self::Missing => None,
-            Self::InvalidRequest => {
-                Some(serde_json::json!({"error": "invalid_request", "error_description": self.to_string()}))
-            }
-            Self::InvalidToken => {
-                Some(serde_json::json!({"error": "invalid_token", "error_description": self.to_string()}))
-            }
-            Self::InsufficientScope(_) | Self::NoUser => Some(
-                serde_json::json!({"error": "insufficient_scope", "error_description": self.to_string()}),
-            ),
-            Self::Storage => {
-                Some(serde_json::json!({"error": "server_error", "error_description": self.to_string()}))
-            }
+            Self::InvalidRequest => Some(ErrorCode::InvalidRequest),
+            Self::InvalidToken => Some(ErrorCode::InvalidToken),
+            Self::InsufficientScope(_) | Self::NoUser => Some(ErrorCode::InsufficientScope),
+            Self::Storage => Some(ErrorCode::ServerError),
         };
+        let body = code.map(|code| OAuthError::new(code, self.to_string()).to_json());
         let mut response = match body {
             Some(body) => Response::from_json(status, &body),
             None => Response::empty(status),
@@ -254,6 +252,16 @@ mod tests {
             check(&server, Some("Basic abc"), "").await.unwrap_err(),
             BearerError::Missing
         );
+    }
+
+    #[test]
+    fn whatever_a_variant_holds_its_answer_holds_only_rfc_6749_characters() {
+        let response = BearerError::InsufficientScope("a\"b\r\nc\\é".into()).into_response();
+        assert_eq!(response.status(), 403);
+        let description = response.json()["error_description"].as_str().unwrap().to_owned();
+        assert!(description.chars().all(crate::is_description_char), "{description:?}");
+        let challenge = response.header("www-authenticate").unwrap();
+        assert!(challenge.ends_with("scope=\"a?b??c??\""), "{challenge}");
     }
 
     #[tokio::test]
