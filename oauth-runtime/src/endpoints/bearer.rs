@@ -259,7 +259,10 @@ mod tests {
         let response = BearerError::InsufficientScope("a\"b\r\nc\\é".into()).into_response();
         assert_eq!(response.status(), 403);
         let description = response.json()["error_description"].as_str().unwrap().to_owned();
-        assert!(description.chars().all(crate::is_description_char), "{description:?}");
+        assert!(
+            description.chars().all(crate::is_description_char),
+            "{description:?}"
+        );
         let challenge = response.header("www-authenticate").unwrap();
         assert!(challenge.ends_with("scope=\"a?b??c??\""), "{challenge}");
     }
