@@ -15,11 +15,12 @@
 //! to a request that outlives it (a hanging storage). [`tokio_offload`]
 //! moves password checks onto tokio's blocking pool.
 
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
 use axum::Router;
 use axum::body::{Body, Bytes};
-use axum::extract::{FromRequest, State};
+use axum::extract::{ConnectInfo, FromRequest, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::routing::{get, post};
 
@@ -28,14 +29,17 @@ use crate::storage::ClaimsStorage;
 use crate::{Grants, MAX_BODY_BYTES, OAuthError, Request, Response, Server};
 
 mod blocking;
+mod cors;
 mod deadline;
-mod limit;
 mod routes;
+mod serve;
 
-pub use blocking::tokio_offload;
-pub use limit::{AuthFailureLimit, AuthFailureLimiter};
+pub use crate::throttle::{AuthFailureLimit, AuthFailureLimiter};
+pub use blocking::{tokio_offload, tokio_offload_unbounded};
+pub use cors::CorsOrigins;
 pub use routes::OAuthRoutes;
 use routes::{Guards, RouteState};
+pub use serve::{BodyTimedOut, ConnectionLimits, Serve, serve};
 
 /// An axum request held whole so that it can be lent to the runtime as a
 /// [`Request`]: the body is read once, up to [`MAX_BODY_BYTES`]. A request
@@ -48,6 +52,7 @@ pub struct OAuthRequest {
     headers: HeaderMap,
     uri: Uri,
     body: Bytes,
+    peer: Option<IpAddr>,
 }
 
 impl OAuthRequest {
@@ -56,6 +61,13 @@ impl OAuthRequest {
         Request::new(&self.method, &self.headers)
             .with_query(self.uri.query())
             .with_body(&self.body)
+            .with_peer(self.peer)
+    }
+
+    /// The peer's address, when the server recorded it ([`serve`] does, as
+    /// `ConnectInfo<SocketAddr>`).
+    pub fn peer(&self) -> Option<IpAddr> {
+        self.peer
     }
 
     /// The request headers.
@@ -69,23 +81,44 @@ impl<St: Send + Sync> FromRequest<St> for OAuthRequest {
 
     async fn from_request(request: axum::extract::Request, _state: &St) -> Result<Self, Self::Rejection> {
         let (parts, body) = request.into_parts();
+        let peer = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|ConnectInfo(addr)| addr.ip());
         // An encoded body is refused before a byte of it is read: `415`.
         Request::new(&parts.method, &parts.headers)
             .check_content_encoding()
             .map_err(|error| into_axum(error.into_response()))?;
-        // One byte over the limit is enough to know the runtime will refuse it.
-        let body = axum::body::to_bytes(body, MAX_BODY_BYTES + 1)
+        let body = axum::body::to_bytes(body, MAX_BODY_BYTES)
             .await
-            .map_err(|_| {
-                into_axum(OAuthError::invalid_request("the body is too large or unreadable").into_response())
-            })?;
+            .map_err(|error| into_axum(body_error(&error)))?;
         Ok(Self {
             method: parts.method,
             headers: parts.headers,
             uri: parts.uri,
             body,
+            peer,
         })
     }
+}
+
+/// The answer to a body that could not be read: `408` when it came too
+/// slowly ([`serve`]'s body deadline), `413` when it is too large, `400`
+/// otherwise.
+fn body_error(error: &axum::Error) -> Response {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(error) = source {
+        if error.is::<BodyTimedOut>() {
+            let body = OAuthError::invalid_request("the request body did not arrive in time").to_json();
+            return Response::from_json(StatusCode::REQUEST_TIMEOUT, &body);
+        }
+        if error.is::<http_body_util::LengthLimitError>() {
+            let body = OAuthError::invalid_request("the request body is too large").to_json();
+            return Response::from_json(StatusCode::PAYLOAD_TOO_LARGE, &body);
+        }
+        source = error.source();
+    }
+    OAuthError::invalid_request("the request body could not be read").into_response()
 }
 
 /// Converts a runtime response into an axum response.
@@ -112,12 +145,18 @@ pub fn oauth_routes<S: Grants>(server: Arc<Server<S>>) -> Router {
     OAuthRoutes::new(server).into_router()
 }
 
-fn route_table<S: Grants>() -> Router<RouteState<S>> {
-    Router::new()
+/// The endpoints browsers may call (with CORS when configured), and
+/// introspection, which only resource servers call.
+fn route_table<S: Grants>(cors: Option<&CorsOrigins>) -> Router<RouteState<S>> {
+    let browser = Router::new()
         .route("/oauth/token", post(token::<S>))
         .route("/oauth/revoke", post(revoke::<S>))
-        .route("/oauth/introspect", post(introspect::<S>))
-        .route("/.well-known/oauth-authorization-server", get(metadata::<S>))
+        .route("/.well-known/oauth-authorization-server", get(metadata::<S>));
+    let browser = match cors {
+        Some(origins) => browser.layer(origins.layer()),
+        None => browser,
+    };
+    browser.route("/oauth/introspect", post(introspect::<S>))
 }
 
 async fn token<S: Grants>(

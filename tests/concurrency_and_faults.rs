@@ -1,8 +1,9 @@
 //! Concurrency and storage faults through the whole runtime
 //! (`Server::token`, the authorization endpoint, revocation), on the
 //! in-memory store and on `granted::sql::SqlStore` (SQLite in memory and in a
-//! file), each wrapped in a `#[granted::server]` store as a user would write
-//! it, with faults injectable per storage method.
+//! file, and PostgreSQL with the `postgres` feature), each wrapped in a
+//! `#[granted::server]` store as a user would write it, with faults injectable
+//! per storage method.
 //!
 //! What a fault leaves behind (no partial state):
 //!
@@ -434,17 +435,6 @@ async fn a_replay_during_the_first_redemption_revokes_its_tokens_on_a_sqlite_fil
     replay_while_the_first_redemption_saves(&db.url()).await;
 }
 
-/// Against a real Postgres, only when `GRANTED_TEST_POSTGRES_URL` names one.
-#[cfg(feature = "postgres")]
-#[tokio::test]
-async fn a_replay_during_the_first_redemption_revokes_its_tokens_on_postgres() {
-    let Ok(url) = std::env::var("GRANTED_TEST_POSTGRES_URL") else {
-        eprintln!("note: GRANTED_TEST_POSTGRES_URL is not set; skipping the Postgres test");
-        return;
-    };
-    replay_while_the_first_redemption_saves(&url).await;
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_code_redemptions_have_one_winner_in_memory() {
     concurrent_redemptions("memory").await;
@@ -475,6 +465,46 @@ async fn concurrent_refreshes_have_one_winner_on_sqlite_memory() {
 async fn concurrent_refreshes_have_one_winner_on_a_sqlite_file() {
     let db = TempDb::new();
     concurrent_refreshes(&db.url()).await;
+}
+
+/// The races and the replay on PostgreSQL, each in a database of its own
+/// (see `tests/shared/postgres.rs`): skipped without
+/// `GRANTED_TEST_POSTGRES_URL`, failed without it in CI.
+#[cfg(feature = "postgres")]
+#[path = "shared/postgres.rs"]
+mod pg;
+
+#[cfg(feature = "postgres")]
+mod postgres {
+    use super::pg::TestDatabase;
+
+    /// A fresh database, or return (skip) when there is no test server.
+    macro_rules! database {
+        () => {
+            match TestDatabase::create().await {
+                Some(db) => db,
+                None => return,
+            }
+        };
+    }
+
+    #[tokio::test]
+    async fn a_replay_during_the_first_redemption_revokes_its_tokens_on_postgres() {
+        let db = database!();
+        super::replay_while_the_first_redemption_saves(&db.url).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_code_redemptions_have_one_winner_on_postgres() {
+        let db = database!();
+        super::concurrent_redemptions(&db.url).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_refreshes_have_one_winner_on_postgres() {
+        let db = database!();
+        super::concurrent_refreshes(&db.url).await;
+    }
 }
 
 fn assert_server_error(response: &Response) {

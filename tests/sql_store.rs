@@ -1,6 +1,7 @@
 //! `granted::sql::SqlStore` against SQLite, in memory and in a file, with the
-//! in-memory store as the reference for the semantics; against Postgres too
-//! when `GRANTED_TEST_POSTGRES_URL` is set.
+//! in-memory store as the reference for the semantics, and the same tests
+//! against PostgreSQL (feature `postgres`), each in a database of its own on
+//! the server `GRANTED_TEST_POSTGRES_URL` names (`./scripts/test` starts one).
 
 #![cfg(feature = "sqlite")]
 
@@ -438,11 +439,10 @@ async fn concurrent_rotation_has_one_winner() {
     store.close().await;
 }
 
-/// A failing write (a duplicate hash) fails alone: the writes batched with it
-/// still commit.
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn a_failing_write_does_not_poison_its_batch() {
-    let store = SqlStore::connect(MEMORY).await.unwrap();
+/// A failing write (a duplicate hash) fails alone: on SQLite the writes
+/// batched with it still commit.
+async fn a_failing_write_fails_alone(url: &str) {
+    let store = SqlStore::connect(url).await.unwrap();
     let (duplicate, _, _) = token("f", "c", true);
     store.save_token(duplicate.clone()).await.unwrap();
     let mut tasks = Vec::new();
@@ -484,13 +484,18 @@ async fn a_failing_write_does_not_poison_its_batch() {
     assert!(!store.refresh_token(&old_refresh).await.unwrap().unwrap().rotated);
     let (new, _, _) = token("g", "c", true);
     assert!(store.rotate_refresh_token(&old_refresh, new).await.unwrap());
+    store.close().await;
 }
 
-#[tokio::test]
-async fn upserts_replace_and_a_username_belongs_to_one_subject() {
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_failing_write_does_not_poison_its_batch() {
+    a_failing_write_fails_alone(MEMORY).await;
+}
+
+async fn upserts_replace_and_a_username_belongs_to_one_subject(url: &str) {
     use granted::ClientModel as _;
 
-    let store = SqlStore::connect(MEMORY).await.unwrap();
+    let store = SqlStore::connect(url).await.unwrap();
     let client = ClientRecord::confidential("web", "one").scope("read");
     store.upsert_client(&client).await.unwrap();
     let replaced = ClientRecord::public("web")
@@ -511,6 +516,12 @@ async fn upserts_replace_and_a_username_belongs_to_one_subject() {
     assert!(store.upsert_user(&thief).await.is_err());
     let back = store.user_by_username("alice2").await.unwrap().unwrap();
     assert_eq!(granted::UserModel::subject(&back), "s-1");
+    store.close().await;
+}
+
+#[tokio::test]
+async fn upserts_replace_and_a_username_belongs_to_one_subject_on_sqlite() {
+    upserts_replace_and_a_username_belongs_to_one_subject(MEMORY).await;
 }
 
 /// Tokens and codes at every side of the expiry line; `now` is `NOW`.
@@ -559,9 +570,8 @@ async fn purge_removes_exactly_the_expired_rows() {
     store.close().await;
 }
 
-#[tokio::test]
-async fn the_purge_task_purges_and_stops_with_the_store() {
-    let store = SqlStore::connect(MEMORY).await.unwrap();
+async fn the_purge_task_purges_and_stops_with_the_store(url: &str) {
+    let store = SqlStore::connect(url).await.unwrap();
     let (mut expired, _, _) = token("f", "c", false);
     expired.expires_at = NOW;
     store.save_token(expired.clone()).await.unwrap();
@@ -583,19 +593,24 @@ async fn the_purge_task_purges_and_stops_with_the_store() {
 }
 
 #[tokio::test]
-async fn data_survives_reopening_the_file() {
-    let db = TempDb::new();
+async fn the_purge_task_purges_and_stops_with_the_store_on_sqlite() {
+    the_purge_task_purges_and_stops_with_the_store(MEMORY).await;
+}
+
+/// What a store wrote is there after closing it and connecting again, and
+/// so is every write that returned before the store was dropped unclosed.
+async fn data_survives_reopening(url: &str) {
     let seeded;
     let (token, _, _) = token("f", "c", true);
     let (code, _) = code("c", true);
     {
-        let store = SqlStore::connect(&db.url()).await.unwrap();
+        let store = SqlStore::connect(url).await.unwrap();
         seeded = seed_sql(&store).await;
         store.save_token(token.clone()).await.unwrap();
         store.save_code(code.clone()).await.unwrap();
         store.close().await;
     }
-    let store = SqlStore::connect(&db.url()).await.unwrap();
+    let store = SqlStore::connect(url).await.unwrap();
     {
         use granted::ClientModel as _;
         use granted::UserModel as _;
@@ -614,12 +629,18 @@ async fn data_survives_reopening_the_file() {
     let (later, _, _) = self::token("f", "c", false);
     store.save_token(later.clone()).await.unwrap();
     drop(store);
-    let store = SqlStore::connect(&db.url()).await.unwrap();
+    let store = SqlStore::connect(url).await.unwrap();
     assert_eq!(
         store.access_token(&later.access_token).await.unwrap(),
         Some(later)
     );
     store.close().await;
+}
+
+#[tokio::test]
+async fn data_survives_reopening_the_file() {
+    let db = TempDb::new();
+    data_survives_reopening(&db.url()).await;
 }
 
 #[tokio::test]
@@ -649,9 +670,8 @@ async fn only_hashes_reach_the_file() {
     }
 }
 
-#[tokio::test]
-async fn closed_stores_refuse_work() {
-    let store = SqlStore::connect(MEMORY).await.unwrap();
+async fn closed_stores_refuse_work(url: &str) {
+    let store = SqlStore::connect(url).await.unwrap();
     let clone = store.clone();
     store.close().await;
     let (token, _, _) = token("f", "c", false);
@@ -664,6 +684,11 @@ async fn closed_stores_refuse_work() {
         Err(SqlError::Closed)
     ));
     store.close().await;
+}
+
+#[tokio::test]
+async fn closed_stores_refuse_work_on_sqlite() {
+    closed_stores_refuse_work(MEMORY).await;
 }
 
 #[tokio::test]
@@ -682,49 +707,210 @@ async fn bad_urls_are_named_errors() {
     assert!(matches!(error, SqlError::Database(_)), "{error:?}");
 }
 
-/// Against a real Postgres, only when `GRANTED_TEST_POSTGRES_URL` names one.
+/// The same tests on PostgreSQL, each in a database of its own (see
+/// `tests/shared/postgres.rs`): skipped without `GRANTED_TEST_POSTGRES_URL`,
+/// failed without it in CI.
+#[cfg(feature = "postgres")]
+#[path = "shared/postgres.rs"]
+mod pg;
+
 #[cfg(feature = "postgres")]
 mod postgres {
     use super::*;
 
-    async fn connect() -> Option<SqlStore> {
-        let Ok(url) = std::env::var("GRANTED_TEST_POSTGRES_URL") else {
-            eprintln!("note: GRANTED_TEST_POSTGRES_URL is not set; skipping the Postgres test");
-            return None;
+    use super::pg::TestDatabase;
+
+    /// A fresh database, or return (skip) when there is no test server.
+    macro_rules! database {
+        () => {
+            match TestDatabase::create().await {
+                Some(db) => db,
+                None => return,
+            }
         };
-        Some(SqlStore::connect(&url).await.unwrap())
+    }
+
+    #[tokio::test]
+    async fn every_trait_method_on_postgres() {
+        let db = database!();
+        let store = SqlStore::connect(&db.url).await.unwrap();
+        let seeded = seed_sql(&store).await;
+        every_trait_method(&store, &seeded).await;
+        // Connecting again finds the schema migrated already.
+        let again = SqlStore::connect(&db.url).await.unwrap();
+        assert!(again.client("no-such-client").await.unwrap().is_none());
+        again.close().await;
+        store.close().await;
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-    async fn every_trait_method_and_the_races_on_postgres() {
-        let Some(store) = connect().await else { return };
-        let seeded = seed_sql(&store).await;
-        every_trait_method(&store, &seeded).await;
+    async fn reads_see_every_committed_write_on_postgres() {
+        let db = database!();
+        reads_see_every_committed_write(&db.url).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn concurrent_take_code_has_one_winner_on_postgres() {
+        let db = database!();
+        let store = SqlStore::connect(&db.url).await.unwrap();
         one_code_one_winner(store.clone()).await;
+        store.close().await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn concurrent_rotation_has_one_winner_on_postgres() {
+        let db = database!();
+        let store = SqlStore::connect(&db.url).await.unwrap();
         one_rotation_one_winner(store.clone()).await;
+        store.close().await;
+    }
+
+    /// Two stores (two servers' pools) on one database race for one code
+    /// and one refresh token: still exactly one winner each.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn races_across_two_stores_on_one_database_have_one_winner() {
+        let db = database!();
+        let one = SqlStore::connect(&db.url).await.unwrap();
+        let two = SqlStore::connect(&db.url).await.unwrap();
+        let (code, _) = code("web", true);
+        one.save_code(code.clone()).await.unwrap();
+        let (first, second) = tokio::join!(two.take_code(&code.code), one.take_code(&code.code));
+        let winners: Vec<CodeRecord> = [first.unwrap(), second.unwrap()].into_iter().flatten().collect();
+        assert_eq!(winners, vec![code]);
+
+        let family = unique("family");
+        let (old, _, _) = token(&family, "web", true);
+        one.save_token(old.clone()).await.unwrap();
+        let old_refresh = old.refresh_token.unwrap();
+        let (a, _, _) = token(&family, "web", true);
+        let (b, _, _) = token(&family, "web", true);
+        let (won_a, won_b) = tokio::join!(
+            one.rotate_refresh_token(&old_refresh, a),
+            two.rotate_refresh_token(&old_refresh, b)
+        );
+        assert!(won_a.unwrap() ^ won_b.unwrap(), "exactly one rotation wins");
+        one.close().await;
+        two.close().await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn a_failing_write_fails_alone_on_postgres() {
+        let db = database!();
+        a_failing_write_fails_alone(&db.url).await;
+    }
+
+    #[tokio::test]
+    async fn upserts_replace_and_a_username_belongs_to_one_subject_on_postgres() {
+        let db = database!();
+        upserts_replace_and_a_username_belongs_to_one_subject(&db.url).await;
+    }
+
+    #[tokio::test]
+    async fn purge_removes_exactly_the_expired_rows_on_postgres() {
+        let db = database!();
+        let store = SqlStore::connect(&db.url).await.unwrap();
         purge_removes_exactly_the_expired(&store).await;
-        reads_see_every_committed_write(&std::env::var("GRANTED_TEST_POSTGRES_URL").unwrap()).await;
-        // Connecting again finds the schema migrated already.
-        let again = connect().await.unwrap();
-        assert!(again.client("no-such-client").await.unwrap().is_none());
+        store.close().await;
+    }
+
+    #[tokio::test]
+    async fn the_purge_task_purges_and_stops_with_the_store_on_postgres() {
+        let db = database!();
+        the_purge_task_purges_and_stops_with_the_store(&db.url).await;
+    }
+
+    #[tokio::test]
+    async fn data_survives_reopening_on_postgres() {
+        let db = database!();
+        data_survives_reopening(&db.url).await;
+    }
+
+    /// Every stored text and binary value, for searching what reached the
+    /// database.
+    async fn everything_stored(url: &str) -> Vec<u8> {
+        use sqlx::Connection as _;
+        let mut connection = sqlx::PgConnection::connect(url).await.unwrap();
+        let mut bytes = Vec::new();
+        for table in ["tokens", "codes", "clients", "users"] {
+            let sql = format!("SELECT t::text FROM {table} t");
+            let rows: Vec<(String,)> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                .fetch_all(&mut connection)
+                .await
+                .unwrap();
+            for (row,) in rows {
+                bytes.extend(row.into_bytes());
+            }
+        }
+        connection.close().await.unwrap();
+        bytes
+    }
+
+    #[tokio::test]
+    async fn only_hashes_reach_the_database_on_postgres() {
+        let db = database!();
+        let store = SqlStore::connect(&db.url).await.unwrap();
+        seed_sql(&store).await;
+        let (token, access, refresh) = token("f", "c", true);
+        let (code, code_value) = code("c", true);
+        store.save_token(token.clone()).await.unwrap();
+        store.save_code(code.clone()).await.unwrap();
+        let stored = everything_stored(&db.url).await;
+        for value in [&access, &refresh.unwrap(), &code_value, &"s3cret".to_owned()] {
+            assert!(
+                !contains(&stored, value.as_bytes()),
+                "a secret is stored in clear"
+            );
+        }
+        // The hashes are there (bytea as hex text): the rows read are the right ones.
+        let hex: String = token
+            .access_token
+            .as_bytes()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        assert!(contains(&stored, hex.as_bytes()));
+        store.close().await;
+    }
+
+    #[tokio::test]
+    async fn closed_stores_refuse_work_on_postgres() {
+        let db = database!();
+        closed_stores_refuse_work(&db.url).await;
+    }
+
+    #[tokio::test]
+    async fn signing_keys_are_generated_once_kept_rotated_and_retired_on_postgres() {
+        let db = database!();
+        signing_keys_are_generated_once_kept_rotated_and_retired(&db.url).await;
+    }
+
+    #[tokio::test]
+    async fn a_revoked_family_takes_no_new_tokens_until_its_tombstone_is_purged_on_postgres() {
+        let db = database!();
+        let store = SqlStore::connect(&db.url).await.unwrap();
         a_revoked_family_takes_no_new_tokens(&store).await;
+        store.close().await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn saves_racing_a_revocation_leave_nothing_on_postgres() {
+        let db = database!();
+        let store = SqlStore::connect(&db.url).await.unwrap();
         saves_racing_a_revocation_leave_nothing(&store).await;
         store.close().await;
     }
 }
 
-#[tokio::test]
-async fn signing_keys_are_generated_once_kept_rotated_and_retired() {
-    let db = TempDb::new();
+async fn signing_keys_are_generated_once_kept_rotated_and_retired(url: &str) {
     let first = {
-        let store = SqlStore::connect(&db.url()).await.unwrap();
+        let store = SqlStore::connect(url).await.unwrap();
         let ring = store.load_or_generate_keys(SigningAlg::Es256).await.unwrap();
         let keys = ring.keys();
         assert_eq!(keys.len(), 1);
         store.close().await;
         keys[0].clone()
     };
-    let store = SqlStore::connect(&db.url()).await.unwrap();
+    let store = SqlStore::connect(url).await.unwrap();
     let again = store.load_or_generate_keys(SigningAlg::Es256).await.unwrap();
     assert_eq!(again.keys().len(), 1);
     assert_eq!(again.keys()[0].kid(), first.kid(), "loaded, not generated again");
@@ -753,6 +939,12 @@ async fn signing_keys_are_generated_once_kept_rotated_and_retired() {
     assert_eq!(left.len(), 2);
     assert!(!left.contains(&first.kid().to_owned()));
     store.close().await;
+}
+
+#[tokio::test]
+async fn signing_keys_are_generated_once_kept_rotated_and_retired_on_sqlite() {
+    let db = TempDb::new();
+    signing_keys_are_generated_once_kept_rotated_and_retired(&db.url()).await;
 }
 
 /// `revoke_token_family` covers tokens saved into the family later (single

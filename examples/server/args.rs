@@ -9,7 +9,7 @@ use granted::parse_duration;
 pub const USAGE: &str = "\
 usage: server [--addr HOST:PORT] [--db URL] [--seed FILE] [--issuer URL]
               [--code-ttl DURATION] [--access-token-ttl DURATION] [--refresh-token-ttl DURATION]
-              [--rotate-signing-key]
+              [--rotate-signing-key] [--max-connections N] [--idle-timeout DURATION]
 
   --addr               listen address (default 127.0.0.1:8080)
   --db                 sqlite://FILE (default sqlite://granted.db), sqlite::memory:, postgres://..., or memory
@@ -19,6 +19,8 @@ usage: server [--addr HOST:PORT] [--db URL] [--seed FILE] [--issuer URL]
   --access-token-ttl   access token lifetime (default 1h)
   --refresh-token-ttl  refresh token lifetime (default 30d)
   --rotate-signing-key start signing id_tokens with a new key; the previous keys stay in /jwks.json
+  --max-connections    open connections at most; the longest-idle one is closed to make room (default 4096)
+  --idle-timeout       how long a keep-alive connection may wait for its next request (default 60s)
 Durations are a whole number and a unit: s, m, h or d (e.g. 15m).";
 
 /// The parsed flags.
@@ -32,6 +34,8 @@ pub struct Args {
     pub access_token_ttl: Duration,
     pub refresh_token_ttl: Duration,
     pub rotate_signing_key: bool,
+    pub max_connections: usize,
+    pub idle_timeout: Duration,
 }
 
 /// What the command line asked for.
@@ -52,6 +56,8 @@ pub fn parse(mut words: impl Iterator<Item = String>) -> Result<Command, String>
         access_token_ttl: Duration::from_secs(3600),
         refresh_token_ttl: Duration::from_secs(30 * 86_400),
         rotate_signing_key: false,
+        max_connections: 4096,
+        idle_timeout: Duration::from_secs(60),
     };
     while let Some(word) = words.next() {
         let (flag, inline) = match word.split_once('=') {
@@ -84,6 +90,15 @@ pub fn parse(mut words: impl Iterator<Item = String>) -> Result<Command, String>
             "--code-ttl" => args.code_ttl = duration(&flag, &value()?)?,
             "--access-token-ttl" => args.access_token_ttl = duration(&flag, &value()?)?,
             "--refresh-token-ttl" => args.refresh_token_ttl = duration(&flag, &value()?)?,
+            "--idle-timeout" => args.idle_timeout = duration(&flag, &value()?)?,
+            "--max-connections" => {
+                let text = value()?;
+                args.max_connections = text
+                    .parse()
+                    .ok()
+                    .filter(|n| *n > 0)
+                    .ok_or_else(|| format!("--max-connections: `{text}` is not a positive number"))?;
+            }
             _ => return Err(format!("unknown flag `{word}` (try --help)")),
         }
     }

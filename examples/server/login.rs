@@ -16,18 +16,21 @@ use std::time::{Duration, Instant};
 use axum::http::header::{CONTENT_SECURITY_POLICY, COOKIE, RETRY_AFTER, SET_COOKIE};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::IntoResponse as _;
-use granted::axum::{AuthFailureLimiter, OAuthRequest, into_axum};
+use granted::axum::{OAuthRequest, into_axum};
 use granted::endpoints::authorize::escape;
 use granted::{
     AuthorizeError, ClientModel as _, NewToken, Params, PendingAuthorization, Response, Scope, Server,
-    TokenHash, UnixTime, UserModel as _,
+    SignIn, TokenHash, UnixTime, UserModel as _,
 };
-use subtle::ConstantTimeEq as _;
 
+use crate::csrf::CsrfKey;
 use crate::store::ExampleStore;
 
 const CSRF_COOKIE: &str = "granted_csrf";
 const SESSION_COOKIE: &str = "granted_session";
+/// The prefix of cookies on an https issuer: the browser then accepts them
+/// only when `Secure`, with `Path=/` and no `Domain` (no subdomain can plant one).
+const HOST_PREFIX: &str = "__Host-";
 const SESSION_TTL: Duration = Duration::from_secs(8 * 3600);
 /// The fields of the form that are not part of the authorization request.
 const FORM_FIELDS: [&str; 4] = ["username", "password", "decision", "csrf"];
@@ -86,14 +89,9 @@ impl Sessions {
         Some((id.into_value(), key))
     }
 
-    /// The key of the request's session cookie, live or not.
-    fn key(headers: &HeaderMap) -> Option<TokenHash> {
-        cookie(headers, SESSION_COOKIE).map(|value| TokenHash::of(&value))
-    }
-
     /// The live session of the request's cookie.
-    fn find(&self, headers: &HeaderMap) -> Option<(TokenHash, Session)> {
-        let id = Self::key(headers)?;
+    fn find(&self, cookie: Option<String>) -> Option<(TokenHash, Session)> {
+        let id = TokenHash::of(&cookie?);
         let sessions = self.sessions.lock().ok()?;
         let session = sessions.get(&id)?;
         (session.expiry > Instant::now()).then(|| (id, session.clone()))
@@ -113,9 +111,8 @@ pub struct Login {
     pub server: Arc<Server<ExampleStore>>,
     pub sessions: Sessions,
     pub secure_cookies: bool,
-    /// Failed sign-ins per username (the limiter of the token endpoint, a
-    /// separate instance: usernames and client ids never share a count).
-    pub sign_in_failures: AuthFailureLimiter,
+    /// The key of the form's CSRF tokens, shared by every instance.
+    pub csrf: CsrfKey,
 }
 
 /// `GET /oauth/authorize`
@@ -131,7 +128,7 @@ pub async fn show(login: Arc<Login>, request: OAuthRequest) -> axum::response::R
     // A session counts unless `prompt=login` or `max_age` asks for a new login.
     let session = login
         .sessions
-        .find(request.headers())
+        .find(login.cookie_value(request.headers(), SESSION_COOKIE))
         .filter(|(_, session)| !pending.needs_login(Some(session.auth_time), granted::now()));
     if pending.prompt().none() {
         // OpenID Connect Core §3.1.2.1: answer without showing any page.
@@ -150,7 +147,13 @@ pub async fn show(login: Arc<Login>, request: OAuthRequest) -> axum::response::R
             Err(error) => into_axum(error.into_response()),
         };
     }
-    login.page(&pending, &params, session.map(|(_, s)| s.username), None)
+    login.page(
+        request.headers(),
+        &pending,
+        &params,
+        session.map(|(_, s)| s.username),
+        None,
+    )
 }
 
 /// `POST /oauth/authorize`
@@ -160,7 +163,7 @@ pub async fn submit(login: Arc<Login>, request: OAuthRequest) -> axum::response:
         Ok(params) => params,
         Err(error) => return into_axum(AuthorizeError::Display(error).into_response()),
     };
-    if !csrf_matches(request.headers(), params.get("csrf")) {
+    if !login.csrf_matches(request.headers(), &params) {
         let error = granted::OAuthError::invalid_request(
             "the form expired or was not sent from this page: go back and reload it",
         );
@@ -175,30 +178,53 @@ pub async fn submit(login: Arc<Login>, request: OAuthRequest) -> axum::response:
     }
     let session = login
         .sessions
-        .find(request.headers())
+        .find(login.cookie_value(request.headers(), SESSION_COOKIE))
         .filter(|(_, session)| !pending.needs_login(Some(session.auth_time), granted::now()));
     let (session_id, subject, auth_time, new_cookie) = match session {
         Some((id, session)) => (id, session.subject, session.auth_time, None),
-        None => match login.check_password(&params).await {
-            Ok(SignIn::Valid(subject, username)) => {
-                match login
-                    .sessions
-                    .start(&subject, &username, Sessions::key(request.headers()).as_ref())
-                {
+        None => match login.check_password(&params, request.peer()).await {
+            Ok(SignIn::Valid(user)) => {
+                let (subject, username) = (user.subject().to_owned(), user.username().to_owned());
+                let previous = login
+                    .cookie_value(request.headers(), SESSION_COOKIE)
+                    .map(|value| TokenHash::of(&value));
+                match login.sessions.start(&subject, &username, previous.as_ref()) {
                     Some((cookie, id)) => (id, subject, granted::now(), Some(cookie)),
                     None => return into_axum(granted::OAuthError::server_error().into_response()),
                 }
             }
-            Ok(SignIn::Invalid) => {
-                return login.page(&pending, &params, None, Some("Invalid username or password."));
-            }
             Ok(SignIn::LockedOut(retry_after)) => {
-                let message = "Too many failed sign-ins for this account: try again later.";
-                let mut page = login.page(&pending, &params, None, Some(message));
-                *page.status_mut() = StatusCode::TOO_MANY_REQUESTS;
-                page.headers_mut()
-                    .insert(RETRY_AFTER, HeaderValue::from(retry_after.as_secs().max(1)));
-                return page;
+                let message = "Too many failed sign-ins: try again later.";
+                let seconds = retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0);
+                return login.refusal(
+                    request.headers(),
+                    &pending,
+                    &params,
+                    StatusCode::TOO_MANY_REQUESTS,
+                    message,
+                    seconds,
+                );
+            }
+            Ok(_) => {
+                return login.page(
+                    request.headers(),
+                    &pending,
+                    &params,
+                    None,
+                    Some("Invalid username or password."),
+                );
+            }
+            Err(error) if error.code() == granted::ErrorCode::TemporarilyUnavailable => {
+                let message = "The server is busy: try again in a moment.";
+                let seconds = error.retry_after().unwrap_or(1);
+                return login.refusal(
+                    request.headers(),
+                    &pending,
+                    &params,
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    message,
+                    seconds,
+                );
             }
             Err(error) => return into_axum(error.into_response()),
         },
@@ -215,7 +241,7 @@ pub async fn submit(login: Arc<Login>, request: OAuthRequest) -> axum::response:
         Err(error) => into_axum(error.into_response()),
     };
     if let Some(session) = new_cookie {
-        let cookie = login.cookie(SESSION_COOKIE, &session, "/", "Lax", SESSION_TTL.as_secs());
+        let cookie = login.cookie(SESSION_COOKIE, &session, "Lax", SESSION_TTL.as_secs());
         if let Ok(value) = HeaderValue::from_str(&cookie) {
             response.headers_mut().append(SET_COOKIE, value);
         }
@@ -223,63 +249,94 @@ pub async fn submit(login: Arc<Login>, request: OAuthRequest) -> axum::response:
     response
 }
 
-/// The outcome of a sign-in attempt.
-enum SignIn {
-    /// Subject and username.
-    Valid(String, String),
-    Invalid,
-    /// Too many failures for this username: refused without checking.
-    LockedOut(Duration),
-}
-
 impl Login {
-    /// Checks a username and password; an unknown user costs the same argon2
-    /// work as a wrong password and gets the same answer. Failures count
-    /// per username, known or not: after too many the username is locked
-    /// out for a while, even for the right password (which would otherwise
-    /// stand out from the refusals and let the guessing go on).
-    async fn check_password(&self, params: &Params<'_>) -> Result<SignIn, granted::OAuthError> {
+    /// Checks the form's username and password through the runtime's
+    /// [`granted::sign_in`]: the same failure budgets (per username, per
+    /// address) and the same bounded argon2 pool as the password grant.
+    async fn check_password(
+        &self,
+        params: &Params<'_>,
+        peer: Option<std::net::IpAddr>,
+    ) -> Result<SignIn<granted::UserRecord>, granted::OAuthError> {
         let (Some(username), Some(password)) = (params.get("username"), params.get("password")) else {
             return Ok(SignIn::Invalid);
         };
-        if let Err(retry_after) = self.sign_in_failures.check(username) {
-            return Ok(SignIn::LockedOut(retry_after));
-        }
-        let storage = self.server.storage();
-        let user = granted::storage::UserStorage::user_by_username(storage, username)
-            .await
-            .map_err(|e| granted::OAuthError::storage(&e))?;
-        // argon2 runs on the policy's offload (a blocking thread here).
-        let hash = user.as_ref().map(|user| user.password_hash().to_owned());
-        let matches = granted::verify_user_password(self.server.policy(), password, hash).await?;
-        let verified = user
-            .filter(|_| matches)
-            .map(|user| (user.subject().to_owned(), user.username().to_owned()));
-        Ok(match verified {
-            Some((subject, username)) => SignIn::Valid(subject, username),
-            None => {
-                self.sign_in_failures.record_failure(username);
-                SignIn::Invalid
-            }
-        })
+        granted::sign_in(
+            self.server.storage(),
+            self.server.policy(),
+            username,
+            password,
+            peer,
+        )
+        .await
     }
 
-    fn cookie(&self, name: &str, value: &str, path: &str, same_site: &str, max_age: u64) -> String {
-        let secure = if self.secure_cookies { "; Secure" } else { "" };
-        format!("{name}={value}; Path={path}; HttpOnly; SameSite={same_site}; Max-Age={max_age}{secure}")
+    /// The page again with `message`, answered `status` with `Retry-After`.
+    fn refusal(
+        &self,
+        headers: &HeaderMap,
+        pending: &PendingAuthorization<granted::ClientRecord>,
+        params: &Params<'_>,
+        status: StatusCode,
+        message: &str,
+        retry_after: u64,
+    ) -> axum::response::Response {
+        let mut page = self.page(headers, pending, params, None, Some(message));
+        *page.status_mut() = status;
+        page.headers_mut()
+            .insert(RETRY_AFTER, HeaderValue::from(retry_after.max(1)));
+        page
+    }
+
+    /// A `Set-Cookie` value; on an https issuer `__Host-` prefixed and `Secure`.
+    fn cookie(&self, name: &str, value: &str, same_site: &str, max_age: u64) -> String {
+        let (prefix, secure) = if self.secure_cookies {
+            (HOST_PREFIX, "; Secure")
+        } else {
+            ("", "")
+        };
+        format!("{prefix}{name}={value}; Path=/; HttpOnly; SameSite={same_site}; Max-Age={max_age}{secure}")
+    }
+
+    /// The value of this server's cookie `name` (prefixed on https).
+    fn cookie_value(&self, headers: &HeaderMap, name: &str) -> Option<String> {
+        if self.secure_cookies {
+            cookie(headers, &format!("{HOST_PREFIX}{name}"))
+        } else {
+            cookie(headers, name)
+        }
+    }
+
+    /// Whether the posted form carries a token this server issued for this
+    /// browser and this authorization request.
+    fn csrf_matches(&self, headers: &HeaderMap, params: &Params<'_>) -> bool {
+        match (self.cookie_value(headers, CSRF_COOKIE), params.get("csrf")) {
+            (Some(browser), Some(token)) => {
+                self.csrf
+                    .verify(token, &browser, params, &FORM_FIELDS, granted::now())
+            }
+            _ => false,
+        }
     }
 
     /// Renders the page, with a fresh CSRF token in a cookie and the form.
     fn page(
         &self,
+        headers: &HeaderMap,
         pending: &PendingAuthorization<granted::ClientRecord>,
         params: &Params<'_>,
         signed_in_as: Option<String>,
         message: Option<&str>,
     ) -> axum::response::Response {
-        let Ok(csrf) = NewToken::generate() else {
-            return into_axum(granted::OAuthError::server_error().into_response());
+        // One browser value for every open tab; each form's token binds to it.
+        let browser = match self.cookie_value(headers, CSRF_COOKIE) {
+            Some(value) => value,
+            None => match NewToken::generate() {
+                Ok(token) => token.into_value(),
+                Err(_) => return into_axum(granted::OAuthError::server_error().into_response()),
+            },
         };
+        let csrf = self.csrf.issue(&browser, params, &FORM_FIELDS, granted::now());
         let hidden: String = params
             .iter()
             .filter(|(name, _)| !FORM_FIELDS.contains(name))
@@ -328,7 +385,7 @@ impl Login {
 </main></body></html>"#,
             client = escape(pending.client().client_id()),
             redirect = escape(pending.redirect_uri()),
-            csrf = csrf.value(),
+            csrf = escape(&csrf),
         );
         let mut response = Response::html(
             if message.is_some() {
@@ -348,12 +405,12 @@ impl Login {
             response.insert_header(CONTENT_SECURITY_POLICY, value);
         }
         let mut response = into_axum(response);
-        let headers = response.headers_mut();
-        headers.insert("referrer-policy", HeaderValue::from_static("no-referrer"));
-        headers.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
-        let cookie = self.cookie(CSRF_COOKIE, csrf.value(), "/oauth/authorize", "Strict", 3600);
+        let out = response.headers_mut();
+        out.insert("referrer-policy", HeaderValue::from_static("no-referrer"));
+        out.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
+        let cookie = self.cookie(CSRF_COOKIE, &browser, "Strict", 3600);
         if let Ok(value) = HeaderValue::from_str(&cookie) {
-            headers.append(SET_COOKIE, value);
+            out.append(SET_COOKIE, value);
         }
         response
     }
@@ -366,15 +423,6 @@ pub async fn stylesheet() -> axum::response::Response {
         include_str!("login.css"),
     )
         .into_response()
-}
-
-fn csrf_matches(headers: &HeaderMap, field: Option<&str>) -> bool {
-    match (cookie(headers, CSRF_COOKIE), field) {
-        (Some(cookie), Some(field)) => {
-            cookie.len() == field.len() && bool::from(cookie.as_bytes().ct_eq(field.as_bytes()))
-        }
-        _ => false,
-    }
 }
 
 /// The value of cookie `name`, if sent.
@@ -432,37 +480,5 @@ mod tests {
         );
         assert_eq!(origin_of("com.example.app:/cb"), None);
         assert_eq!(origin_of("https://x; script-src *").as_deref(), None);
-    }
-
-    fn with_session(value: &str) -> HeaderMap {
-        let mut headers = HeaderMap::new();
-        let cookie = format!("{SESSION_COOKIE}={value}");
-        headers.insert(COOKIE, HeaderValue::from_str(&cookie).unwrap());
-        headers
-    }
-
-    #[test]
-    fn a_new_sign_in_ends_the_browsers_previous_session() {
-        let sessions = Sessions::default();
-        let (alice, alice_key) = sessions.start("s-alice", "alice", None).unwrap();
-        let (other, _) = sessions.start("s-carol", "carol", None).unwrap();
-        assert!(sessions.find(&with_session(&alice)).is_some());
-        // The same browser signs in as bob (prompt=login): alice's session ends.
-        let (bob, _) = sessions.start("s-bob", "bob", Some(&alice_key)).unwrap();
-        assert!(sessions.find(&with_session(&alice)).is_none());
-        let (_, session) = sessions.find(&with_session(&bob)).unwrap();
-        assert_eq!(session.username, "bob");
-        // Other browsers keep theirs.
-        assert!(sessions.find(&with_session(&other)).is_some());
-    }
-
-    #[test]
-    fn csrf_needs_cookie_and_field_equal() {
-        let mut headers = HeaderMap::new();
-        headers.insert(COOKIE, HeaderValue::from_static("a=b; granted_csrf=tok"));
-        assert!(csrf_matches(&headers, Some("tok")));
-        assert!(!csrf_matches(&headers, Some("tok2")));
-        assert!(!csrf_matches(&headers, None));
-        assert!(!csrf_matches(&HeaderMap::new(), Some("tok")));
     }
 }

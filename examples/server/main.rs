@@ -8,6 +8,7 @@
 //! page, and a protected resource at `/api/me`.
 
 mod args;
+mod csrf;
 mod login;
 mod seed;
 mod store;
@@ -21,12 +22,14 @@ use axum::http::{HeaderValue, header};
 use axum::response::IntoResponse as _;
 use axum::routing::get;
 use granted::axum::{
-    AuthFailureLimit, AuthFailureLimiter, OAuthRequest, OAuthRoutes, into_axum, openid_routes,
+    AuthFailureLimit, AuthFailureLimiter, ConnectionLimits, CorsOrigins, OAuthRequest, OAuthRoutes,
+    into_axum, openid_routes,
 };
 use granted::{NewToken, Scope, Server, SigningAlg, UserClaims, pkce};
 use tower_http::trace::TraceLayer;
 
 use crate::args::{Args, Command};
+use crate::csrf::CsrfKey;
 use crate::login::{Login, Sessions};
 use crate::seed::{Seed, SeedClient, SeedUser};
 use crate::store::ExampleStore;
@@ -51,10 +54,12 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    let db = args.db.clone();
     match run(args).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
-            eprintln!("error: {error}");
+            // Whatever failed, the database password is never printed.
+            eprintln!("error: {}", granted::sql::redact_password(&error, &db));
             ExitCode::FAILURE
         }
     }
@@ -81,6 +86,7 @@ async fn run(args: Args) -> Result<(), String> {
     let keys = store
         .signing_keys(SigningAlg::Rs256, args.rotate_signing_key)
         .await?;
+    let store_secret = store.shared_secret("login_csrf").await?;
     let server = Arc::new(store.into_server(keys).configure(|policy| {
         policy
             .with_issuer(&issuer)
@@ -95,24 +101,34 @@ async fn run(args: Args) -> Result<(), String> {
         server: Arc::clone(&server),
         sessions: Sessions::default(),
         secure_cookies: issuer.starts_with("https://"),
-        sign_in_failures: AuthFailureLimiter::new(AuthFailureLimit::default()),
+        csrf: CsrfKey::new(&store_secret)?,
     });
-    let app = router(server, login);
+    // Browsers may call the token, revocation, metadata, JWKS and userinfo
+    // endpoints from the origins of public clients' redirect URIs.
+    let origins = CorsOrigins::default();
+    spawn_cors_refresh(Arc::clone(&server), origins.clone()).await;
+    let app = router(server, login, origins);
 
     println!(
         "granted example server listening on http://{addr} (issuer {issuer}, db {})",
-        args.db
+        granted::sql::redact_url(&args.db)
     );
     if let Some(demo) = demo {
         demo.print(&issuer);
     }
-    axum::serve(listener, app)
+    // Header, body and idle time-outs, a connection cap and an immediate
+    // 413 for a declared oversized body (the contract's defaults).
+    let limits = ConnectionLimits::default()
+        .with_max_connections(args.max_connections)
+        .with_idle_timeout(args.idle_timeout);
+    granted::axum::serve(listener, app)
+        .limits(limits)
         .with_graceful_shutdown(shutdown_signal())
         .await
         .map_err(|e| format!("server error: {e}"))
 }
 
-fn router(server: Arc<Server<ExampleStore>>, login: Arc<Login>) -> Router {
+fn router(server: Arc<Server<ExampleStore>>, login: Arc<Login>, origins: CorsOrigins) -> Router {
     let show = Arc::clone(&login);
     let me_server = Arc::clone(&server);
     // Token, revocation and introspection: 10 failed client authentications
@@ -121,8 +137,9 @@ fn router(server: Arc<Server<ExampleStore>>, login: Arc<Login>) -> Router {
     OAuthRoutes::new(Arc::clone(&server))
         .limit_failed_authentications(AuthFailureLimiter::new(AuthFailureLimit::default()))
         .time_limit(OAUTH_TIME_LIMIT)
+        .cors(origins.clone())
         .into_router()
-        .merge(openid_routes(server))
+        .merge(openid_routes(server).layer(origins.layer()))
         .route(
             "/oauth/authorize",
             get(move |request: OAuthRequest| login::show(Arc::clone(&show), request))
@@ -238,6 +255,29 @@ impl Demo {
             password = self.password,
         );
     }
+}
+
+/// Loads the public clients' origins now, then again every minute (clients
+/// registered by another instance sharing the database included).
+async fn spawn_cors_refresh(server: Arc<Server<ExampleStore>>, origins: CorsOrigins) {
+    let load = move || {
+        let (server, origins) = (Arc::clone(&server), origins.clone());
+        async move {
+            match server.storage().public_clients().await {
+                Ok(clients) => origins.replace_from_clients(&clients),
+                Err(error) => tracing::warn!(%error, "loading the public clients for CORS failed"),
+            }
+        }
+    };
+    load().await;
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(Duration::from_secs(60));
+        every.tick().await;
+        loop {
+            every.tick().await;
+            load().await;
+        }
+    });
 }
 
 fn spawn_purge(server: Arc<Server<ExampleStore>>) {

@@ -2,13 +2,13 @@
 //! `#[granted::server]` impl whose methods delegate to the in-memory store or
 //! to SQL (SQLite or Postgres), chosen by `--db`.
 
-use granted::sql::{SqlError, SqlStore};
+use granted::sql::{SqlError, SqlStore, redact_password, redact_url};
 use granted::storage::{
     ClaimsStorage as _, CodeStorage as _, RefreshStorage as _, Storage as _, UserStorage as _,
 };
 use granted::{
-    ClientRecord, CodeRecord, KeyRing, MemoryStore, MemoryStoreError, SigningAlg, SigningKey, TokenHash,
-    TokenRecord, UserClaims, UserRecord,
+    ClientRecord, CodeRecord, KeyRing, MemoryStore, MemoryStoreError, NewToken, SigningAlg, SigningKey,
+    TokenHash, TokenRecord, UserClaims, UserRecord,
 };
 
 /// Where the data lives.
@@ -49,11 +49,7 @@ impl ExampleStore {
         let backend = if db == "memory" {
             Backend::Memory(Box::new(MemoryStore::new()))
         } else {
-            Backend::Sql(
-                SqlStore::connect(db)
-                    .await
-                    .map_err(|e| format!("--db {db}: {e}"))?,
-            )
+            Backend::Sql(SqlStore::connect(db).await.map_err(|e| open_error(db, &e))?)
         };
         Ok(Self { backend })
     }
@@ -97,6 +93,25 @@ impl ExampleStore {
         }
     }
 
+    /// Every public client (for the CORS origins).
+    pub async fn public_clients(&self) -> Result<Vec<ClientRecord>, StoreError> {
+        Ok(match &self.backend {
+            Backend::Memory(store) => store.public_clients(),
+            Backend::Sql(store) => store.public_clients().await?,
+        })
+    }
+
+    /// A secret shared by every instance on the database (created by the
+    /// first); with `--db memory`, a new one on every start.
+    pub async fn shared_secret(&self, name: &str) -> Result<String, String> {
+        match &self.backend {
+            Backend::Memory(_) => NewToken::generate()
+                .map(NewToken::into_value)
+                .map_err(|e| e.to_string()),
+            Backend::Sql(store) => store.shared_secret(name).await.map_err(|e| e.to_string()),
+        }
+    }
+
     /// Removes expired codes and tokens.
     pub async fn purge_expired(&self) -> Result<(), StoreError> {
         let now = granted::now();
@@ -107,6 +122,22 @@ impl ExampleStore {
             }
         }
         Ok(())
+    }
+}
+
+/// The one-line start-up error for `--db URL`: never with the password,
+/// and for a backend this build leaves out, the cargo command that has it.
+fn open_error(db: &str, error: &SqlError) -> String {
+    let shown = redact_url(db);
+    match error {
+        SqlError::BackendDisabled(feature) => {
+            let scheme = db.split_once(':').map_or(*feature, |(scheme, _)| scheme);
+            format!(
+                "--db {shown}: this build has no {feature} backend; build the example with it: \
+                 cargo run --release --features {feature} --example server -- --db {scheme}://..."
+            )
+        }
+        error => format!("--db {shown}: {}", redact_password(&error.to_string(), db)),
     }
 }
 
@@ -166,5 +197,48 @@ impl ExampleStore {
 
     async fn user_claims(&self, subject: &str) -> Result<Option<UserClaims>, StoreError> {
         delegate!(self.user_claims(subject))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn start_up_errors_never_show_the_password() {
+        let url = "postgres://granted:hunter2@127.0.0.1:1/granted";
+        let cause = SqlError::UnsupportedScheme(format!("{url} (hunter2)"));
+        let message = open_error(url, &cause);
+        assert!(!message.contains("hunter2"), "{message}");
+        assert!(
+            message.starts_with("--db postgres://granted:***@127.0.0.1:1/granted: "),
+            "{message}"
+        );
+        assert!(message.contains("(***)"), "{message}");
+    }
+
+    #[test]
+    fn a_missing_backend_names_the_cargo_command() {
+        let url = "postgres://granted:hunter2@db.internal/granted";
+        let message = open_error(url, &SqlError::BackendDisabled("postgres"));
+        assert!(!message.contains("hunter2"), "{message}");
+        assert!(
+            message
+                .contains("cargo run --release --features postgres --example server -- --db postgres://..."),
+            "{message}"
+        );
+        assert!(!message.contains('\n'));
+    }
+
+    #[tokio::test]
+    async fn an_unreachable_database_is_a_redacted_one_line_error() {
+        // Port 1 on the loopback: nothing listens there.
+        let url = "postgres://granted:hunter2@127.0.0.1:1/granted";
+        let Err(message) = ExampleStore::open(url).await else {
+            panic!("connected to a closed port");
+        };
+        assert!(!message.contains("hunter2"), "{message}");
+        assert!(message.contains("granted:***@"), "{message}");
+        assert!(!message.contains('\n'), "{message}");
     }
 }

@@ -128,6 +128,10 @@ pub struct OAuthError {
     /// A status other than the code's own: `415` for an encoded body.
     status: Option<StatusCode>,
     basic_challenge: bool,
+    /// Seconds for `Retry-After`.
+    retry_after: Option<u64>,
+    /// Answered `429 Too Many Requests` (a lock-out).
+    too_many: bool,
 }
 
 impl OAuthError {
@@ -147,7 +151,51 @@ impl OAuthError {
             uri: None,
             status: None,
             basic_challenge: false,
+            retry_after: None,
+            too_many: false,
         }
+    }
+
+    /// An error answered `429 Too Many Requests` with `Retry-After`: a
+    /// name locked out after too many failures (see
+    /// [`throttle`](crate::throttle)).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use oauth_runtime::{ErrorCode, OAuthError};
+    ///
+    /// let response = OAuthError::too_many_attempts(
+    ///     ErrorCode::InvalidGrant,
+    ///     "too many failed sign-ins; retry later",
+    ///     Duration::from_millis(1500),
+    /// )
+    /// .into_response();
+    /// assert_eq!(response.status(), 429);
+    /// assert_eq!(response.headers()["retry-after"], "2");
+    /// ```
+    pub fn too_many_attempts(
+        code: ErrorCode,
+        description: impl Into<Cow<'static, str>>,
+        retry_after: std::time::Duration,
+    ) -> Self {
+        let mut error = Self::new(code, description).with_retry_after(retry_after);
+        error.too_many = true;
+        error
+    }
+
+    /// `temporarily_unavailable` (503, `Retry-After: 1`) with a description.
+    pub fn temporarily_unavailable(description: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(ErrorCode::TemporarilyUnavailable, description)
+            .with_retry_after(std::time::Duration::from_secs(1))
+    }
+
+    /// Adds `Retry-After` to the response, in whole seconds rounded up (at
+    /// least 1), so that a retry never comes too early.
+    #[must_use]
+    pub fn with_retry_after(mut self, after: std::time::Duration) -> Self {
+        let seconds = after.as_secs() + u64::from(after.subsec_nanos() > 0);
+        self.retry_after = Some(seconds.max(1));
+        self
     }
 
     /// `invalid_request` with a description.
@@ -202,8 +250,7 @@ impl OAuthError {
     pub fn storage(error: &(dyn std::error::Error + 'static)) -> Self {
         if is_unavailable(error) {
             tracing::warn!(error = %error, "storage unavailable");
-            return Self::new(
-                ErrorCode::TemporarilyUnavailable,
+            return Self::temporarily_unavailable(
                 "the server is temporarily unable to complete the request; retry later",
             );
         }
@@ -238,6 +285,11 @@ impl OAuthError {
         &self.description
     }
 
+    /// The `Retry-After` seconds, if any.
+    pub fn retry_after(&self) -> Option<u64> {
+        self.retry_after
+    }
+
     /// The `error_uri`, if any.
     pub fn uri(&self) -> Option<&str> {
         self.uri.as_deref()
@@ -245,7 +297,9 @@ impl OAuthError {
 
     /// The HTTP status this error answers with.
     pub fn status(&self) -> StatusCode {
-        if self.basic_challenge {
+        if self.too_many {
+            StatusCode::TOO_MANY_REQUESTS
+        } else if self.basic_challenge {
             StatusCode::UNAUTHORIZED
         } else {
             self.status.unwrap_or_else(|| self.code.status())
@@ -268,7 +322,10 @@ impl OAuthError {
     pub fn into_response(self) -> crate::Response {
         let mut response = crate::Response::from_json(self.status(), &self.to_json());
         response.set_error_code(self.code);
-        if self.basic_challenge {
+        if let Some(seconds) = self.retry_after {
+            response.insert_header(http::header::RETRY_AFTER, http::HeaderValue::from(seconds));
+        }
+        if self.basic_challenge && !self.too_many {
             response.insert_header(
                 http::header::WWW_AUTHENTICATE,
                 http::HeaderValue::from_static("Basic realm=\"oauth\", charset=\"UTF-8\""),

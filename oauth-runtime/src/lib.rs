@@ -28,6 +28,7 @@ mod scope;
 mod secret;
 mod server;
 pub mod storage;
+pub mod throttle;
 mod token;
 
 pub use client_auth::{AuthenticatedClient, authenticate, presented_client_id};
@@ -37,13 +38,13 @@ pub use endpoints::introspect::Introspection;
 pub use endpoints::metadata::{EndpointPaths, Metadata};
 pub use error::{ErrorCode, OAuthError, StorageUnavailable, is_description_char};
 pub use form::{MAX_PARAMS, Params};
-pub use grants::password::verify_user_password;
+pub use grants::password::{SignIn, sign_in, verify_user_password};
 pub use memory::{ClientRecord, MemoryStore, MemoryStoreError, UserRecord};
 pub use model::{
     AuthMethod, ClientModel, ClientModelExt, CodeModel, CodeRecord, OpenIdCode, RefreshableToken,
     SubjectToken, TokenModel, TokenRecord, UnixTime, UserModel,
 };
-pub use offload::{BlockingJob, Offload};
+pub use offload::{BlockingJob, Offload, OffloadError};
 pub use oidc::{KeyRing, SigningAlg, SigningKey, UserClaims};
 pub use pkce::PkceMethod;
 pub use policy::{DurationError, GrantType, PkcePolicy, Policy, parse_duration};

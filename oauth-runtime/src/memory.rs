@@ -395,6 +395,21 @@ impl MemoryStore {
         }
     }
 
+    /// Every public client (no secret), e.g. for the CORS origins of their
+    /// redirect URIs.
+    pub fn public_clients(&self) -> Vec<ClientRecord> {
+        self.tables()
+            .map(|tables| {
+                tables
+                    .clients
+                    .values()
+                    .filter(|c| crate::model::ClientModelExt::is_public(*c))
+                    .cloned()
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
     /// Adds or replaces a user.
     pub fn add_user(&self, user: UserRecord) {
         if let Ok(mut tables) = self.tables() {

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use crate::Offload;
 use crate::oidc::SigningAlg;
+use crate::throttle::PasswordBudgets;
 
 /// A grant type of the token endpoint (RFC 6749 §4).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -77,6 +78,8 @@ pub enum PkcePolicy {
 pub struct Policy {
     /// Where password checks run; inline when `None`.
     offload: Option<Offload>,
+    /// The failure budgets of the password paths.
+    password_budgets: PasswordBudgets,
     grants: Vec<GrantType>,
     pkce: PkcePolicy,
     rotate_refresh_tokens: bool,
@@ -100,6 +103,7 @@ impl Policy {
         }
         Self {
             offload: None,
+            password_budgets: PasswordBudgets::default(),
             grants: enabled,
             pkce: PkcePolicy::default(),
             rotate_refresh_tokens: true,
@@ -130,6 +134,21 @@ impl Policy {
     /// Where password checks run, if not inline.
     pub fn offload(&self) -> Option<&Offload> {
         self.offload.as_ref()
+    }
+
+    /// Replaces the failure budgets every password path shares (the
+    /// password grant, a login page calling [`sign_in`](crate::sign_in)).
+    /// By default 10 failures in 60 s lock a username for 60 s, and 30 lock
+    /// a source address.
+    #[must_use]
+    pub fn with_password_budgets(mut self, budgets: PasswordBudgets) -> Self {
+        self.password_budgets = budgets;
+        self
+    }
+
+    /// The failure budgets of the password paths.
+    pub fn password_budgets(&self) -> &PasswordBudgets {
+        &self.password_budgets
     }
 
     /// Whether refresh tokens rotate on use (the default, RFC 9700 §4.14).

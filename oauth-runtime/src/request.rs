@@ -2,11 +2,12 @@
 
 use http::header::{AUTHORIZATION, CACHE_CONTROL, CONTENT_ENCODING, CONTENT_TYPE, PRAGMA};
 use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
+use std::net::IpAddr;
 
 use crate::{ErrorCode, OAuthError, Params};
 
 /// The largest form body an endpoint accepts.
-pub const MAX_BODY_BYTES: usize = 16 * 1024;
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
 /// An HTTP request as an OAuth endpoint sees it, borrowed from whatever web
 /// framework received it.
@@ -26,6 +27,7 @@ pub struct Request<'a> {
     headers: &'a HeaderMap,
     query: Option<&'a str>,
     body: &'a [u8],
+    peer: Option<IpAddr>,
 }
 
 impl<'a> Request<'a> {
@@ -36,7 +38,23 @@ impl<'a> Request<'a> {
             headers,
             query: None,
             body: &[],
+            peer: None,
         }
+    }
+
+    /// Sets the address the request came from: the password paths count
+    /// failures per address ([`PasswordBudgets`](crate::throttle::PasswordBudgets)).
+    /// Behind a reverse proxy, pass the client's address the proxy reports,
+    /// not the proxy's.
+    #[must_use]
+    pub fn with_peer(mut self, peer: Option<IpAddr>) -> Self {
+        self.peer = peer;
+        self
+    }
+
+    /// The address the request came from, when known.
+    pub fn peer(&self) -> Option<IpAddr> {
+        self.peer
     }
 
     /// Sets the raw query string (without `?`).

@@ -46,6 +46,8 @@ pub struct GrantRequest<'a, C> {
     pub now: UnixTime,
     /// The keys that sign id_tokens.
     pub keys: &'a KeyRing,
+    /// The address the request came from, when known.
+    pub peer: Option<std::net::IpAddr>,
 }
 
 /// The grants a storage type serves: `#[granted::server]` implements it with

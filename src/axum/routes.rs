@@ -12,9 +12,8 @@ use axum::Router;
 use axum::extract::FromRef;
 
 use super::deadline::unavailable;
-use super::limit::too_many;
-use super::{AuthFailureLimiter, OAuthRequest, into_axum};
-use crate::{ErrorCode, Grants, Response, Server, TokenHash, presented_client_id};
+use super::{AuthFailureLimiter, CorsOrigins, OAuthRequest, into_axum};
+use crate::{ErrorCode, Grants, OAuthError, Response, Server, TokenHash, presented_client_id};
 
 /// The router of [`oauth_routes`](super::oauth_routes), with options.
 ///
@@ -33,6 +32,7 @@ use crate::{ErrorCode, Grants, Response, Server, TokenHash, presented_client_id}
 pub struct OAuthRoutes<S> {
     server: Arc<Server<S>>,
     guards: Guards,
+    cors: Option<CorsOrigins>,
 }
 
 /// The guards of the endpoints that authenticate clients (token,
@@ -77,7 +77,17 @@ impl<S: Grants> OAuthRoutes<S> {
         Self {
             server,
             guards: Guards::default(),
+            cors: None,
         }
+    }
+
+    /// Answers CORS pre-flights and allows `origins` at the token,
+    /// revocation and metadata endpoints (not introspection, which only
+    /// resource servers call). Without it no cross-origin call is allowed.
+    #[must_use]
+    pub fn cors(mut self, origins: CorsOrigins) -> Self {
+        self.cors = Some(origins);
+        self
     }
 
     /// Counts failed client authentications at the token, revocation and
@@ -106,7 +116,7 @@ impl<S: Grants> OAuthRoutes<S> {
 
     /// The router.
     pub fn into_router(self) -> Router {
-        super::route_table::<S>().with_state(RouteState {
+        super::route_table::<S>(self.cors.as_ref()).with_state(RouteState {
             server: self.server,
             guards: self.guards,
         })
@@ -131,7 +141,14 @@ impl Guards {
             if let Some(key) = &key
                 && let Err(retry_after) = limiter.check_at(key, Instant::now())
             {
-                return too_many(retry_after);
+                return into_axum(
+                    OAuthError::too_many_attempts(
+                        ErrorCode::InvalidClient,
+                        "too many failed client authentications; retry later",
+                        retry_after,
+                    )
+                    .into_response(),
+                );
             }
         }
         let response = match self.time_limit {

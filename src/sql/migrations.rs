@@ -35,6 +35,11 @@ pub(crate) const SQLITE: Embedded = &[
         "refresh scope",
         include_str!("../../migrations/sqlite/0004_refresh_scope.sql"),
     ),
+    (
+        5,
+        "server secrets",
+        include_str!("../../migrations/sqlite/0005_server_secrets.sql"),
+    ),
 ];
 
 /// The PostgreSQL migrations.
@@ -55,6 +60,11 @@ pub(crate) const POSTGRES: Embedded = &[
         4,
         "refresh scope",
         include_str!("../../migrations/postgres/0004_refresh_scope.sql"),
+    ),
+    (
+        5,
+        "server secrets",
+        include_str!("../../migrations/postgres/0005_server_secrets.sql"),
     ),
 ];
 

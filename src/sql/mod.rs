@@ -51,6 +51,7 @@ mod migrations;
 mod ops;
 #[cfg(feature = "postgres")]
 mod postgres;
+mod redact;
 mod rows;
 #[cfg(feature = "sqlite")]
 mod sqlite;
@@ -58,6 +59,7 @@ mod sqlite;
 mod writer;
 
 pub use error::SqlError;
+pub use redact::{redact_password, redact_url};
 
 /// Storage in SQLite or PostgreSQL.
 ///
@@ -249,6 +251,38 @@ impl SqlStore {
             keys.insert(0, key);
         }
         Ok(KeyRing::new(keys))
+    }
+
+    /// Every public client (no secret): their redirect URIs' origins are
+    /// the ones browsers may call the endpoints from (CORS).
+    ///
+    /// # Errors
+    ///
+    /// The database's error, or [`SqlError::Corrupt`] for a row that cannot be read.
+    pub async fn public_clients(&self) -> Result<Vec<ClientRecord>, SqlError> {
+        dispatch!(self.public_clients())
+    }
+
+    /// The shared secret named `name`: the stored one, or a new random one
+    /// (256 bits from the OS) stored first. Every instance sharing the
+    /// database gets the same value, also when several start at once (the
+    /// first insert wins; the others read it). The example server keeps the
+    /// key of its login form's CSRF tokens here.
+    ///
+    /// # Errors
+    ///
+    /// The database's error, or [`SqlError::Corrupt`] when generating the
+    /// random value fails.
+    pub async fn shared_secret(&self, name: &str) -> Result<String, SqlError> {
+        if let Some(value) = dispatch!(self.secret(name))? {
+            return Ok(value);
+        }
+        let fresh = oauth_runtime::NewToken::generate()
+            .map_err(|e| SqlError::corrupt("server_secrets.value", e))?
+            .into_value();
+        dispatch!(self.insert_secret(name, &fresh, oauth_runtime::now()))?;
+        dispatch!(self.secret(name))?
+            .ok_or_else(|| SqlError::corrupt("server_secrets.value", "missing right after its insert"))
     }
 
     /// Finishes the writes already queued, then closes every connection.

@@ -16,6 +16,10 @@ use super::rows::{code_columns, token_columns};
 pub(crate) const SELECT_CLIENT: &str = "SELECT client_id, secret_hash, redirect_uris, grant_types, scope, \
      auth_method FROM clients WHERE client_id = $1";
 
+/// Public clients (no secret), for the CORS origins of their redirect URIs.
+pub(crate) const SELECT_PUBLIC_CLIENTS: &str = "SELECT client_id, secret_hash, redirect_uris, grant_types, \
+     scope, auth_method FROM clients WHERE secret_hash IS NULL";
+
 pub(crate) const UPSERT_CLIENT: &str = "INSERT INTO clients \
      (client_id, secret_hash, redirect_uris, grant_types, scope, auth_method) \
      VALUES ($1, $2, $3, $4, $5, $6) \
@@ -46,6 +50,12 @@ pub(crate) const INSERT_SIGNING_KEY: &str = "INSERT INTO signing_keys (kid, alg,
 
 pub(crate) const RETIRE_SIGNING_KEY: &str =
     "UPDATE signing_keys SET retired_at = $2 WHERE kid = $1 AND retired_at IS NULL";
+
+/// A shared secret is created once: the first instance's value stays.
+pub(crate) const INSERT_SECRET: &str = "INSERT INTO server_secrets (name, value, created_at) \
+     VALUES ($1, $2, $3) ON CONFLICT (name) DO NOTHING";
+
+pub(crate) const SELECT_SECRET: &str = "SELECT value FROM server_secrets WHERE name = $1";
 
 pub(crate) const INSERT_CODE: &str = concat!(
     "INSERT INTO codes (",
@@ -169,6 +179,16 @@ macro_rules! shared_ops {
             row.map(rows::client_from_row).transpose()
         }
 
+        /// Every public client.
+        pub(crate) async fn public_clients<'c>(
+            exec: impl sqlx::Executor<'c, Database = $db>,
+        ) -> Result<Vec<ClientRecord>, SqlError> {
+            let rows: Vec<ClientRow> = sqlx::query_as(sql::SELECT_PUBLIC_CLIENTS)
+                .fetch_all(exec)
+                .await?;
+            rows.into_iter().map(rows::client_from_row).collect()
+        }
+
         /// Inserts or replaces a client (already encoded).
         pub(crate) async fn upsert_client<'c>(
             exec: impl sqlx::Executor<'c, Database = $db>,
@@ -236,6 +256,34 @@ macro_rules! shared_ops {
                 .execute(exec)
                 .await?;
             Ok(())
+        }
+
+        /// Stores a shared secret unless one of that name exists.
+        pub(crate) async fn insert_secret<'c>(
+            exec: impl sqlx::Executor<'c, Database = $db>,
+            name: &str,
+            value: &str,
+            now: i64,
+        ) -> Result<(), SqlError> {
+            sqlx::query(sql::INSERT_SECRET)
+                .bind(name)
+                .bind(value)
+                .bind(now)
+                .execute(exec)
+                .await?;
+            Ok(())
+        }
+
+        /// The shared secret of that name.
+        pub(crate) async fn secret<'c>(
+            exec: impl sqlx::Executor<'c, Database = $db>,
+            name: &str,
+        ) -> Result<Option<String>, SqlError> {
+            let row: Option<(String,)> = sqlx::query_as(sql::SELECT_SECRET)
+                .bind(name)
+                .fetch_optional(exec)
+                .await?;
+            Ok(row.map(|(value,)| value))
         }
 
         /// Stops publishing a signing key.

@@ -104,6 +104,18 @@ impl PostgresBackend {
         statements::retire_signing_key(&self.pool, kid, now).await
     }
 
+    pub(super) async fn public_clients(&self) -> Result<Vec<ClientRecord>, SqlError> {
+        statements::public_clients(&self.pool).await
+    }
+
+    pub(super) async fn insert_secret(&self, name: &str, value: &str, now: i64) -> Result<(), SqlError> {
+        statements::insert_secret(&self.pool, name, value, now).await
+    }
+
+    pub(super) async fn secret(&self, name: &str) -> Result<Option<String>, SqlError> {
+        statements::secret(&self.pool, name).await
+    }
+
     pub(super) async fn save_token(&self, token: TokenRecord) -> Result<(), SqlError> {
         statements::save_token(&self.pool, &token).await
     }

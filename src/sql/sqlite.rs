@@ -207,6 +207,21 @@ impl SqliteBackend {
             .await
     }
 
+    pub(super) async fn public_clients(&self) -> Result<Vec<ClientRecord>, SqlError> {
+        statements::public_clients(&self.reads).await
+    }
+
+    pub(super) async fn insert_secret(&self, name: &str, value: &str, now: i64) -> Result<(), SqlError> {
+        let (name, value) = (name.to_owned(), value.to_owned());
+        self.writer
+            .call(|reply| Command::SaveSecret(name, value, now, reply))
+            .await
+    }
+
+    pub(super) async fn secret(&self, name: &str) -> Result<Option<String>, SqlError> {
+        statements::secret(&self.reads, name).await
+    }
+
     pub(super) async fn save_token(&self, token: TokenRecord) -> Result<(), SqlError> {
         self.writer.call(|reply| Command::SaveToken(token, reply)).await
     }

@@ -77,6 +77,7 @@ pub(super) enum Command {
     Purge(i64, Reply<u64>),
     SaveSigningKey(SigningKeyRow, Reply<()>),
     RetireSigningKey(String, i64, Reply<()>),
+    SaveSecret(String, String, i64, Reply<()>),
 }
 
 impl Command {
@@ -90,7 +91,8 @@ impl Command {
             | Self::UpsertClient(_, reply)
             | Self::UpsertUser(_, reply)
             | Self::SaveSigningKey(_, reply)
-            | Self::RetireSigningKey(_, _, reply) => reply.send(Err(error)).is_ok(),
+            | Self::RetireSigningKey(_, _, reply)
+            | Self::SaveSecret(_, _, _, reply) => reply.send(Err(error)).is_ok(),
             Self::TakeCode(_, reply) => reply.send(Err(error)).is_ok(),
             Self::Rotate(_, _, reply) => reply.send(Err(error)).is_ok(),
             Self::Purge(_, reply) => reply.send(Err(error)).is_ok(),
@@ -361,6 +363,10 @@ async fn apply(connection: &mut SqliteConnection, command: Command) -> (Answer, 
         Command::RetireSigningKey(kid, now, reply) => {
             settle(reply, statements::retire_signing_key(connection, &kid, now).await)
         }
+        Command::SaveSecret(name, value, now, reply) => settle(
+            reply,
+            statements::insert_secret(connection, &name, &value, now).await,
+        ),
     }
 }
 

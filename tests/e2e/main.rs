@@ -6,6 +6,7 @@ mod browser;
 mod brute_force;
 mod csrf_on_consent;
 mod endpoints;
+mod hostile_load;
 mod oauth2_client;
 mod openid;
 mod protocol_rules;

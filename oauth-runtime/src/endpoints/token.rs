@@ -51,6 +51,7 @@ impl<S: Grants> Server<S> {
             policy: self.policy(),
             now: now(),
             keys: self.signing_keys(),
+            peer: request.peer(),
         };
         self.storage().exchange(grant, grant_request).await
     }

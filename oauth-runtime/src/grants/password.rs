@@ -1,10 +1,14 @@
 //! The resource owner password credentials grant (RFC 6749 §4.3). Insecure
 //! (RFC 9700 §2.4 forbids it) and therefore opt-in only.
 
+use std::net::IpAddr;
+use std::time::Duration;
+
 use crate::model::{ClientModel as _, ClientModelExt as _, SubjectToken, UserModel};
+use crate::offload::OffloadError;
 use crate::server::{GrantRequest, TokenResponse};
 use crate::storage::UserStorage;
-use crate::{OAuthError, Policy, scope, verify_password, verify_password_of_unknown_user};
+use crate::{ErrorCode, OAuthError, Policy, scope, verify_password, verify_password_of_unknown_user};
 
 use super::{Issue, issue, refresh_for, storage_error};
 
@@ -17,7 +21,10 @@ const BAD_CREDENTIALS: &str = "invalid username or password";
 /// # Errors
 ///
 /// `invalid_request` for a missing username or password; `invalid_scope` for
-/// a scope outside the client's; `invalid_grant` for wrong credentials.
+/// a scope outside the client's; `invalid_grant` for wrong credentials, and
+/// `429` (`invalid_grant`, `Retry-After`) while the username or the source
+/// address is locked out; `temporarily_unavailable` when too many password
+/// checks are waiting.
 pub async fn exchange<S>(
     storage: &S,
     request: GrantRequest<'_, S::Client>,
@@ -32,13 +39,10 @@ where
     let client = request.client;
     let scope = scope::resolve(params.get("scope"), &client.allowed_scope())?;
 
-    let user = storage.user_by_username(username).await.map_err(storage_error)?;
-    let hash = user.as_ref().map(|user| user.password_hash().to_owned());
-    if !verify_user_password(request.policy, password, hash).await? {
-        return Err(OAuthError::invalid_grant(BAD_CREDENTIALS));
-    }
-    let Some(user) = user else {
-        return Err(OAuthError::invalid_grant(BAD_CREDENTIALS));
+    let user = match sign_in(storage, request.policy, username, password, request.peer).await? {
+        SignIn::Valid(user) => user,
+        SignIn::Invalid => return Err(OAuthError::invalid_grant(BAD_CREDENTIALS)),
+        SignIn::LockedOut(retry_after) => return Err(locked_out(retry_after)),
     };
     let subject = user.subject().to_owned();
     issue(
@@ -57,14 +61,75 @@ where
     .await
 }
 
-/// Verifies `password` against a user's argon2 hash, or spends the same work
-/// for an unknown user (`None`) so that both answer alike, on the policy's
-/// offload when it has one ([`Policy::with_offload`]). The password grant
-/// uses it; so should a login page.
+/// The answer while a username or address is locked out.
+fn locked_out(retry_after: Duration) -> OAuthError {
+    OAuthError::too_many_attempts(
+        ErrorCode::InvalidGrant,
+        "too many failed sign-ins; retry later",
+        retry_after,
+    )
+}
+
+/// The outcome of [`sign_in`].
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum SignIn<U> {
+    /// The password is the user's.
+    Valid(U),
+    /// An unknown user or a wrong password (one answer for both).
+    Invalid,
+    /// Too many failures for this username or from this address: refused
+    /// without checking, for this long.
+    LockedOut(Duration),
+}
+
+/// Checks a username and password the way every password path must: the
+/// [`PasswordBudgets`](crate::throttle::PasswordBudgets) of the policy first
+/// (a locked-out username or address is refused even with the right
+/// password, which would otherwise stand out from the refusals and let the
+/// guessing go on), then the user's argon2 hash through the policy's
+/// bounded offload, with the same work for an unknown user; a failure
+/// counts against the username and the address.
+///
+/// The password grant calls it; so must a login page, so that one budget
+/// covers both.
 ///
 /// # Errors
 ///
-/// `server_error` when the offload did not run the check.
+/// The storage's error, and `temporarily_unavailable` (503) when the
+/// offload has no room for another password check.
+pub async fn sign_in<S: UserStorage>(
+    storage: &S,
+    policy: &Policy,
+    username: &str,
+    password: &str,
+    peer: Option<IpAddr>,
+) -> Result<SignIn<S::User>, OAuthError> {
+    let budgets = policy.password_budgets();
+    if let Err(retry_after) = budgets.check(username, peer) {
+        return Ok(SignIn::LockedOut(retry_after));
+    }
+    let user = storage.user_by_username(username).await.map_err(storage_error)?;
+    let hash = user.as_ref().map(|user| user.password_hash().to_owned());
+    match (verify_user_password(policy, password, hash).await?, user) {
+        (true, Some(user)) => Ok(SignIn::Valid(user)),
+        _ => {
+            budgets.record_failure(username, peer);
+            Ok(SignIn::Invalid)
+        }
+    }
+}
+
+/// Verifies `password` against a user's argon2 hash, or spends the same work
+/// for an unknown user (`None`) so that both answer alike, on the policy's
+/// offload when it has one ([`Policy::with_offload`]). It counts no
+/// failure: password paths call [`sign_in`].
+///
+/// # Errors
+///
+/// `temporarily_unavailable` when the offload has no room for another
+/// check ([`Offload::with_limit`](crate::Offload::with_limit)),
+/// `server_error` when the offload did not run it.
 pub async fn verify_user_password(
     policy: &Policy,
     password: &str,
@@ -81,10 +146,21 @@ pub async fn verify_user_password(
         None => Ok(check(password)),
         Some(offload) => {
             let password = password.to_owned();
-            offload.run(move || check(&password)).await.ok_or_else(|| {
-                tracing::error!("the password check did not run on the offload");
-                OAuthError::server_error()
-            })
+            offload
+                .run(move || check(&password))
+                .await
+                .map_err(|error| match error {
+                    OffloadError::Busy => {
+                        tracing::warn!("too many password checks at once: refused one");
+                        OAuthError::temporarily_unavailable(
+                            "too many sign-ins are being checked; retry in a moment",
+                        )
+                    }
+                    _ => {
+                        tracing::error!("the password check did not run on the offload");
+                        OAuthError::server_error()
+                    }
+                })
         }
     }
 }

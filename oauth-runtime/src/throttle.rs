@@ -1,26 +1,25 @@
-//! Per-client limits on failed client authentications: the defence of
-//! RFC 6819 §5.1.4.2 against guessing client secrets online (§4.3.5).
+//! Failure budgets against online guessing (RFC 6819 §4.3.5, §5.1.4.2;
+//! RFC 6749 §4.3.2): client secrets per client id, passwords per username
+//! and per source address.
 //!
-//! Failures are counted per *presented* client id, whether or not such a
-//! client exists. One shared key for unknown ids would be an oracle: an
-//! attacker would lock the shared key with made-up ids and then see which
-//! ids still answer `401` instead of `429`, i.e. which ones are registered.
+//! Failures are counted per *presented* name, whether or not it exists. One
+//! shared key for unknown names would be an oracle: an attacker would lock
+//! the shared key with made-up names and then see which names still answer
+//! `401` instead of `429`, i.e. which ones are registered.
 
 use std::collections::HashMap;
+use std::net::IpAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use axum::http::{HeaderValue, StatusCode, header};
-
-use super::into_axum;
-use crate::{ErrorCode, OAuthError, Response, TokenHash};
+use crate::TokenHash;
 
 /// The settings of an [`AuthFailureLimiter`].
 ///
 /// ```
 /// use std::time::Duration;
-/// use granted::axum::AuthFailureLimit;
+/// use oauth_runtime::throttle::AuthFailureLimit;
 ///
 /// let limit = AuthFailureLimit::default()
 ///     .with_max_failures(5)
@@ -32,14 +31,14 @@ use crate::{ErrorCode, OAuthError, Response, TokenHash};
 #[non_exhaustive]
 pub struct AuthFailureLimit {
     /// Failed authentications within [`window`](Self::window) that lock a
-    /// client id out (at least 1). Default 10.
+    /// name out (at least 1). Default 10.
     pub max_failures: u32,
     /// How long a failure counts. Default 60 s.
     pub window: Duration,
-    /// How long a locked-out client id is answered `429`. Default 60 s.
+    /// How long a locked-out name is answered `429`. Default 60 s.
     pub lockout: Duration,
-    /// How many client ids are tracked at most, so that an attacker spraying
-    /// random ids cannot grow memory without bound. Default 10 000.
+    /// How many names are tracked at most, so that an attacker spraying
+    /// random names cannot grow memory without bound. Default 10 000.
     pub max_clients: usize,
 }
 
@@ -84,13 +83,10 @@ impl AuthFailureLimit {
     }
 }
 
-/// Counts failed client authentications (`invalid_client` answers) per
-/// client id and answers `429 Too Many Requests` to a client id that failed
-/// too often, until its lock-out passes.
-///
-/// The answer while locked out carries `Retry-After` (seconds) and the JSON
-/// body `{"error": "invalid_client", "error_description": "too many failed
-/// client authentications; retry later"}`.
+/// Counts failed authentications per name (a client id, a username, a
+/// source address) and locks out a name that failed too often, until its
+/// lock-out passes: the endpoints then answer `429 Too Many Requests` with
+/// `Retry-After`, without checking the credentials.
 ///
 /// Successes do not reset the count: otherwise an attacker's guesses could
 /// hide between the legitimate client's requests. Requests already in flight
@@ -100,19 +96,19 @@ impl AuthFailureLimit {
 /// entries go first, then the entries with the fewest failures, so a
 /// locked-out id stays locked under a spray of random ids.
 ///
-/// Use it with [`OAuthRoutes::limit_failed_authentications`](super::OAuthRoutes::limit_failed_authentications),
-/// or call [`check`](Self::check) and [`record_failure`](Self::record_failure)
-/// from handlers of your own.
+/// The axum integration uses one for client ids
+/// (`OAuthRoutes::limit_failed_authentications`); [`PasswordBudgets`] holds
+/// the two of every password path. Call [`check`](Self::check) and
+/// [`record_failure`](Self::record_failure) from handlers of your own.
 ///
-/// ```no_run
-/// # fn run(server: std::sync::Arc<granted::Server<granted::MemoryStore>>) {
-/// use granted::axum::{AuthFailureLimit, AuthFailureLimiter, OAuthRoutes};
+/// ```
+/// use oauth_runtime::throttle::{AuthFailureLimit, AuthFailureLimiter};
 ///
-/// let limiter = AuthFailureLimiter::new(AuthFailureLimit::default());
-/// let app: axum::Router = OAuthRoutes::new(server)
-///     .limit_failed_authentications(limiter)
-///     .into_router();
-/// # }
+/// let limiter = AuthFailureLimiter::new(AuthFailureLimit::default().with_max_failures(2));
+/// limiter.record_failure("web");
+/// assert!(limiter.check("web").is_ok());
+/// limiter.record_failure("web");
+/// assert!(limiter.check("web").is_err());
 /// ```
 #[derive(Debug, Clone)]
 pub struct AuthFailureLimiter {
@@ -191,8 +187,9 @@ impl AuthFailureLimiter {
         self.inner.tracked.load(Ordering::Relaxed)
     }
 
-    /// Whether any client id is tracked: if not, nobody is locked out.
-    pub(super) fn is_tracking(&self) -> bool {
+    /// Whether any name is tracked: if not, nobody is locked out (a quiet
+    /// server checks nothing).
+    pub fn is_tracking(&self) -> bool {
         self.tracked() > 0
     }
 
@@ -209,14 +206,20 @@ impl AuthFailureLimiter {
         out
     }
 
-    pub(super) fn check_at(&self, key: &TokenHash, now: Instant) -> Result<(), Duration> {
+    /// [`check`](Self::check) for the SHA-256 of a name, at `now`.
+    ///
+    /// # Errors
+    ///
+    /// The time left until the lock-out passes.
+    pub fn check_at(&self, key: &TokenHash, now: Instant) -> Result<(), Duration> {
         self.with_clients(|clients| match clients.get(key).and_then(|e| e.locked_until) {
             Some(until) if until > now => Err(until - now),
             _ => Ok(()),
         })
     }
 
-    pub(super) fn record_failure_at(&self, key: TokenHash, now: Instant) {
+    /// [`record_failure`](Self::record_failure) for the SHA-256 of a name, at `now`.
+    pub fn record_failure_at(&self, key: TokenHash, now: Instant) {
         let limit = self.inner.limit;
         self.with_clients(|clients| {
             if !clients.contains_key(&key) {
@@ -266,18 +269,98 @@ fn make_room(clients: &mut HashMap<TokenHash, Entry>, limit: &AuthFailureLimit, 
     }
 }
 
-/// The answer to a locked-out client id.
-pub(super) fn too_many(retry_after: Duration) -> axum::response::Response {
-    let body = OAuthError::new(
-        ErrorCode::InvalidClient,
-        "too many failed client authentications; retry later",
-    )
-    .to_json();
-    let mut response = Response::from_json(StatusCode::TOO_MANY_REQUESTS, &body);
-    // Whole seconds, rounded up, so that a retry never comes too early.
-    let seconds = retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0);
-    response.insert_header(header::RETRY_AFTER, HeaderValue::from(seconds.max(1)));
-    into_axum(response)
+/// Two limiters are equal when they are the same one (clones included).
+impl PartialEq for AuthFailureLimiter {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.inner, &other.inner)
+    }
+}
+
+impl Eq for AuthFailureLimiter {}
+
+/// The failure budgets every password path shares (the login form, the
+/// password grant): one per username and one per source address, so that
+/// one address cannot lock out every user either.
+///
+/// ```
+/// use oauth_runtime::throttle::PasswordBudgets;
+///
+/// let budgets = PasswordBudgets::default();
+/// assert_eq!(budgets.per_username.limit().max_failures, 10);
+/// assert_eq!(budgets.per_source.limit().max_failures, 30);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct PasswordBudgets {
+    /// Failed sign-ins per username, known or not: 10 in 60 s lock the
+    /// username for 60 s by default.
+    pub per_username: AuthFailureLimiter,
+    /// Failed sign-ins per source address: 30 in 60 s lock the address for
+    /// 60 s by default, so one address locks at most three usernames a
+    /// minute. Requests without a known address are not counted here.
+    pub per_source: AuthFailureLimiter,
+}
+
+impl Default for PasswordBudgets {
+    fn default() -> Self {
+        Self::new(
+            AuthFailureLimiter::new(AuthFailureLimit::default()),
+            AuthFailureLimiter::new(AuthFailureLimit::default().with_max_failures(30)),
+        )
+    }
+}
+
+impl PasswordBudgets {
+    /// Budgets with these limiters.
+    pub fn new(per_username: AuthFailureLimiter, per_source: AuthFailureLimiter) -> Self {
+        Self {
+            per_username,
+            per_source,
+        }
+    }
+
+    /// `Err(retry_after)` while `username` or `source` is locked out.
+    ///
+    /// # Errors
+    ///
+    /// The longer of the time left on the two lock-outs.
+    pub fn check(&self, username: &str, source: Option<IpAddr>) -> Result<(), Duration> {
+        let now = Instant::now();
+        let user = self.per_username.check_at(&TokenHash::of(username), now);
+        let from = source.map_or(Ok(()), |ip| self.per_source.check_at(&source_key(ip), now));
+        match (user, from) {
+            (Ok(()), Ok(())) => Ok(()),
+            (Err(a), Err(b)) => Err(a.max(b)),
+            (Err(wait), Ok(())) | (Ok(()), Err(wait)) => Err(wait),
+        }
+    }
+
+    /// Records a failed sign-in of `username` from `source`.
+    pub fn record_failure(&self, username: &str, source: Option<IpAddr>) {
+        let now = Instant::now();
+        self.per_username.record_failure_at(TokenHash::of(username), now);
+        if let Some(ip) = source {
+            self.per_source.record_failure_at(source_key(ip), now);
+        }
+    }
+}
+
+/// The key of a source address; IPv6 addresses count per /64, the block one
+/// host usually has.
+fn source_key(ip: IpAddr) -> TokenHash {
+    match ip {
+        IpAddr::V4(v4) => TokenHash::of(&v4.to_string()),
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => TokenHash::of(&v4.to_string()),
+            None => {
+                let segments = v6.segments();
+                TokenHash::of(&format!(
+                    "{:x}:{:x}:{:x}:{:x}::/64",
+                    segments[0], segments[1], segments[2], segments[3]
+                ))
+            }
+        },
+    }
 }
 
 #[cfg(test)]
@@ -388,10 +471,36 @@ mod tests {
     }
 
     #[test]
-    fn retry_after_is_rounded_up_to_whole_seconds() {
-        let response = too_many(Duration::from_millis(1500));
-        assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
-        assert_eq!(response.headers()[header::RETRY_AFTER], "2");
-        assert_eq!(response.headers()[header::CACHE_CONTROL], "no-store");
+    fn password_budgets_lock_a_username_from_any_address_and_an_address_for_any_username() {
+        let budgets = PasswordBudgets::new(limiter(3, 100), limiter(5, 100));
+        let a: IpAddr = "192.0.2.1".parse().unwrap();
+        let b: IpAddr = "192.0.2.2".parse().unwrap();
+        for _ in 0..3 {
+            budgets.record_failure("alice", Some(a));
+        }
+        assert!(
+            budgets.check("alice", Some(b)).is_err(),
+            "the username is locked everywhere"
+        );
+        assert!(budgets.check("bob", Some(b)).is_ok());
+        budgets.record_failure("bob", Some(a));
+        budgets.record_failure("carol", Some(a));
+        assert!(
+            budgets.check("dave", Some(a)).is_err(),
+            "the address used its budget"
+        );
+        assert!(budgets.check("dave", Some(b)).is_ok());
+        assert!(budgets.check("dave", None).is_ok());
+    }
+
+    #[test]
+    fn ipv6_addresses_count_per_64_block() {
+        let one: IpAddr = "2001:db8:1:2::1".parse().unwrap();
+        let two: IpAddr = "2001:db8:1:2:ffff::9".parse().unwrap();
+        let other: IpAddr = "2001:db8:1:3::1".parse().unwrap();
+        assert_eq!(source_key(one), source_key(two));
+        assert_ne!(source_key(one), source_key(other));
+        let mapped: IpAddr = "::ffff:192.0.2.1".parse().unwrap();
+        assert_eq!(source_key(mapped), source_key("192.0.2.1".parse().unwrap()));
     }
 }
