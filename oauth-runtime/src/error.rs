@@ -44,6 +44,12 @@ pub enum ErrorCode {
     ConsentRequired,
     /// `prompt=none`, but the user must interact otherwise (OpenID Connect Core §3.1.2.6).
     InteractionRequired,
+    /// The authorization request carried a `request` object, which this
+    /// server does not support (OpenID Connect Core §6, RFC 9101).
+    RequestNotSupported,
+    /// The authorization request carried a `request_uri`, which this server
+    /// does not support (OpenID Connect Core §6, RFC 9101).
+    RequestUriNotSupported,
 }
 
 impl ErrorCode {
@@ -65,6 +71,8 @@ impl ErrorCode {
             Self::LoginRequired => "login_required",
             Self::ConsentRequired => "consent_required",
             Self::InteractionRequired => "interaction_required",
+            Self::RequestNotSupported => "request_not_supported",
+            Self::RequestUriNotSupported => "request_uri_not_supported",
         }
     }
 
@@ -479,6 +487,12 @@ mod tests {
             (ErrorCode::LoginRequired, "login_required", 400),
             (ErrorCode::ConsentRequired, "consent_required", 400),
             (ErrorCode::InteractionRequired, "interaction_required", 400),
+            (ErrorCode::RequestNotSupported, "request_not_supported", 400),
+            (
+                ErrorCode::RequestUriNotSupported,
+                "request_uri_not_supported",
+                400,
+            ),
         ];
         for (code, name, status) in cases {
             assert_eq!(code.as_str(), name);

@@ -336,3 +336,109 @@ async fn max_age_zero_always_asks_for_a_new_login() {
         .expect("page");
     assert!(!page.contains("type=\"password\""), "signed in already");
 }
+
+/// OIDC Core §6 / RFC 9101: `request` and `request_uri` answer
+/// `request_not_supported` / `request_uri_not_supported`, redirected to the
+/// client; discovery says neither is supported.
+#[tokio::test]
+async fn request_objects_answer_request_not_supported() {
+    let server = TestServer::start("memory", "http://127.0.0.1:9/unused");
+    let url = authorize_url(&server, "web", REDIRECT, "openid");
+    for (extra, error) in [
+        ("request=eyJhbGciOiJub25lIn0.e30.", "request_not_supported"),
+        (
+            "request_uri=https%3A%2F%2Fclient.example%2Fr",
+            "request_uri_not_supported",
+        ),
+    ] {
+        let response = http()
+            .get(format!("{url}&{extra}"))
+            .send()
+            .await
+            .expect("GET authorize");
+        assert_eq!(response.status(), 302, "{extra}");
+        let location = response.headers()["location"].to_str().expect("location");
+        assert!(location.starts_with(REDIRECT), "{location}");
+        assert_eq!(
+            query_param(location, "error").as_deref(),
+            Some(error),
+            "{location}"
+        );
+        assert_eq!(query_param(location, "state").as_deref(), Some("st-1"));
+    }
+    let discovery: Value = http()
+        .get(server.url("/.well-known/openid-configuration"))
+        .send()
+        .await
+        .expect("GET discovery")
+        .json()
+        .await
+        .expect("JSON");
+    assert_eq!(discovery["request_parameter_supported"], false);
+    assert_eq!(discovery["request_uri_parameter_supported"], false);
+}
+
+/// A valid `client_credentials` token with `scope=openid` has no user: at
+/// `/userinfo` it is `403 insufficient_scope` saying so, not `401
+/// invalid_token` as if the token were bad.
+#[tokio::test]
+async fn userinfo_with_a_token_without_user_is_403_insufficient_scope() {
+    let server = TestServer::start("memory", "http://127.0.0.1:9/unused");
+    let tokens: Value = http()
+        .post(server.url("/oauth/token"))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("scope", "openid"),
+            ("client_id", "svc"),
+            ("client_secret", "svc-secret"),
+        ])
+        .send()
+        .await
+        .expect("POST token")
+        .json()
+        .await
+        .expect("JSON");
+    let response = http()
+        .get(server.url("/userinfo"))
+        .bearer_auth(text(&tokens, "access_token"))
+        .send()
+        .await
+        .expect("GET userinfo");
+    assert_eq!(response.status(), 403);
+    let challenge = response.headers()["www-authenticate"]
+        .to_str()
+        .expect("challenge")
+        .to_owned();
+    assert!(
+        challenge.starts_with("Bearer ") && challenge.contains("error=\"insufficient_scope\""),
+        "{challenge}"
+    );
+    let body: Value = response.json().await.expect("JSON body");
+    assert_eq!(body["error"], "insufficient_scope");
+    assert!(
+        text(&body, "error_description").contains("not for a user"),
+        "{body}"
+    );
+}
+
+/// RFC 6750 §3.1: a request without any credentials gets a bare `Bearer`
+/// challenge and no error code (the review found `invalid_token` in the
+/// body of `/api/me`); `/userinfo` likewise.
+#[tokio::test]
+async fn no_token_at_all_gets_a_bare_challenge_and_no_error_code() {
+    let server = TestServer::start("memory", "http://127.0.0.1:9/unused");
+    for path in ["/api/me", "/userinfo"] {
+        let response = http().get(server.url(path)).send().await.expect("GET");
+        assert_eq!(response.status(), 401, "{path}");
+        assert_eq!(
+            response.headers()["www-authenticate"],
+            "Bearer realm=\"granted\"",
+            "{path}"
+        );
+        let body = response.text().await.expect("body");
+        let error = serde_json::from_str::<Value>(&body)
+            .ok()
+            .and_then(|json| json.get("error").cloned());
+        assert_eq!(error, None, "{path}: {body}");
+    }
+}

@@ -74,7 +74,7 @@ pub fn seed_json(callback: &str) -> String {
              "grant_types": ["authorization_code", "refresh_token"], "scope": "read",
              "token_endpoint_auth_method": "none"},
             {"client_id": "svc", "client_secret": "svc-secret", "grant_types": ["client_credentials"],
-             "scope": "read write", "token_endpoint_auth_method": "client_secret_post"},
+             "scope": "openid read write", "token_endpoint_auth_method": "client_secret_post"},
             {"client_id": "legacy", "client_secret": "legacy-secret",
              "grant_types": ["password", "refresh_token"], "scope": "read"},
             {"client_id": "rs", "client_secret": "rs-secret", "grant_types": ["client_credentials"],

@@ -304,3 +304,30 @@ async fn encoded_form_bodies_are_415_invalid_request_everywhere() {
         }
     }
 }
+
+/// OIDC Core §6 / RFC 9101: request objects are not supported, and the
+/// answer says so by name (`request_not_supported`,
+/// `request_uri_not_supported`), redirected to the client like other errors
+/// once client and redirect URI are known good; never processed.
+#[tokio::test]
+async fn request_objects_are_refused_by_name() {
+    let server = server();
+    for (extra, error) in [
+        (
+            "&request=eyJhbGciOiJub25lIn0.eyJzY29wZSI6ImFkbWluIn0.",
+            "request_not_supported",
+        ),
+        (
+            "&request_uri=https%3A%2F%2Fevil.example%2Fr",
+            "request_uri_not_supported",
+        ),
+    ] {
+        let Err(granted::AuthorizeError::Redirect(redirect)) =
+            authorize(&server, &auth_query("web", extra)).await
+        else {
+            panic!("{extra} accepted or not redirected");
+        };
+        assert_eq!(redirect.param("error"), Some(error));
+        assert!(redirect.location().is_some_and(|l| l.starts_with(REDIRECT)));
+    }
+}

@@ -346,6 +346,28 @@ impl<S: Grants + CodeStorage> Server<S> {
         params: &Params<'_>,
         pending: &mut PendingAuthorization<S::Client>,
     ) -> Result<(), OAuthError> {
+        // OpenID Connect Core §6.1, §6.2 / RFC 9101: request objects, by
+        // value or by reference, are not supported; say so by name.
+        match (params.contains("request"), params.contains("request_uri")) {
+            (true, true) => {
+                return Err(OAuthError::invalid_request(
+                    "request and request_uri cannot be sent together",
+                ));
+            }
+            (true, false) => {
+                return Err(OAuthError::new(
+                    ErrorCode::RequestNotSupported,
+                    "the request parameter (a request object) is not supported",
+                ));
+            }
+            (false, true) => {
+                return Err(OAuthError::new(
+                    ErrorCode::RequestUriNotSupported,
+                    "the request_uri parameter is not supported",
+                ));
+            }
+            (false, false) => {}
+        }
         match params.get("response_type") {
             None => return Err(OAuthError::invalid_request("missing parameter `response_type`")),
             Some("code") if self.policy().enables(GrantType::AuthorizationCode) => {}
@@ -360,9 +382,6 @@ impl<S: Grants + CodeStorage> Server<S> {
             return Err(OAuthError::unauthorized_client(
                 "the client may not use the authorization code grant",
             ));
-        }
-        if params.contains("request") || params.contains("request_uri") {
-            return Err(OAuthError::invalid_request("request objects are not supported"));
         }
         pending.scope = scope::resolve(params.get("scope"), &pending.client.allowed_scope())?;
         pending.prompt = Prompt::parse(params.get("prompt")).map_err(|e| {
@@ -607,6 +626,29 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn request_objects_are_refused_by_name_and_redirected() {
+        let server = server();
+        for (extra, error) in [
+            ("&request=eyJhbGciOiJub25lIn0.e30.", "request_not_supported"),
+            (
+                "&request_uri=https%3A%2F%2Fclient.example%2Fr%2F1",
+                "request_uri_not_supported",
+            ),
+            ("&request=x&request_uri=y", "invalid_request"),
+        ] {
+            let response = redirected(validate(&server, &query(extra)).await);
+            assert_eq!(response.param("error"), Some(error), "{extra}");
+            assert_eq!(response.param("state"), Some("xyz"), "{extra}");
+            assert_eq!(response.param("iss"), Some(ISSUER), "{extra}");
+            let location = response.location().unwrap_or_default();
+            assert!(location.starts_with("https://a.example/cb?"), "{location}");
+        }
+        // An unknown client still gets the error page, never a redirect.
+        let unknown = query("&request=x").replace("client_id=web", "client_id=nobody");
+        displayed(validate(&server, &unknown).await);
+    }
+
+    #[tokio::test]
     async fn a_code_minted_for_one_client_fails_for_another() {
         let server = server();
         let pending = validate(&server, &query("")).await.unwrap();
@@ -718,7 +760,8 @@ mod tests {
             ("response_type=token", "unsupported_response_type"),
             ("scope=admin", "invalid_scope"),
             ("response_mode=jwt", "invalid_request"),
-            ("request=eyJ", "invalid_request"),
+            ("request=eyJ", "request_not_supported"),
+            ("request_uri=urn%3Ax", "request_uri_not_supported"),
         ];
         for (extra, expected) in cases {
             let q = query(&format!("&{extra}")).replace(

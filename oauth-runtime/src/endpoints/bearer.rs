@@ -4,7 +4,7 @@ use http::header::WWW_AUTHENTICATE;
 use http::{HeaderValue, StatusCode};
 
 use crate::server::{Grants, Server, now};
-use crate::{Request, Response, Scope, TokenHash};
+use crate::{ErrorCode, OAuthError, Request, Response, Scope, TokenHash};
 
 /// The owner and rights of a valid bearer token.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,7 +24,9 @@ pub struct BearerToken {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum BearerError {
-    /// No credentials at all: `401` with a bare `Bearer` challenge (§3.1).
+    /// No credentials at all: `401` with a bare `Bearer` challenge and an
+    /// empty body: RFC 6750 §3.1 says a request without credentials gets no
+    /// error code.
     #[error("no bearer token")]
     Missing,
     /// A malformed `Authorization` header: `400 invalid_request`.
@@ -36,13 +38,19 @@ pub enum BearerError {
     /// Valid but lacking a needed scope: `403 insufficient_scope`.
     #[error("the access token lacks scope `{0}`")]
     InsufficientScope(String),
+    /// Valid, but issued to a client for itself (client credentials): there
+    /// is no user, so nothing that needs one (userinfo's claims) can be
+    /// answered. `403 insufficient_scope`.
+    #[error("the access token was issued to a client, not for a user: it has no user claims")]
+    NoUser,
     /// Storage failed: `500`.
     #[error("the token could not be checked")]
     Storage,
 }
 
 impl BearerError {
-    /// The HTTP response: status, `WWW-Authenticate` challenge and a JSON body.
+    /// The HTTP response: status, `WWW-Authenticate` challenge and a JSON
+    /// body (none for [`BearerError::Missing`]).
     pub fn into_response(self) -> Response {
         let (status, challenge) = match &self {
             Self::Missing => (StatusCode::UNAUTHORIZED, "Bearer realm=\"granted\"".to_owned()),
@@ -56,28 +64,35 @@ impl BearerError {
             ),
             Self::InsufficientScope(scope) => (
                 StatusCode::FORBIDDEN,
-                format!("Bearer realm=\"granted\", error=\"insufficient_scope\", scope=\"{scope}\""),
+                format!(
+                    "Bearer realm=\"granted\", error=\"insufficient_scope\", scope=\"{}\"",
+                    OAuthError::new(ErrorCode::InsufficientScope, scope.clone()).description()
+                ),
+            ),
+            Self::NoUser => (
+                StatusCode::FORBIDDEN,
+                format!(
+                    "Bearer realm=\"granted\", error=\"insufficient_scope\", error_description=\"{self}\""
+                ),
             ),
             Self::Storage => (StatusCode::INTERNAL_SERVER_ERROR, String::new()),
         };
-        let body = match &self {
-            Self::Missing => {
-                serde_json::json!({"error": "invalid_token", "error_description": "no bearer token"})
-            }
-            Self::InvalidRequest => {
-                serde_json::json!({"error": "invalid_request", "error_description": self.to_string()})
-            }
-            Self::InvalidToken => {
-                serde_json::json!({"error": "invalid_token", "error_description": self.to_string()})
-            }
-            Self::InsufficientScope(_) => {
-                serde_json::json!({"error": "insufficient_scope", "error_description": self.to_string()})
-            }
-            Self::Storage => {
-                serde_json::json!({"error": "server_error", "error_description": self.to_string()})
-            }
+        // The body goes through `OAuthError`, like every error description:
+        // only RFC 6749 characters, whatever a variant holds.
+        let code = match &self {
+            // RFC 6750 §3.1: no credentials sent, no error code: the bare
+            // challenge alone says what to send.
+            Self::Missing => None,
+            Self::InvalidRequest => Some(ErrorCode::InvalidRequest),
+            Self::InvalidToken => Some(ErrorCode::InvalidToken),
+            Self::InsufficientScope(_) | Self::NoUser => Some(ErrorCode::InsufficientScope),
+            Self::Storage => Some(ErrorCode::ServerError),
         };
-        let mut response = Response::from_json(status, &body);
+        let body = code.map(|code| OAuthError::new(code, self.to_string()).to_json());
+        let mut response = match body {
+            Some(body) => Response::from_json(status, &body),
+            None => Response::empty(status),
+        };
         if let Ok(value) = HeaderValue::from_str(&challenge)
             && !challenge.is_empty()
         {
@@ -203,6 +218,9 @@ mod tests {
             missing.header("www-authenticate"),
             Some("Bearer realm=\"granted\"")
         );
+        // RFC 6750 §3.1: no credentials sent, so no error code at all.
+        assert!(missing.body().is_empty(), "{:?}", missing.json());
+        assert_eq!(missing.header("cache-control"), Some("no-store"));
 
         let invalid = check(&server, Some("Bearer nope"), "")
             .await
@@ -234,6 +252,19 @@ mod tests {
             check(&server, Some("Basic abc"), "").await.unwrap_err(),
             BearerError::Missing
         );
+    }
+
+    #[test]
+    fn whatever_a_variant_holds_its_answer_holds_only_rfc_6749_characters() {
+        let response = BearerError::InsufficientScope("a\"b\r\nc\\é".into()).into_response();
+        assert_eq!(response.status(), 403);
+        let description = response.json()["error_description"].as_str().unwrap().to_owned();
+        assert!(
+            description.chars().all(crate::is_description_char),
+            "{description:?}"
+        );
+        let challenge = response.header("www-authenticate").unwrap();
+        assert!(challenge.ends_with("scope=\"a?b??c??\""), "{challenge}");
     }
 
     #[tokio::test]

@@ -89,6 +89,15 @@ pub struct Metadata {
     /// The `prompt` values the authorization endpoint understands.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub prompt_values_supported: Vec<&'static str>,
+    /// `false` with OpenID Connect: request objects by value are refused
+    /// with `request_not_supported` (Discovery §3).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_parameter_supported: Option<bool>,
+    /// `false` with OpenID Connect, where Discovery §3 would otherwise
+    /// default it to `true`: `request_uri` is refused with
+    /// `request_uri_not_supported`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_uri_parameter_supported: Option<bool>,
 }
 
 const CLIENT_AUTH: [&str; 3] = ["client_secret_basic", "client_secret_post", "none"];
@@ -151,6 +160,8 @@ impl<S: Grants> Server<S> {
             } else {
                 Vec::new()
             },
+            request_parameter_supported: openid.then_some(false),
+            request_uri_parameter_supported: openid.then_some(false),
         }
     }
 }
@@ -218,12 +229,17 @@ mod tests {
                 .unwrap()
                 .contains(&"email".into())
         );
+        // Discovery §3 defaults request_uri_parameter_supported to true: say no.
+        assert_eq!(doc["request_parameter_supported"], false);
+        assert_eq!(doc["request_uri_parameter_supported"], false);
         let plain_doc = serde_json::to_value(&plain).unwrap();
         for field in [
             "jwks_uri",
             "userinfo_endpoint",
             "claims_supported",
             "prompt_values_supported",
+            "request_parameter_supported",
+            "request_uri_parameter_supported",
         ] {
             assert!(plain_doc.get(field).is_none(), "{field}");
         }

@@ -32,12 +32,13 @@ impl<S: Grants + ClaimsStorage> Server<S> {
     /// # Errors
     ///
     /// [`BearerError::InsufficientScope`] without `openid`;
-    /// [`BearerError::InvalidToken`] for a token without a user (client
-    /// credentials) or whose user no longer exists; the other bearer errors.
+    /// [`BearerError::NoUser`] (`403 insufficient_scope`) for a valid token
+    /// without a user (client credentials); [`BearerError::InvalidToken`]
+    /// for a token whose user no longer exists; the other bearer errors.
     pub async fn userinfo_claims(&self, request: &Request<'_>) -> Result<Map<String, Value>, BearerError> {
         let openid = Scope::from_tokens([OPENID_SCOPE]);
         let bearer = self.authenticate_bearer(request, &openid).await?;
-        let subject = bearer.subject.ok_or(BearerError::InvalidToken)?;
+        let subject = bearer.subject.ok_or(BearerError::NoUser)?;
         let claims = self
             .storage()
             .user_claims(&subject)

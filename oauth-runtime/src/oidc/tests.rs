@@ -281,15 +281,28 @@ async fn userinfo_refuses_tokens_without_a_user_and_unknown_tokens() {
         )
         .await,
     );
+    // A valid token, but for no user: 403 insufficient_scope saying so
+    // (it was 401 invalid_token, as if the token were bad).
     let answer = userinfo(&server, tokens["access_token"].as_str().unwrap()).await;
-    assert_eq!(answer.status(), 401);
+    assert_eq!(answer.status(), 403);
+    let challenge = answer.header("www-authenticate").unwrap();
+    assert!(challenge.starts_with("Bearer "), "{challenge}");
+    assert!(challenge.contains("error=\"insufficient_scope\""), "{challenge}");
+    assert_eq!(answer.json()["error"], "insufficient_scope");
+    let description = answer.json()["error_description"].as_str().unwrap().to_owned();
+    assert!(description.contains("not for a user"), "{description}");
     assert!(
-        answer
+        description.chars().all(crate::is_description_char),
+        "{description}"
+    );
+    let invalid = userinfo(&server, "not-a-token").await;
+    assert_eq!(invalid.status(), 401);
+    assert!(
+        invalid
             .header("www-authenticate")
             .unwrap()
             .contains("invalid_token")
     );
-    assert_eq!(userinfo(&server, "not-a-token").await.status(), 401);
     let headers = HeaderMap::new();
     let bare = server.userinfo(&Request::new(&Method::GET, &headers)).await;
     assert_eq!(bare.status(), 401);
