@@ -730,6 +730,17 @@ mod postgres {
         };
     }
 
+    /// Nothing listens on port 1: connecting fails as "unavailable" (the
+    /// pool's acquire time-out, a few seconds), not as a failure, and the
+    /// error never holds the password.
+    #[tokio::test]
+    async fn an_unreachable_postgres_is_unavailable() {
+        let url = "postgres://granted:hunter2@127.0.0.1:1/granted";
+        let error = SqlStore::connect(url).await.unwrap_err();
+        assert!(matches!(error, SqlError::Unavailable(_)), "{error:?}");
+        assert!(!format!("{error} {error:?}").contains("hunter2"), "{error:?}");
+    }
+
     #[tokio::test]
     async fn every_trait_method_on_postgres() {
         let db = database!();

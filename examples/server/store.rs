@@ -112,6 +112,14 @@ impl ExampleStore {
         }
     }
 
+    /// Whether the storage answers (`/readyz`); the in-memory one always does.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        match &self.backend {
+            Backend::Memory(_) => Ok(()),
+            Backend::Sql(store) => Ok(store.ping().await?),
+        }
+    }
+
     /// Removes expired codes and tokens.
     pub async fn purge_expired(&self) -> Result<(), StoreError> {
         let now = granted::now();

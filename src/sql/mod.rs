@@ -58,10 +58,15 @@ mod sqlite;
 #[cfg(feature = "sqlite")]
 mod writer;
 
-pub use error::SqlError;
+pub use error::{DatabaseUnavailable, SqlError};
 pub use redact::{redact_password, redact_url};
 
 /// Storage in SQLite or PostgreSQL.
+///
+/// With Postgres, an operation waits at most 3 s for a connection; a
+/// database that is down or unreachable fails it with
+/// [`SqlError::Unavailable`] (the endpoints answer `503
+/// temporarily_unavailable`), and the pool reconnects once it is back.
 ///
 /// Cheap to clone: clones share the connections (and, for SQLite, the writer
 /// task). When the last clone is dropped, the SQLite writer finishes the
@@ -283,6 +288,19 @@ impl SqlStore {
         dispatch!(self.insert_secret(name, &fresh, oauth_runtime::now()))?;
         dispatch!(self.secret(name))?
             .ok_or_else(|| SqlError::corrupt("server_secrets.value", "missing right after its insert"))
+    }
+
+    /// Checks that the database answers a trivial query (`SELECT 1`): what
+    /// a readiness probe asks (the example server's `GET /readyz`).
+    ///
+    /// # Errors
+    ///
+    /// [`SqlError::Unavailable`] when it cannot be reached (with Postgres,
+    /// within a few seconds: the pool's acquire time-out),
+    /// [`SqlError::Closed`] after [`close`](Self::close), or the database's
+    /// error.
+    pub async fn ping(&self) -> Result<(), SqlError> {
+        dispatch!(self.ping())
     }
 
     /// Finishes the writes already queued, then closes every connection.

@@ -4,6 +4,8 @@
 //! data-modifying `WITH`), except the revocation of a family, which locks
 //! out writers for its one statement (see [`revoke_token_family`]).
 
+use std::time::Duration;
+
 use sqlx::PgPool;
 use sqlx::postgres::PgPoolOptions;
 
@@ -57,6 +59,12 @@ async fn revoke_token_family(pool: &PgPool, family: &str) -> Result<(), SqlError
     Ok(())
 }
 
+/// How long an operation waits for a connection (a free one, or a new one
+/// being opened) before it fails with [`SqlError::Unavailable`]: well under
+/// the endpoints' usual 10 s time limit, so that a database that is down or
+/// unreachable gets a `503` in a few seconds rather than a hang.
+pub(super) const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
+
 /// PostgreSQL storage.
 #[derive(Debug)]
 pub(super) struct PostgresBackend {
@@ -65,11 +73,22 @@ pub(super) struct PostgresBackend {
 
 impl PostgresBackend {
     /// Connects to `url` and applies the migrations (under Postgres' advisory
-    /// lock, so that several servers may start at once).
+    /// lock, so that several servers may start at once). Fails within
+    /// [`ACQUIRE_TIMEOUT`] when the database cannot be reached.
     pub(super) async fn connect(url: &str) -> Result<Self, SqlError> {
-        let pool = PgPoolOptions::new().connect(url).await?;
+        // Opening a connection counts against the acquire time-out, so it
+        // bounds connecting too (a refused connection is retried until then).
+        let pool = PgPoolOptions::new()
+            .acquire_timeout(ACQUIRE_TIMEOUT)
+            .connect(url)
+            .await?;
         migrations::migrator(migrations::POSTGRES).run(&pool).await?;
         Ok(Self { pool })
+    }
+
+    pub(super) async fn ping(&self) -> Result<(), SqlError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
     }
 
     pub(super) async fn client(&self, client_id: &str) -> Result<Option<ClientRecord>, SqlError> {

@@ -170,6 +170,11 @@ impl SqliteBackend {
         })
     }
 
+    pub(super) async fn ping(&self) -> Result<(), SqlError> {
+        sqlx::query("SELECT 1").execute(&self.reads).await?;
+        Ok(())
+    }
+
     pub(super) async fn client(&self, client_id: &str) -> Result<Option<ClientRecord>, SqlError> {
         statements::client(&self.reads, client_id).await
     }
