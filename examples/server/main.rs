@@ -87,6 +87,7 @@ async fn run(args: Args) -> Result<(), String> {
         .signing_keys(SigningAlg::Rs256, args.rotate_signing_key)
         .await?;
     let store_secret = store.shared_secret("login_csrf").await?;
+    store.follow_shared_keys(&keys, args.key_refresh).await?;
     let server = Arc::new(store.into_server(keys).configure(|policy| {
         policy
             .with_issuer(&issuer)

@@ -111,8 +111,22 @@ impl PostgresBackend {
         statements::user_claims(&self.pool, subject).await
     }
 
-    pub(super) async fn signing_keys(&self) -> Result<Vec<SigningKey>, SqlError> {
+    pub(super) async fn signing_keys(&self) -> Result<Vec<(SigningKey, i64)>, SqlError> {
         statements::signing_keys(&self.pool).await
+    }
+
+    /// Under an advisory lock: of several servers starting at once on an
+    /// empty database, the first stores its key and the others, waiting for
+    /// the lock, then see it (each statement of a `READ COMMITTED`
+    /// transaction sees what was committed before it began).
+    pub(super) async fn insert_first_signing_key(&self, row: SigningKeyRow) -> Result<bool, SqlError> {
+        let mut transaction = self.pool.begin().await?;
+        sqlx::query(super::ops::FIRST_SIGNING_KEY_LOCK)
+            .execute(&mut *transaction)
+            .await?;
+        let stored = statements::insert_first_signing_key(&mut *transaction, &row).await?;
+        transaction.commit().await?;
+        Ok(stored)
     }
 
     pub(super) async fn insert_signing_key(&self, row: SigningKeyRow) -> Result<(), SqlError> {
