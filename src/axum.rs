@@ -37,6 +37,7 @@ mod serve;
 pub use crate::throttle::{AuthFailureLimit, AuthFailureLimiter};
 pub use blocking::{tokio_offload, tokio_offload_unbounded};
 pub use cors::CorsOrigins;
+pub use deadline::time_limited;
 pub use routes::OAuthRoutes;
 use routes::{Guards, RouteState};
 pub use serve::{BodyTimedOut, ConnectionLimits, Serve, serve};

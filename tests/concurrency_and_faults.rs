@@ -9,7 +9,7 @@
 //!
 //! | failing method | during | answer | state afterwards |
 //! | --- | --- | --- | --- |
-//! | `client` | token request, authorization request | `server_error` (500) / error page | unchanged |
+//! | `client` | token request, authorization request | `server_error` (500) / `500` error page | unchanged |
 //! | `take_code` | code redemption | `server_error` | the code is still valid |
 //! | `save_token` | code redemption | `server_error` | the code is consumed, no token issued |
 //! | `revoke_token_family` | code replay | `server_error` | the code stays consumed |
@@ -26,8 +26,10 @@
 //!
 //! A storage that times out — its error's source chain holds an
 //! `std::io::Error` of kind `TimedOut` or a `granted::StorageUnavailable`,
-//! as `SqlStore` reports a connection-pool time-out — answers
-//! `temporarily_unavailable` (503) instead of `server_error`, and leaves the
+//! as `SqlStore` reports a pool time-out or an unreachable database — answers
+//! `temporarily_unavailable` (503, with `Retry-After`) instead of
+//! `server_error` — at the authorization endpoint a `503` error page, at a
+//! bearer check (`Server::authenticate_bearer`) a `503` — and leaves the
 //! same state as the failure in the same row above: for instance a time-out
 //! in `take_code` leaves the code valid, one in `save_token` after
 //! `take_code` leaves it consumed with no token issued, one in
@@ -690,6 +692,59 @@ async fn timed_out_client_lookup_is_temporarily_unavailable() {
     let server = server("memory").await;
     server.storage().hang(&["client"]);
     assert_unavailable(&token(&server, "grant_type=client_credentials").await);
+}
+
+/// The authorization endpoint cannot even show its page without the client:
+/// an unavailable storage is a `503` error page with `Retry-After` (never a
+/// redirect, never a `400`), and a failing one a `500` page.
+#[tokio::test]
+async fn an_unavailable_storage_at_the_authorization_endpoint_is_a_503_page() {
+    let server = server("memory").await;
+    let headers = HeaderMap::new();
+    let query = authorize_query();
+    for (fault, status) in [(Fault::Hang, 503), (Fault::Error, 500)] {
+        server.storage().inject(fault, &["client"]);
+        let result = server
+            .authorize(&Request::new(&Method::GET, &headers).with_query(Some(&query)))
+            .await;
+        let Err(error @ AuthorizeError::Display(_)) = result else {
+            panic!("{fault:?}: a storage failure before the client is known must not redirect");
+        };
+        let page = error.into_response();
+        assert_eq!(page.status(), status, "{fault:?}");
+        assert_eq!(page.header("retry-after").is_some(), status == 503, "{fault:?}");
+    }
+}
+
+/// A bearer check (`/api/me`, userinfo) on an unavailable storage answers
+/// `503 temporarily_unavailable` with `Retry-After`, not `500`.
+#[tokio::test]
+async fn an_unavailable_storage_at_a_bearer_check_is_503() {
+    use granted::{BearerError, Scope};
+
+    let server = server("memory").await;
+    let access = field(
+        &token(&server, "grant_type=client_credentials").await,
+        "access_token",
+    );
+    let mut headers = HeaderMap::new();
+    let bearer = format!("Bearer {access}");
+    headers.insert(AUTHORIZATION, HeaderValue::from_str(&bearer).expect("header"));
+    let check = || async {
+        server
+            .authenticate_bearer(&Request::new(&Method::GET, &headers), &Scope::empty())
+            .await
+    };
+    server.storage().hang(&["access_token"]);
+    assert_eq!(check().await.unwrap_err(), BearerError::Unavailable);
+    let response = BearerError::Unavailable.into_response();
+    assert_eq!(response.status(), 503);
+    assert_eq!(error_of(&response), "temporarily_unavailable");
+    assert_eq!(response.header("retry-after"), Some("1"));
+    server.storage().fail(&["access_token"]);
+    assert_eq!(check().await.unwrap_err(), BearerError::Storage);
+    server.storage().heal();
+    assert!(check().await.is_ok());
 }
 
 /// A storage that never answers at all, behind the axum integration's

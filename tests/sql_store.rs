@@ -730,6 +730,17 @@ mod postgres {
         };
     }
 
+    /// Nothing listens on port 1: connecting fails as "unavailable" (the
+    /// pool's acquire time-out, a few seconds), not as a failure, and the
+    /// error never holds the password.
+    #[tokio::test]
+    async fn an_unreachable_postgres_is_unavailable() {
+        let url = "postgres://granted:hunter2@127.0.0.1:1/granted";
+        let error = SqlStore::connect(url).await.unwrap_err();
+        assert!(matches!(error, SqlError::Unavailable(_)), "{error:?}");
+        assert!(!format!("{error} {error:?}").contains("hunter2"), "{error:?}");
+    }
+
     #[tokio::test]
     async fn every_trait_method_on_postgres() {
         let db = database!();
@@ -884,6 +895,67 @@ mod postgres {
         signing_keys_are_generated_once_kept_rotated_and_retired(&db.url).await;
     }
 
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn servers_starting_together_share_one_first_key_on_postgres() {
+        let db = database!();
+        servers_starting_together_share_one_first_key(&db.url).await;
+    }
+
+    /// The Postgres side of the first key: a server that finds no key waits
+    /// for another server's transaction creating one (the advisory lock),
+    /// then takes that key instead of storing its own, although the other
+    /// key was not committed yet when it looked.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_first_key_being_created_elsewhere_is_waited_for_and_taken() {
+        use sqlx::Connection as _;
+
+        let db = database!();
+        let store = SqlStore::connect(&db.url).await.unwrap();
+        let theirs = SigningKey::generate(SigningAlg::Es256).unwrap();
+        let mut other = sqlx::PgConnection::connect(&db.url).await.unwrap();
+        let mut transaction = other.begin().await.unwrap();
+        // The lock `SqlStore` takes (see `FIRST_SIGNING_KEY_LOCK`).
+        sqlx::query("SELECT pg_advisory_xact_lock(7262736550110473203)")
+            .execute(&mut *transaction)
+            .await
+            .unwrap();
+        sqlx::query(
+            "INSERT INTO signing_keys (kid, alg, private_pem, created_at) VALUES ($1, 'ES256', $2, $3)",
+        )
+        .bind(theirs.kid())
+        .bind(theirs.private_pem())
+        .bind(granted::now())
+        .execute(&mut *transaction)
+        .await
+        .unwrap();
+        let starting = tokio::spawn({
+            let store = store.clone();
+            async move { store.load_or_generate_keys(SigningAlg::Es256).await.unwrap() }
+        });
+        // Let it find no key and reach the lock (if it is slower, it finds
+        // the committed key: the test then proves less, but still holds).
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        transaction.commit().await.unwrap();
+        let ring = starting.await.unwrap();
+        let kids: Vec<String> = ring.keys().iter().map(|k| k.kid().to_owned()).collect();
+        assert_eq!(kids, [theirs.kid()]);
+        assert_eq!(store.signing_keys().await.unwrap().len(), 1);
+        other.close().await.unwrap();
+        store.close().await;
+    }
+
+    #[tokio::test]
+    async fn refreshed_rings_follow_the_database_on_postgres() {
+        let db = database!();
+        refreshed_rings_follow_the_database(&db.url).await;
+    }
+
+    #[tokio::test]
+    async fn the_key_refresh_task_publishes_additions_and_stops_with_the_store_on_postgres() {
+        let db = database!();
+        the_key_refresh_task_publishes_additions_and_stops_with_the_store(&db.url).await;
+    }
+
     #[tokio::test]
     async fn a_revoked_family_takes_no_new_tokens_until_its_tombstone_is_purged_on_postgres() {
         let db = database!();
@@ -945,6 +1017,131 @@ async fn signing_keys_are_generated_once_kept_rotated_and_retired(url: &str) {
 async fn signing_keys_are_generated_once_kept_rotated_and_retired_on_sqlite() {
     let db = TempDb::new();
     signing_keys_are_generated_once_kept_rotated_and_retired(&db.url()).await;
+}
+
+/// Servers starting together on an empty database (a store each, with
+/// pools and writers of their own) end up with one key between them.
+async fn servers_starting_together_share_one_first_key(url: &str) {
+    let stores: Vec<SqlStore> = {
+        let mut stores = Vec::new();
+        for _ in 0..8 {
+            stores.push(SqlStore::connect(url).await.unwrap());
+        }
+        stores
+    };
+    let barrier = Arc::new(Barrier::new(stores.len()));
+    let tasks: Vec<_> = stores
+        .iter()
+        .cloned()
+        .map(|store| {
+            let barrier = Arc::clone(&barrier);
+            tokio::spawn(async move {
+                barrier.wait().await;
+                store.load_or_generate_keys(SigningAlg::Es256).await.unwrap()
+            })
+        })
+        .collect();
+    let mut kids = Vec::new();
+    for task in tasks {
+        let ring = task.await.unwrap();
+        let keys = ring.keys();
+        assert_eq!(keys.len(), 1, "each server has one key");
+        kids.push(keys[0].kid().to_owned());
+    }
+    kids.dedup();
+    assert_eq!(kids.len(), 1, "one key for all: {kids:?}");
+    assert_eq!(stores[0].signing_keys().await.unwrap().len(), 1, "one key stored");
+    for store in stores {
+        store.close().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn servers_starting_together_share_one_first_key_on_sqlite() {
+    let db = TempDb::new();
+    servers_starting_together_share_one_first_key(&db.url()).await;
+}
+
+/// A ring refreshed from the database publishes a key another server added
+/// and signs with it only once it is older than the publish delay, and
+/// drops a key another server retired.
+async fn refreshed_rings_follow_the_database(url: &str) {
+    let delay = Duration::from_secs(60);
+    let now = granted::now();
+    let (here, there) = (
+        SqlStore::connect(url).await.unwrap(),
+        SqlStore::connect(url).await.unwrap(),
+    );
+    let first = SigningKey::generate(SigningAlg::Es256).unwrap();
+    there.add_signing_key(&first, now - 3600).await.unwrap();
+    let ring = here.load_or_generate_keys(SigningAlg::Es256).await.unwrap();
+    let served = ring.clone();
+    let kids =
+        |ring: &granted::KeyRing| -> Vec<String> { ring.keys().iter().map(|k| k.kid().to_owned()).collect() };
+    assert_eq!(kids(&ring), [first.kid()]);
+
+    // Added elsewhere just now: published at once, not signing yet.
+    let fresh = SigningKey::generate(SigningAlg::Es256).unwrap();
+    there.add_signing_key(&fresh, now).await.unwrap();
+    here.refresh_keys(&ring, delay).await.unwrap();
+    assert_eq!(kids(&served), [fresh.kid(), first.kid()]);
+    assert!(served.is_pending(fresh.kid()));
+    assert_eq!(served.signing_key(SigningAlg::Es256).unwrap().kid(), first.kid());
+
+    // Stored longer ago than the delay: it signs.
+    let older = SigningKey::generate(SigningAlg::Es256).unwrap();
+    there.add_signing_key(&older, now - 120).await.unwrap();
+    here.refresh_keys(&ring, delay).await.unwrap();
+    assert_eq!(kids(&served), [older.kid(), fresh.kid(), first.kid()]);
+    assert_eq!(served.signing_key(SigningAlg::Es256).unwrap().kid(), older.kid());
+
+    // Retired elsewhere: no longer published.
+    there.retire_signing_key(first.kid(), now).await.unwrap();
+    here.refresh_keys(&ring, delay).await.unwrap();
+    assert_eq!(kids(&served), [older.kid(), fresh.kid()]);
+    assert!(!served.jwks().to_string().contains(first.kid()));
+    here.close().await;
+    there.close().await;
+}
+
+#[tokio::test]
+async fn refreshed_rings_follow_the_database_on_sqlite() {
+    let db = TempDb::new();
+    refreshed_rings_follow_the_database(&db.url()).await;
+}
+
+/// The refresh task publishes a key another server adds, and ends with its
+/// store.
+async fn the_key_refresh_task_publishes_additions_and_stops_with_the_store(url: &str) {
+    let (here, there) = (
+        SqlStore::connect(url).await.unwrap(),
+        SqlStore::connect(url).await.unwrap(),
+    );
+    let ring = here.load_or_generate_keys(SigningAlg::Ed25519).await.unwrap();
+    let task = here.spawn_key_refresh(ring.clone(), Duration::from_millis(20));
+    let added = SigningKey::generate(SigningAlg::Ed25519).unwrap();
+    there.add_signing_key(&added, granted::now()).await.unwrap();
+    let mut published = false;
+    for _ in 0..500 {
+        if ring.keys().iter().any(|k| k.kid() == added.kid()) {
+            published = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(published, "the added key was never published");
+    drop(here);
+    tokio::time::timeout(Duration::from_secs(5), task)
+        .await
+        .unwrap()
+        .unwrap();
+    there.close().await;
+}
+
+#[tokio::test]
+async fn the_key_refresh_task_publishes_additions_and_stops_with_the_store_on_sqlite() {
+    let db = TempDb::new();
+    the_key_refresh_task_publishes_additions_and_stops_with_the_store(&db.url()).await;
 }
 
 /// `revoke_token_family` covers tokens saved into the family later (single

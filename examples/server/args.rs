@@ -9,7 +9,8 @@ use granted::parse_duration;
 pub const USAGE: &str = "\
 usage: server [--addr HOST:PORT] [--db URL] [--seed FILE] [--issuer URL]
               [--code-ttl DURATION] [--access-token-ttl DURATION] [--refresh-token-ttl DURATION]
-              [--rotate-signing-key] [--max-connections N] [--idle-timeout DURATION]
+              [--rotate-signing-key] [--key-refresh DURATION]
+              [--max-connections N] [--idle-timeout DURATION]
 
   --addr               listen address (default 127.0.0.1:8080)
   --db                 sqlite://FILE (default sqlite://granted.db), sqlite::memory:, postgres://..., or memory
@@ -19,6 +20,11 @@ usage: server [--addr HOST:PORT] [--db URL] [--seed FILE] [--issuer URL]
   --access-token-ttl   access token lifetime (default 1h)
   --refresh-token-ttl  refresh token lifetime (default 30d)
   --rotate-signing-key start signing id_tokens with a new key; the previous keys stay in /jwks.json
+                       (with postgres://, once every instance publishes it: after --key-refresh)
+  --key-refresh        with postgres://, how often the signing keys are read again from the database,
+                       so that keys added or retired by any instance are published within it; a new
+                       key signs once stored for longer than it. Give every instance the same value
+                       (default 30s)
   --max-connections    open connections at most; the longest-idle one is closed to make room (default 4096)
   --idle-timeout       how long a keep-alive connection may wait for its next request (default 60s)
 Durations are a whole number and a unit: s, m, h or d (e.g. 15m).";
@@ -34,6 +40,7 @@ pub struct Args {
     pub access_token_ttl: Duration,
     pub refresh_token_ttl: Duration,
     pub rotate_signing_key: bool,
+    pub key_refresh: Duration,
     pub max_connections: usize,
     pub idle_timeout: Duration,
 }
@@ -56,6 +63,7 @@ pub fn parse(mut words: impl Iterator<Item = String>) -> Result<Command, String>
         access_token_ttl: Duration::from_secs(3600),
         refresh_token_ttl: Duration::from_secs(30 * 86_400),
         rotate_signing_key: false,
+        key_refresh: Duration::from_secs(30),
         max_connections: 4096,
         idle_timeout: Duration::from_secs(60),
     };
@@ -90,6 +98,7 @@ pub fn parse(mut words: impl Iterator<Item = String>) -> Result<Command, String>
             "--code-ttl" => args.code_ttl = duration(&flag, &value()?)?,
             "--access-token-ttl" => args.access_token_ttl = duration(&flag, &value()?)?,
             "--refresh-token-ttl" => args.refresh_token_ttl = duration(&flag, &value()?)?,
+            "--key-refresh" => args.key_refresh = duration(&flag, &value()?)?,
             "--idle-timeout" => args.idle_timeout = duration(&flag, &value()?)?,
             "--max-connections" => {
                 let text = value()?;
@@ -128,6 +137,11 @@ mod tests {
         assert_eq!(args.issuer, None);
         assert_eq!(args.code_ttl, Duration::from_secs(60));
         assert!(!args.rotate_signing_key);
+        assert_eq!(args.key_refresh, Duration::from_secs(30));
+        assert_eq!(
+            run(&["--key-refresh", "1s"]).unwrap().key_refresh,
+            Duration::from_secs(1)
+        );
         assert!(run(&["--rotate-signing-key"]).unwrap().rotate_signing_key);
     }
 

@@ -23,7 +23,7 @@ use axum::response::IntoResponse as _;
 use axum::routing::get;
 use granted::axum::{
     AuthFailureLimit, AuthFailureLimiter, ConnectionLimits, CorsOrigins, OAuthRequest, OAuthRoutes,
-    into_axum, openid_routes,
+    into_axum, openid_routes, time_limited,
 };
 use granted::{NewToken, Scope, Server, SigningAlg, UserClaims, pkce};
 use tower_http::trace::TraceLayer;
@@ -87,6 +87,7 @@ async fn run(args: Args) -> Result<(), String> {
         .signing_keys(SigningAlg::Rs256, args.rotate_signing_key)
         .await?;
     let store_secret = store.shared_secret("login_csrf").await?;
+    store.follow_shared_keys(&keys, args.key_refresh).await?;
     let server = Arc::new(store.into_server(keys).configure(|policy| {
         policy
             .with_issuer(&issuer)
@@ -131,15 +132,12 @@ async fn run(args: Args) -> Result<(), String> {
 fn router(server: Arc<Server<ExampleStore>>, login: Arc<Login>, origins: CorsOrigins) -> Router {
     let show = Arc::clone(&login);
     let me_server = Arc::clone(&server);
-    // Token, revocation and introspection: 10 failed client authentications
-    // within a minute lock the client id out for a minute (429), and a
-    // request that outlives its storage answers 503 temporarily_unavailable.
-    OAuthRoutes::new(Arc::clone(&server))
-        .limit_failed_authentications(AuthFailureLimiter::new(AuthFailureLimit::default()))
-        .time_limit(OAUTH_TIME_LIMIT)
-        .cors(origins.clone())
-        .into_router()
-        .merge(openid_routes(server).layer(origins.layer()))
+    let ready_server = Arc::clone(&server);
+    // The other routes that need storage: userinfo, the authorization page,
+    // the protected resource and readiness, each under the same time limit
+    // (503 temporarily_unavailable rather than a hang).
+    let needs_storage = openid_routes(Arc::clone(&server))
+        .layer(origins.layer())
         .route(
             "/oauth/authorize",
             get(move |request: OAuthRequest| login::show(Arc::clone(&show), request))
@@ -149,12 +147,40 @@ fn router(server: Arc<Server<ExampleStore>>, login: Arc<Login>, origins: CorsOri
             "/api/me",
             get(move |request: OAuthRequest| me(Arc::clone(&me_server), request)),
         )
+        .route("/readyz", get(move || ready(Arc::clone(&ready_server))));
+    // Token, revocation and introspection: 10 failed client authentications
+    // within a minute lock the client id out for a minute (429), and a
+    // request that outlives its storage answers 503 temporarily_unavailable.
+    OAuthRoutes::new(server)
+        .limit_failed_authentications(AuthFailureLimiter::new(AuthFailureLimit::default()))
+        .time_limit(OAUTH_TIME_LIMIT)
+        .cors(origins)
+        .into_router()
+        .merge(time_limited(needs_storage, OAUTH_TIME_LIMIT))
         .route("/assets/login.css", get(login::stylesheet))
         .route("/healthz", get(|| async { "ok" }))
         .layer(TraceLayer::new_for_http())
 }
 
-/// How long an OAuth request may take before it answers `503`.
+/// `GET /readyz`: `200` while the storage answers a trivial query, `503`
+/// (with `Retry-After`) while it does not: whether a load balancer should
+/// send requests here. `/healthz` only says that the process runs.
+async fn ready(server: Arc<Server<ExampleStore>>) -> axum::response::Response {
+    match server.storage().ping().await {
+        Ok(()) => "ready".into_response(),
+        Err(error) => {
+            tracing::warn!(%error, "not ready: the storage does not answer");
+            (
+                axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                [(axum::http::header::RETRY_AFTER, "1")],
+                "unavailable",
+            )
+                .into_response()
+        }
+    }
+}
+
+/// How long a request that needs storage may take before it answers `503`.
 const OAUTH_TIME_LIMIT: Duration = Duration::from_secs(10);
 
 /// `GET /api/me`: an example protected resource. Its answers (the user's

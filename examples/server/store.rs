@@ -2,6 +2,8 @@
 //! `#[granted::server]` impl whose methods delegate to the in-memory store or
 //! to SQL (SQLite or Postgres), chosen by `--db`.
 
+use std::time::Duration;
+
 use granted::sql::{SqlError, SqlStore, redact_password, redact_url};
 use granted::storage::{
     ClaimsStorage as _, CodeStorage as _, RefreshStorage as _, Storage as _, UserStorage as _,
@@ -22,6 +24,8 @@ pub enum Backend {
 /// The example server's storage.
 pub struct ExampleStore {
     backend: Backend,
+    /// Postgres: other instances may share the database (and the keys).
+    shared: bool,
 }
 
 /// A failure of either backend.
@@ -51,7 +55,8 @@ impl ExampleStore {
         } else {
             Backend::Sql(SqlStore::connect(db).await.map_err(|e| open_error(db, &e))?)
         };
-        Ok(Self { backend })
+        let shared = db.starts_with("postgres:") || db.starts_with("postgresql:");
+        Ok(Self { backend, shared })
     }
 
     /// Adds or replaces a client.
@@ -74,7 +79,9 @@ impl ExampleStore {
 
     /// The id_token signing keys: kept in the database (generated on the
     /// first start), or fresh on every start with `--db memory`. `rotate`
-    /// adds a new key that signs from now on; older keys stay published.
+    /// adds a new key that signs from now on (on Postgres, once every
+    /// instance publishes it: see [`Self::follow_shared_keys`]); older keys
+    /// stay published.
     pub async fn signing_keys(&self, alg: SigningAlg, rotate: bool) -> Result<KeyRing, String> {
         let generate = || SigningKey::generate(alg).map_err(|e| e.to_string());
         match &self.backend {
@@ -109,6 +116,32 @@ impl ExampleStore {
                 .map(NewToken::into_value)
                 .map_err(|e| e.to_string()),
             Backend::Sql(store) => store.shared_secret(name).await.map_err(|e| e.to_string()),
+        }
+    }
+
+    /// On a database other instances may share (Postgres): reads the keys
+    /// again now and then every `every` (see `SqlStore::spawn_key_refresh`),
+    /// so that `ring` publishes what any instance adds or retires, and signs
+    /// only with keys stored for longer than `every` (published by every
+    /// instance by then). A SQLite file or memory has one instance: nothing
+    /// to follow, a rotated key signs at once.
+    pub async fn follow_shared_keys(&self, ring: &KeyRing, every: Duration) -> Result<(), String> {
+        let Backend::Sql(store) = &self.backend else {
+            return Ok(());
+        };
+        if !self.shared {
+            return Ok(());
+        }
+        store.refresh_keys(ring, every).await.map_err(|e| e.to_string())?;
+        store.spawn_key_refresh(ring.clone(), every);
+        Ok(())
+    }
+
+    /// Whether the storage answers (`/readyz`); the in-memory one always does.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        match &self.backend {
+            Backend::Memory(_) => Ok(()),
+            Backend::Sql(store) => Ok(store.ping().await?),
         }
     }
 

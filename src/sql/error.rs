@@ -31,13 +31,58 @@ pub enum SqlError {
     /// The store was closed (or its writer stopped).
     #[error("the SQL store is closed")]
     Closed,
-    /// No connection came free in time: the endpoints answer
-    /// `temporarily_unavailable` (503) rather than `server_error`.
-    #[error("the database did not answer in time: {0}")]
-    Unavailable(#[source] oauth_runtime::StorageUnavailable),
+    /// The database cannot be reached now: no connection came free in time
+    /// (the server is down, unreachable or overloaded), a connection was
+    /// refused or lost, or the server is shutting down or full. The
+    /// endpoints answer `temporarily_unavailable` (503) rather than
+    /// `server_error`; the pool reconnects, so a later call may succeed.
+    #[error("the database is unavailable: {0}")]
+    Unavailable(#[source] DatabaseUnavailable),
     /// A signing key could not be generated.
     #[error(transparent)]
     Key(#[from] Arc<oauth_runtime::oidc::KeyError>),
+}
+
+/// Why the database is unavailable (see [`SqlError::Unavailable`]). Its
+/// source is [`StorageUnavailable`](oauth_runtime::StorageUnavailable), the
+/// mark by which the endpoints tell "retry later" from a failure.
+#[derive(Debug, Clone)]
+pub struct DatabaseUnavailable {
+    cause: Arc<sqlx::Error>,
+}
+
+impl DatabaseUnavailable {
+    /// The database client's error.
+    pub fn cause(&self) -> &sqlx::Error {
+        &self.cause
+    }
+}
+
+impl std::fmt::Display for DatabaseUnavailable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.cause.fmt(f)
+    }
+}
+
+impl std::error::Error for DatabaseUnavailable {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&oauth_runtime::StorageUnavailable)
+    }
+}
+
+/// Whether a database client error means "not reachable now" rather than a
+/// failure of the statement: a pool time-out, an I/O error (refused, reset,
+/// closed), or a server saying it cannot take the connection (SQLSTATE class
+/// `08` connection exception, `57P01`-`57P03` shutting down or starting,
+/// `53300` too many connections).
+fn is_unreachable(error: &sqlx::Error) -> bool {
+    match error {
+        sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) => true,
+        sqlx::Error::Database(db) => db.code().is_some_and(|code| {
+            code.starts_with("08") || matches!(&*code, "57P01" | "57P02" | "57P03" | "53300")
+        }),
+        _ => false,
+    }
 }
 
 impl From<oauth_runtime::oidc::KeyError> for SqlError {
@@ -86,7 +131,9 @@ impl From<sqlx::Error> for SqlError {
     fn from(error: sqlx::Error) -> Self {
         match error {
             sqlx::Error::PoolClosed => Self::Closed,
-            sqlx::Error::PoolTimedOut => Self::Unavailable(oauth_runtime::StorageUnavailable),
+            error if is_unreachable(&error) => Self::Unavailable(DatabaseUnavailable {
+                cause: Arc::new(error),
+            }),
             error => Self::Database(Arc::new(error)),
         }
     }
@@ -105,13 +152,24 @@ mod tests {
     use super::SqlError;
 
     #[test]
-    fn a_pool_time_out_is_temporarily_unavailable() {
-        let error = SqlError::from(sqlx::Error::PoolTimedOut);
-        assert_eq!(
-            OAuthError::storage(&error).code(),
-            ErrorCode::TemporarilyUnavailable
-        );
+    fn pool_time_outs_and_lost_connections_are_temporarily_unavailable() {
+        let unreachable = [
+            sqlx::Error::PoolTimedOut,
+            sqlx::Error::Io(std::io::Error::from(std::io::ErrorKind::ConnectionRefused)),
+            sqlx::Error::Io(std::io::Error::from(std::io::ErrorKind::UnexpectedEof)),
+        ];
+        for error in unreachable {
+            let error = SqlError::from(error);
+            assert!(matches!(error, SqlError::Unavailable(_)), "{error:?}");
+            let answer = OAuthError::storage(&error);
+            assert_eq!(answer.code(), ErrorCode::TemporarilyUnavailable, "{error}");
+            assert_eq!(answer.retry_after(), Some(1));
+        }
         let error = SqlError::from(sqlx::Error::RowNotFound);
         assert_eq!(OAuthError::storage(&error).code(), ErrorCode::ServerError);
+        assert!(matches!(
+            SqlError::from(sqlx::Error::PoolClosed),
+            SqlError::Closed
+        ));
     }
 }

@@ -58,10 +58,15 @@ mod sqlite;
 #[cfg(feature = "sqlite")]
 mod writer;
 
-pub use error::SqlError;
+pub use error::{DatabaseUnavailable, SqlError};
 pub use redact::{redact_password, redact_url};
 
 /// Storage in SQLite or PostgreSQL.
+///
+/// With Postgres, an operation waits at most 3 s for a connection; a
+/// database that is down or unreachable fails it with
+/// [`SqlError::Unavailable`] (the endpoints answer `503
+/// temporarily_unavailable`), and the pool reconnects once it is back.
 ///
 /// Cheap to clone: clones share the connections (and, for SQLite, the writer
 /// task). When the last clone is dropped, the SQLite writer finishes the
@@ -210,7 +215,8 @@ impl SqlStore {
     /// The database's error, or [`SqlError::Corrupt`] for a key that cannot
     /// be read.
     pub async fn signing_keys(&self) -> Result<Vec<SigningKey>, SqlError> {
-        dispatch!(self.signing_keys())
+        let keys = dispatch!(self.signing_keys())?;
+        Ok(keys.into_iter().map(|(key, _)| key).collect())
     }
 
     /// Stores a signing key, created at `now`; storing one twice is a no-op.
@@ -233,7 +239,14 @@ impl SqlStore {
     }
 
     /// The key ring of the stored keys, first generating and storing a key
-    /// for `alg` when none is published: what a server calls on start.
+    /// for `alg` when none is published: what a server calls on start. The
+    /// newest key of each algorithm signs.
+    ///
+    /// Servers sharing the database may call it at the same time on an empty
+    /// database: creating the first key is atomic (SQLite's one writer; a
+    /// Postgres advisory lock), so exactly one key is stored and every server
+    /// gets it. Servers that share a database should also keep their ring
+    /// up to date with [`spawn_key_refresh`](Self::spawn_key_refresh).
     ///
     /// # Errors
     ///
@@ -242,13 +255,16 @@ impl SqlStore {
         let mut keys = self.signing_keys().await?;
         if !keys.iter().any(|k| k.alg() == alg) {
             let key = SigningKey::generate(alg)?;
-            self.add_signing_key(&key, oauth_runtime::now()).await?;
-            tracing::info!(
-                kid = key.kid(),
-                alg = alg.as_str(),
-                "generated a new id_token signing key"
-            );
-            keys.insert(0, key);
+            let row = rows::signing_key_to_row(&key, oauth_runtime::now());
+            if dispatch!(self.insert_first_signing_key(row))? {
+                tracing::info!(
+                    kid = key.kid(),
+                    alg = alg.as_str(),
+                    "generated a new id_token signing key"
+                );
+            }
+            // Ours, or the one another server stored first.
+            keys = self.signing_keys().await?;
         }
         Ok(KeyRing::new(keys))
     }
@@ -283,6 +299,81 @@ impl SqlStore {
         dispatch!(self.insert_secret(name, &fresh, oauth_runtime::now()))?;
         dispatch!(self.secret(name))?
             .ok_or_else(|| SqlError::corrupt("server_secrets.value", "missing right after its insert"))
+    }
+
+    /// Reads the published keys again and puts them in `ring` (every clone
+    /// of it sees them; see [`KeyRing::replace`]): keys added to the database
+    /// by any server are published and retired ones are gone.
+    ///
+    /// A key stored less than `publish_delay` ago is published but does not
+    /// sign yet (unless every key of its algorithm is that new: then the
+    /// oldest of them signs, a first key at once). Servers sharing
+    /// the database refresh every `publish_delay`
+    /// ([`spawn_key_refresh`](Self::spawn_key_refresh)), so by the time a key
+    /// signs, every one of them publishes it. Key ages are read against this
+    /// server's clock: the servers' clocks must agree (to a second or so).
+    ///
+    /// # Errors
+    ///
+    /// The database's error, or [`SqlError::Corrupt`] for a key that cannot
+    /// be read; `ring` is then left as it was.
+    pub async fn refresh_keys(&self, ring: &KeyRing, publish_delay: Duration) -> Result<(), SqlError> {
+        let keys = dispatch!(self.signing_keys())?;
+        // Whole seconds, rounded up: `created_at` has whole seconds only.
+        let delay = i64::try_from(publish_delay.as_secs() + u64::from(publish_delay.subsec_nanos() > 0))
+            .unwrap_or(i64::MAX);
+        let now = oauth_runtime::now();
+        let pending: Vec<String> = keys
+            .iter()
+            .filter(|(_, created_at)| now.saturating_sub(*created_at) <= delay)
+            .map(|(key, _)| key.kid().to_owned())
+            .collect();
+        ring.replace(keys.into_iter().map(|(key, _)| key), pending);
+        Ok(())
+    }
+
+    /// Runs [`refresh_keys`](Self::refresh_keys) with `every` as the publish
+    /// delay, now and then every `every`, on a Tokio task: a server sharing
+    /// its database with others publishes the keys any of them adds and
+    /// drops the ones any of them retires within `every`, and signs only with
+    /// a key every one of them publishes. Give every server the same `every`.
+    ///
+    /// Like [`spawn_purge_task`](Self::spawn_purge_task), the task holds no
+    /// strong reference: it ends once the store is dropped (or abort the
+    /// returned handle). Failures are logged with `tracing`; the ring keeps
+    /// its keys until the next refresh succeeds.
+    pub fn spawn_key_refresh(&self, ring: KeyRing, every: Duration) -> tokio::task::JoinHandle<()> {
+        let backend: Weak<Backend> = Arc::downgrade(&self.backend);
+        tokio::spawn(async move {
+            let mut ticks = tokio::time::interval(every.max(Duration::from_millis(1)));
+            ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                ticks.tick().await;
+                let Some(backend) = backend.upgrade() else { break };
+                let store = Self {
+                    backend,
+                    clients: Arc::new(clients::ClientCache::new(Duration::ZERO)),
+                };
+                match store.refresh_keys(&ring, every).await {
+                    Ok(()) => {}
+                    Err(SqlError::Closed) => break,
+                    Err(error) => tracing::warn!(%error, "reading the signing keys again failed"),
+                }
+            }
+        })
+    }
+
+    /// Checks that the database answers a trivial query (`SELECT 1`): what
+    /// a readiness probe asks (the example server's `GET /readyz`).
+    ///
+    /// # Errors
+    ///
+    /// [`SqlError::Unavailable`] when it cannot be reached (with Postgres,
+    /// within a few seconds: the pool's acquire time-out),
+    /// [`SqlError::Closed`] after [`close`](Self::close), or the database's
+    /// error.
+    pub async fn ping(&self) -> Result<(), SqlError> {
+        dispatch!(self.ping())
     }
 
     /// Finishes the writes already queued, then closes every connection.

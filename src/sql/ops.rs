@@ -41,12 +41,27 @@ pub(crate) const UPSERT_USER: &str = "INSERT INTO users (subject, username, pass
 
 /// Published keys, newest (last stored) first: `created_at` has whole
 /// seconds only, the `id` orders keys stored within one second too.
-pub(crate) const SELECT_SIGNING_KEYS: &str = "SELECT alg, private_pem FROM signing_keys \
+pub(crate) const SELECT_SIGNING_KEYS: &str = "SELECT alg, private_pem, created_at FROM signing_keys \
      WHERE retired_at IS NULL ORDER BY id DESC";
 
 /// A key is stored once: its `kid` is its thumbprint.
 pub(crate) const INSERT_SIGNING_KEY: &str = "INSERT INTO signing_keys (kid, alg, private_pem, created_at) \
      VALUES ($1, $2, $3, $4) ON CONFLICT (kid) DO NOTHING";
+
+/// Stores a key only when no key of its algorithm (`$2`) is published: the
+/// first key. Atomic against a concurrent first key only where writers are
+/// serialized: SQLite's one writer; under Postgres' `READ COMMITTED` with
+/// [`FIRST_SIGNING_KEY_LOCK`] held.
+pub(crate) const INSERT_FIRST_SIGNING_KEY: &str = "INSERT INTO signing_keys (kid, alg, private_pem, created_at) \
+     SELECT $1, $2, $3, $4 WHERE NOT EXISTS \
+     (SELECT 1 FROM signing_keys WHERE alg = $2 AND retired_at IS NULL) \
+     ON CONFLICT (kid) DO NOTHING";
+
+/// Serializes the creation of first keys across every server sharing a
+/// Postgres database, for the transaction that takes it (a key of its own,
+/// distinct from the one sqlx's migrations take).
+#[cfg(feature = "postgres")]
+pub(crate) const FIRST_SIGNING_KEY_LOCK: &str = "SELECT pg_advisory_xact_lock(7262736550110473203)";
 
 pub(crate) const RETIRE_SIGNING_KEY: &str =
     "UPDATE signing_keys SET retired_at = $2 WHERE kid = $1 AND retired_at IS NULL";
@@ -232,14 +247,34 @@ macro_rules! shared_ops {
                 .transpose()
         }
 
-        /// The published signing keys, newest first.
+        /// The published signing keys with when each was stored, newest first.
         pub(crate) async fn signing_keys<'c>(
             exec: impl sqlx::Executor<'c, Database = $db>,
-        ) -> Result<Vec<SigningKey>, SqlError> {
-            let rows: Vec<(String, String)> = sqlx::query_as(sql::SELECT_SIGNING_KEYS)
+        ) -> Result<Vec<(SigningKey, i64)>, SqlError> {
+            let rows: Vec<(String, String, i64)> = sqlx::query_as(sql::SELECT_SIGNING_KEYS)
                 .fetch_all(exec)
                 .await?;
-            rows.into_iter().map(rows::signing_key_from_row).collect()
+            rows.into_iter()
+                .map(|(alg, pem, created_at)| Ok((rows::signing_key_from_row((alg, pem))?, created_at)))
+                .collect()
+        }
+
+        /// Stores a key when no key of its algorithm is published; whether
+        /// it was stored.
+        pub(crate) async fn insert_first_signing_key<'c>(
+            exec: impl sqlx::Executor<'c, Database = $db>,
+            row: &SigningKeyRow,
+        ) -> Result<bool, SqlError> {
+            let (kid, alg, pem, created_at) = row;
+            let stored = sqlx::query(sql::INSERT_FIRST_SIGNING_KEY)
+                .bind(kid)
+                .bind(alg)
+                .bind(pem)
+                .bind(created_at)
+                .execute(exec)
+                .await?
+                .rows_affected();
+            Ok(stored == 1)
         }
 
         /// Stores a signing key (once).

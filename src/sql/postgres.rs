@@ -4,6 +4,8 @@
 //! data-modifying `WITH`), except the revocation of a family, which locks
 //! out writers for its one statement (see [`revoke_token_family`]).
 
+use std::time::Duration;
+
 use sqlx::PgPool;
 use sqlx::postgres::PgPoolOptions;
 
@@ -57,6 +59,12 @@ async fn revoke_token_family(pool: &PgPool, family: &str) -> Result<(), SqlError
     Ok(())
 }
 
+/// How long an operation waits for a connection (a free one, or a new one
+/// being opened) before it fails with [`SqlError::Unavailable`]: well under
+/// the endpoints' usual 10 s time limit, so that a database that is down or
+/// unreachable gets a `503` in a few seconds rather than a hang.
+pub(super) const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
+
 /// PostgreSQL storage.
 #[derive(Debug)]
 pub(super) struct PostgresBackend {
@@ -65,11 +73,22 @@ pub(super) struct PostgresBackend {
 
 impl PostgresBackend {
     /// Connects to `url` and applies the migrations (under Postgres' advisory
-    /// lock, so that several servers may start at once).
+    /// lock, so that several servers may start at once). Fails within
+    /// [`ACQUIRE_TIMEOUT`] when the database cannot be reached.
     pub(super) async fn connect(url: &str) -> Result<Self, SqlError> {
-        let pool = PgPoolOptions::new().connect(url).await?;
+        // Opening a connection counts against the acquire time-out, so it
+        // bounds connecting too (a refused connection is retried until then).
+        let pool = PgPoolOptions::new()
+            .acquire_timeout(ACQUIRE_TIMEOUT)
+            .connect(url)
+            .await?;
         migrations::migrator(migrations::POSTGRES).run(&pool).await?;
         Ok(Self { pool })
+    }
+
+    pub(super) async fn ping(&self) -> Result<(), SqlError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
     }
 
     pub(super) async fn client(&self, client_id: &str) -> Result<Option<ClientRecord>, SqlError> {
@@ -92,8 +111,22 @@ impl PostgresBackend {
         statements::user_claims(&self.pool, subject).await
     }
 
-    pub(super) async fn signing_keys(&self) -> Result<Vec<SigningKey>, SqlError> {
+    pub(super) async fn signing_keys(&self) -> Result<Vec<(SigningKey, i64)>, SqlError> {
         statements::signing_keys(&self.pool).await
+    }
+
+    /// Under an advisory lock: of several servers starting at once on an
+    /// empty database, the first stores its key and the others, waiting for
+    /// the lock, then see it (each statement of a `READ COMMITTED`
+    /// transaction sees what was committed before it began).
+    pub(super) async fn insert_first_signing_key(&self, row: SigningKeyRow) -> Result<bool, SqlError> {
+        let mut transaction = self.pool.begin().await?;
+        sqlx::query(super::ops::FIRST_SIGNING_KEY_LOCK)
+            .execute(&mut *transaction)
+            .await?;
+        let stored = statements::insert_first_signing_key(&mut *transaction, &row).await?;
+        transaction.commit().await?;
+        Ok(stored)
     }
 
     pub(super) async fn insert_signing_key(&self, row: SigningKeyRow) -> Result<(), SqlError> {

@@ -170,6 +170,11 @@ impl SqliteBackend {
         })
     }
 
+    pub(super) async fn ping(&self) -> Result<(), SqlError> {
+        sqlx::query("SELECT 1").execute(&self.reads).await?;
+        Ok(())
+    }
+
     pub(super) async fn client(&self, client_id: &str) -> Result<Option<ClientRecord>, SqlError> {
         statements::client(&self.reads, client_id).await
     }
@@ -190,8 +195,16 @@ impl SqliteBackend {
         statements::user_claims(&self.reads, subject).await
     }
 
-    pub(super) async fn signing_keys(&self) -> Result<Vec<SigningKey>, SqlError> {
+    pub(super) async fn signing_keys(&self) -> Result<Vec<(SigningKey, i64)>, SqlError> {
         statements::signing_keys(&self.reads).await
+    }
+
+    /// Through the writer: one statement in a `BEGIN IMMEDIATE` transaction,
+    /// which holds the database's write lock (other processes included).
+    pub(super) async fn insert_first_signing_key(&self, row: SigningKeyRow) -> Result<bool, SqlError> {
+        self.writer
+            .call(|reply| Command::SaveFirstSigningKey(row, reply))
+            .await
     }
 
     pub(super) async fn insert_signing_key(&self, row: SigningKeyRow) -> Result<(), SqlError> {

@@ -76,6 +76,7 @@ pub(super) enum Command {
     UpsertUser(UserRecord, Reply<()>),
     Purge(i64, Reply<u64>),
     SaveSigningKey(SigningKeyRow, Reply<()>),
+    SaveFirstSigningKey(SigningKeyRow, Reply<bool>),
     RetireSigningKey(String, i64, Reply<()>),
     SaveSecret(String, String, i64, Reply<()>),
 }
@@ -94,7 +95,7 @@ impl Command {
             | Self::RetireSigningKey(_, _, reply)
             | Self::SaveSecret(_, _, _, reply) => reply.send(Err(error)).is_ok(),
             Self::TakeCode(_, reply) => reply.send(Err(error)).is_ok(),
-            Self::Rotate(_, _, reply) => reply.send(Err(error)).is_ok(),
+            Self::Rotate(_, _, reply) | Self::SaveFirstSigningKey(_, reply) => reply.send(Err(error)).is_ok(),
             Self::Purge(_, reply) => reply.send(Err(error)).is_ok(),
         };
     }
@@ -360,6 +361,10 @@ async fn apply(connection: &mut SqliteConnection, command: Command) -> (Answer, 
         Command::SaveSigningKey(row, reply) => {
             settle(reply, statements::insert_signing_key(connection, &row).await)
         }
+        Command::SaveFirstSigningKey(row, reply) => settle(
+            reply,
+            statements::insert_first_signing_key(connection, &row).await,
+        ),
         Command::RetireSigningKey(kid, now, reply) => {
             settle(reply, statements::retire_signing_key(connection, &kid, now).await)
         }

@@ -7,8 +7,13 @@ mod brute_force;
 mod csrf_on_consent;
 mod endpoints;
 mod hostile_load;
+#[cfg(feature = "postgres")]
+mod multi_instance;
 mod oauth2_client;
 mod openid;
+#[cfg(feature = "postgres")]
+#[path = "../shared/postgres.rs"]
+mod pg;
 mod protocol_rules;
 mod sqlite;
 mod support;

@@ -14,6 +14,8 @@ pub struct TestServer {
     child: Child,
     pub base: String,
     pub dir: PathBuf,
+    /// The line the server printed when it started listening.
+    pub banner: String,
 }
 
 /// A fresh directory under the target dir, unique to this call.
@@ -111,7 +113,7 @@ impl TestServer {
         let stdout = child.stdout.take().expect("stdout");
         let mut lines = BufReader::new(stdout).lines();
         let deadline = Instant::now() + Duration::from_secs(60);
-        let base = loop {
+        let (base, banner) = loop {
             let line = match lines.next() {
                 Some(Ok(line)) => line,
                 _ => {
@@ -120,13 +122,19 @@ impl TestServer {
                 }
             };
             if let Some(rest) = line.split("listening on ").nth(1) {
-                break rest.split_whitespace().next().expect("address").to_owned();
+                let base = rest.split_whitespace().next().expect("address").to_owned();
+                break (base, line);
             }
             assert!(Instant::now() < deadline, "the server did not start in time");
         };
         // Keep draining stdout so the server never blocks on a full pipe.
         std::thread::spawn(move || lines.for_each(drop));
-        Self { child, base, dir }
+        Self {
+            child,
+            base,
+            dir,
+            banner,
+        }
     }
 
     pub fn url(&self, path: &str) -> String {

@@ -265,11 +265,21 @@ fn error_page(error: &OAuthError) -> Response {
         error.code(),
         escape(error.description())
     );
-    let mut response = Response::html(StatusCode::BAD_REQUEST, body);
+    // A request the server could not handle (storage failed or is
+    // unavailable) is the server's fault, not the client's: 500 or 503.
+    let status = if error.status().is_server_error() {
+        error.status()
+    } else {
+        StatusCode::BAD_REQUEST
+    };
+    let mut response = Response::html(status, body);
     response.insert_header(
         http::header::CONTENT_SECURITY_POLICY,
         http::HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'"),
     );
+    if let Some(seconds) = error.retry_after() {
+        response.insert_header(http::header::RETRY_AFTER, http::HeaderValue::from(seconds));
+    }
     response
 }
 

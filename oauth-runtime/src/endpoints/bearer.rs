@@ -1,6 +1,6 @@
 //! Bearer token validation for resource servers (RFC 6750).
 
-use http::header::WWW_AUTHENTICATE;
+use http::header::{RETRY_AFTER, WWW_AUTHENTICATE};
 use http::{HeaderValue, StatusCode};
 
 use crate::server::{Grants, Server, now};
@@ -43,12 +43,34 @@ pub enum BearerError {
     /// answered. `403 insufficient_scope`.
     #[error("the access token was issued to a client, not for a user: it has no user claims")]
     NoUser,
-    /// Storage failed: `500`.
+    /// Storage failed: `500 server_error`.
     #[error("the token could not be checked")]
     Storage,
+    /// Storage is unavailable for now (it timed out or cannot be reached,
+    /// see [`OAuthError::storage`]): `503 temporarily_unavailable` with
+    /// `Retry-After`.
+    #[error("the token cannot be checked right now; retry later")]
+    Unavailable,
 }
 
 impl BearerError {
+    /// The bearer error for a storage failure: [`BearerError::Unavailable`]
+    /// when `error` says the storage is unavailable (as
+    /// [`OAuthError::storage`] decides, which also logs it),
+    /// [`BearerError::Storage`] otherwise.
+    pub fn storage(error: &(dyn std::error::Error + 'static)) -> Self {
+        Self::from_oauth(&OAuthError::storage(error))
+    }
+
+    /// The bearer error for an endpoint error met while checking the token.
+    fn from_oauth(error: &OAuthError) -> Self {
+        if error.code() == ErrorCode::TemporarilyUnavailable {
+            Self::Unavailable
+        } else {
+            Self::Storage
+        }
+    }
+
     /// The HTTP response: status, `WWW-Authenticate` challenge and a JSON
     /// body (none for [`BearerError::Missing`]).
     pub fn into_response(self) -> Response {
@@ -76,6 +98,7 @@ impl BearerError {
                 ),
             ),
             Self::Storage => (StatusCode::INTERNAL_SERVER_ERROR, String::new()),
+            Self::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, String::new()),
         };
         // The body goes through `OAuthError`, like every error description:
         // only RFC 6749 characters, whatever a variant holds.
@@ -87,6 +110,7 @@ impl BearerError {
             Self::InvalidToken => Some(ErrorCode::InvalidToken),
             Self::InsufficientScope(_) | Self::NoUser => Some(ErrorCode::InsufficientScope),
             Self::Storage => Some(ErrorCode::ServerError),
+            Self::Unavailable => Some(ErrorCode::TemporarilyUnavailable),
         };
         let body = code.map(|code| OAuthError::new(code, self.to_string()).to_json());
         let mut response = match body {
@@ -97,6 +121,9 @@ impl BearerError {
             && !challenge.is_empty()
         {
             response.insert_header(WWW_AUTHENTICATE, value);
+        }
+        if matches!(self, Self::Unavailable) {
+            response.insert_header(RETRY_AFTER, HeaderValue::from_static("1"));
         }
         response
     }
@@ -142,7 +169,7 @@ impl<S: Grants> Server<S> {
         let token = bearer_token(request)?;
         let record = crate::lookup::access_token(self.storage(), &TokenHash::of(token))
             .await
-            .map_err(|_| BearerError::Storage)?
+            .map_err(|error| BearerError::from_oauth(&error))?
             .map(|found| found.record)
             .filter(|record| record.expires_at > now())
             .ok_or(BearerError::InvalidToken)?;
@@ -265,6 +292,25 @@ mod tests {
         );
         let challenge = response.header("www-authenticate").unwrap();
         assert!(challenge.ends_with("scope=\"a?b??c??\""), "{challenge}");
+    }
+
+    #[test]
+    fn an_unavailable_storage_is_503_with_retry_after_and_a_failing_one_500() {
+        let unavailable = BearerError::storage(&std::io::Error::other(crate::StorageUnavailable));
+        assert_eq!(unavailable, BearerError::Unavailable);
+        let response = unavailable.into_response();
+        assert_eq!(response.status(), 503);
+        assert_eq!(response.header("retry-after"), Some("1"));
+        assert_eq!(response.json()["error"], "temporarily_unavailable");
+        let timed_out = std::io::Error::new(std::io::ErrorKind::TimedOut, "slow");
+        assert_eq!(BearerError::storage(&timed_out), BearerError::Unavailable);
+
+        let failed = BearerError::storage(&std::io::Error::other("disk on fire"));
+        assert_eq!(failed, BearerError::Storage);
+        let response = failed.into_response();
+        assert_eq!(response.status(), 500);
+        assert_eq!(response.json()["error"], "server_error");
+        assert!(response.header("retry-after").is_none());
     }
 
     #[tokio::test]

@@ -43,10 +43,7 @@ impl<S: Grants + ClaimsStorage> Server<S> {
             .storage()
             .user_claims(&subject)
             .await
-            .map_err(|error| {
-                tracing::error!(%error, "storage failure");
-                BearerError::Storage
-            })?
+            .map_err(|error| BearerError::storage(&error))?
             .ok_or(BearerError::InvalidToken)?;
         let mut released = Map::new();
         released.insert("sub".into(), Value::from(subject));

@@ -217,6 +217,11 @@ fn jose_algorithm(alg: SigningAlg) -> Algorithm {
 /// key is published in the JWKS until it is retired. Cheap to clone (shared),
 /// and rotation is visible to every clone.
 ///
+/// A key can also be published before it signs (*pending*): when several
+/// servers share the keys, a new key must be in every server's JWKS before
+/// any server signs with it, or relying parties that fetched the JWKS from
+/// another server could not verify its tokens. See [`KeyRing::replace`].
+///
 /// ```
 /// use oauth_runtime::oidc::{KeyRing, SigningAlg, SigningKey};
 ///
@@ -233,58 +238,126 @@ fn jose_algorithm(alg: SigningAlg) -> Algorithm {
 /// ```
 #[derive(Debug, Clone, Default)]
 pub struct KeyRing {
-    /// Newest first.
-    keys: Arc<RwLock<Arc<[SigningKey]>>>,
+    state: Arc<RwLock<Arc<Keys>>>,
+}
+
+/// What a ring holds at one time; replaced whole on every change.
+#[derive(Debug, Default)]
+struct Keys {
+    /// Every published key, newest first.
+    keys: Vec<SigningKey>,
+    /// The kids of published keys that do not sign yet.
+    pending: Vec<String>,
+}
+
+impl Keys {
+    fn is_pending(&self, kid: &str) -> bool {
+        self.pending.iter().any(|pending| pending == kid)
+    }
 }
 
 impl KeyRing {
     /// A ring of `keys`, the newest first.
     pub fn new(keys: impl IntoIterator<Item = SigningKey>) -> Self {
-        let keys: Arc<[SigningKey]> = keys.into_iter().collect();
+        let keys = Keys {
+            keys: keys.into_iter().collect(),
+            pending: Vec::new(),
+        };
         Self {
-            keys: Arc::new(RwLock::new(keys)),
+            state: Arc::new(RwLock::new(Arc::new(keys))),
         }
     }
 
-    fn snapshot(&self) -> Arc<[SigningKey]> {
-        // A poisoned lock still holds a consistent slice: writers swap whole `Arc`s.
-        Arc::clone(&self.keys.read().unwrap_or_else(PoisonError::into_inner))
+    fn snapshot(&self) -> Arc<Keys> {
+        // A poisoned lock still holds a consistent state: writers swap whole `Arc`s.
+        Arc::clone(&self.state.read().unwrap_or_else(PoisonError::into_inner))
     }
 
-    fn replace(&self, change: impl FnOnce(&[SigningKey]) -> Vec<SigningKey>) {
-        let mut keys = self.keys.write().unwrap_or_else(PoisonError::into_inner);
-        *keys = change(&keys).into();
+    fn change(&self, change: impl FnOnce(&Keys) -> Keys) {
+        let mut state = self.state.write().unwrap_or_else(PoisonError::into_inner);
+        *state = Arc::new(change(&state));
     }
 
-    /// The key that signs with `alg`: the newest of that algorithm.
+    /// The key that signs with `alg`: the newest of that algorithm that is
+    /// not pending, or, when every key of `alg` is pending, the oldest of
+    /// them (the likeliest to be published everywhere already; a first key
+    /// signs at once).
     pub fn signing_key(&self, alg: SigningAlg) -> Option<SigningKey> {
-        self.snapshot().iter().find(|k| k.alg == alg).cloned()
+        let state = self.snapshot();
+        let mut of_alg = state.keys.iter().filter(|k| k.alg == alg);
+        of_alg
+            .clone()
+            .find(|k| !state.is_pending(&k.kid))
+            .or_else(|| of_alg.next_back())
+            .cloned()
     }
 
-    /// Makes `key` the signing key of its algorithm; the previous one stays
-    /// published until [`KeyRing::retire`]d.
+    /// Makes `key` the signing key of its algorithm at once; the previous one
+    /// stays published until [`KeyRing::retire`]d.
     pub fn rotate(&self, key: SigningKey) {
-        self.replace(|keys| {
-            let mut next = Vec::with_capacity(keys.len() + 1);
-            next.extend(keys.iter().filter(|k| k.kid != key.kid).cloned());
-            next.insert(0, key);
-            next
+        self.change(|state| {
+            let mut keys = Vec::with_capacity(state.keys.len() + 1);
+            keys.push(key.clone());
+            keys.extend(state.keys.iter().filter(|k| k.kid != key.kid).cloned());
+            let pending = state.pending.iter().filter(|p| **p != key.kid).cloned().collect();
+            Keys { keys, pending }
         });
     }
 
     /// Stops publishing the key `kid` (tokens it signed no longer verify).
     pub fn retire(&self, kid: &str) {
-        self.replace(|keys| keys.iter().filter(|k| k.kid != kid).cloned().collect());
+        self.change(|state| Keys {
+            keys: state.keys.iter().filter(|k| k.kid != kid).cloned().collect(),
+            pending: state.pending.iter().filter(|p| *p != kid).cloned().collect(),
+        });
+    }
+
+    /// Replaces every key at once, as a server sharing its keys with others
+    /// does when it reads them again from the shared storage: `keys`, newest
+    /// first, are all published; those whose kid is in `pending` do not sign
+    /// yet (see [`KeyRing::signing_key`]). Every clone sees the new keys.
+    ///
+    /// ```
+    /// use oauth_runtime::oidc::{KeyRing, SigningAlg, SigningKey};
+    ///
+    /// let old = SigningKey::generate(SigningAlg::Es256)?;
+    /// let new = SigningKey::generate(SigningAlg::Es256)?;
+    /// let ring = KeyRing::new([old.clone()]);
+    /// // Another server stored `new` a moment ago: publish it, keep signing with `old`.
+    /// ring.replace([new.clone(), old.clone()], [new.kid()]);
+    /// assert_eq!(ring.jwks()["keys"].as_array().unwrap().len(), 2);
+    /// assert_eq!(ring.signing_key(SigningAlg::Es256).unwrap().kid(), old.kid());
+    /// // Every server publishes it by now: it signs.
+    /// ring.replace([new.clone(), old.clone()], [] as [&str; 0]);
+    /// assert_eq!(ring.signing_key(SigningAlg::Es256).unwrap().kid(), new.kid());
+    /// # Ok::<(), oauth_runtime::oidc::KeyError>(())
+    /// ```
+    pub fn replace<K: AsRef<str>>(
+        &self,
+        keys: impl IntoIterator<Item = SigningKey>,
+        pending: impl IntoIterator<Item = K>,
+    ) {
+        let keys = Keys {
+            keys: keys.into_iter().collect(),
+            pending: pending.into_iter().map(|kid| kid.as_ref().to_owned()).collect(),
+        };
+        self.change(|_| keys);
     }
 
     /// Every key, newest first.
     pub fn keys(&self) -> Vec<SigningKey> {
-        self.snapshot().to_vec()
+        self.snapshot().keys.clone()
     }
 
-    /// The JWK Set document of `/jwks.json` (RFC 7517 §5): public keys only.
+    /// Whether the key `kid` is published but does not sign yet.
+    pub fn is_pending(&self, kid: &str) -> bool {
+        self.snapshot().is_pending(kid)
+    }
+
+    /// The JWK Set document of `/jwks.json` (RFC 7517 §5): public keys only,
+    /// pending ones included.
     pub fn jwks(&self) -> Value {
-        let keys: Vec<Value> = self.snapshot().iter().map(|k| k.jwk.clone()).collect();
+        let keys: Vec<Value> = self.snapshot().keys.iter().map(|k| k.jwk.clone()).collect();
         serde_json::json!({ "keys": keys })
     }
 }
@@ -375,5 +448,35 @@ mod tests {
         ring.retire(old.kid());
         assert_eq!(ring.jwks()["keys"].as_array().unwrap().len(), 1);
         assert!(ring.signing_key(SigningAlg::Rs256).is_none());
+    }
+
+    #[test]
+    fn a_pending_key_is_published_but_signs_only_when_nothing_else_can() {
+        let old = SigningKey::generate(SigningAlg::Es256).unwrap();
+        let new = SigningKey::generate(SigningAlg::Es256).unwrap();
+        let other = SigningKey::generate(SigningAlg::Ed25519).unwrap();
+        let ring = KeyRing::new([old.clone()]);
+        let clone = ring.clone();
+        ring.replace(
+            [other.clone(), new.clone(), old.clone()],
+            [new.kid(), other.kid()],
+        );
+        assert_eq!(clone.jwks()["keys"].as_array().unwrap().len(), 3);
+        assert!(clone.is_pending(new.kid()) && !clone.is_pending(old.kid()));
+        assert_eq!(clone.signing_key(SigningAlg::Es256).unwrap().kid(), old.kid());
+        // The only key of its algorithm signs although it is pending.
+        assert_eq!(clone.signing_key(SigningAlg::Ed25519).unwrap().kid(), other.kid());
+        // With every key pending, the oldest signs.
+        ring.replace([new.clone(), old.clone()], [new.kid(), old.kid()]);
+        assert_eq!(clone.signing_key(SigningAlg::Es256).unwrap().kid(), old.kid());
+        // Retiring the older key leaves the pending one as the only one: it signs.
+        ring.retire(old.kid());
+        assert_eq!(clone.signing_key(SigningAlg::Es256).unwrap().kid(), new.kid());
+        // A rotation signs at once, pending or not.
+        ring.replace([new.clone(), old.clone()], [new.kid()]);
+        ring.rotate(new.clone());
+        assert!(!ring.is_pending(new.kid()));
+        assert_eq!(ring.signing_key(SigningAlg::Es256).unwrap().kid(), new.kid());
+        assert_eq!(ring.keys().len(), 2);
     }
 }

@@ -1,0 +1,534 @@
+//! More than one instance of the example server on one PostgreSQL database
+//! (contract §3, "Hostile load and more than one instance"): codes, refresh
+//! tokens and their reuse detection across instances, races between them,
+//! one signing key after a simultaneous first start, a rotation published by
+//! every instance, and a database outage answered `503` and recovered from
+//! without a restart.
+//!
+//! Each test has a database of its own on the server named by
+//! `GRANTED_TEST_POSTGRES_URL` (`./scripts/test` starts one); without it the
+//! tests are skipped, or fail in CI.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{Barrier, watch};
+
+use crate::pg::TestDatabase;
+use crate::support::{TestServer, VERIFIER, authorize_url, consent, fresh_dir, get_json, http, query_param};
+
+const ISSUER: &str = "http://granted.test";
+const REDIRECT: &str = "http://127.0.0.1:9/cb";
+const CALLBACK: &str = "http://127.0.0.1:9/unused";
+
+/// A fresh database, or return (skip) when there is no test server.
+macro_rules! database {
+    () => {
+        match TestDatabase::create().await {
+            Some(db) => db,
+            None => return,
+        }
+    };
+}
+
+/// An example server on `db` with the shared issuer, refreshing its keys
+/// every second.
+fn instance(db: &str, extra: &[&str]) -> TestServer {
+    let mut flags = vec!["--issuer", ISSUER, "--key-refresh", "1s"];
+    flags.extend_from_slice(extra);
+    TestServer::start_in(fresh_dir("instance"), db, CALLBACK, &flags)
+}
+
+/// Two instances on one database, started one after the other.
+fn two_instances(db: &str) -> (TestServer, TestServer) {
+    (instance(db, &[]), instance(db, &[]))
+}
+
+/// A code for `web` with `scope`, approved by alice on `server`.
+async fn code_on(server: &TestServer, scope: &str) -> String {
+    let url = authorize_url(server, "web", REDIRECT, scope);
+    let location = consent(server, &url, ("alice", "wonderland"), "approve").await;
+    query_param(&location, "code").expect("a code")
+}
+
+async fn post_token(server: &TestServer, form: &[(&str, &str)]) -> (u16, Value) {
+    let response = http()
+        .post(server.url("/oauth/token"))
+        .basic_auth("web", Some("web-secret"))
+        .form(form)
+        .send()
+        .await
+        .expect("token request");
+    let status = response.status().as_u16();
+    (status, response.json().await.expect("a JSON body"))
+}
+
+async fn redeem(server: &TestServer, code: &str) -> (u16, Value) {
+    let form = [
+        ("grant_type", "authorization_code"),
+        ("code", code),
+        ("redirect_uri", REDIRECT),
+        ("code_verifier", VERIFIER),
+    ];
+    post_token(server, &form).await
+}
+
+async fn refresh(server: &TestServer, refresh_token: &str) -> (u16, Value) {
+    let form = [("grant_type", "refresh_token"), ("refresh_token", refresh_token)];
+    post_token(server, &form).await
+}
+
+fn text(value: &Value, name: &str) -> String {
+    value[name]
+        .as_str()
+        .unwrap_or_else(|| panic!("no {name} in {value}"))
+        .to_owned()
+}
+
+async fn is_active(server: &TestServer, token: &str) -> bool {
+    let body: Value = http()
+        .post(server.url("/oauth/introspect"))
+        .basic_auth("rs", Some("rs-secret"))
+        .form(&[("token", token)])
+        .send()
+        .await
+        .expect("introspection")
+        .json()
+        .await
+        .expect("a JSON body");
+    body["active"] == true
+}
+
+async fn me_status(server: &TestServer, access_token: &str) -> u16 {
+    http()
+        .get(server.url("/api/me"))
+        .bearer_auth(access_token)
+        .send()
+        .await
+        .expect("GET /api/me")
+        .status()
+        .as_u16()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_code_issued_on_one_instance_is_redeemed_on_the_other_and_a_replay_revokes_its_tokens() {
+    let db = database!();
+    let (a, b) = two_instances(&db.url);
+    let code = code_on(&a, "read").await;
+    let (status, tokens) = redeem(&b, &code).await;
+    assert_eq!(status, 200, "{tokens}");
+    let (access, refresh_token) = (text(&tokens, "access_token"), text(&tokens, "refresh_token"));
+    assert_eq!(me_status(&a, &access).await, 200, "a token from B works on A");
+
+    let (status, replay) = redeem(&a, &code).await;
+    assert_eq!((status, replay["error"].as_str()), (400, Some("invalid_grant")));
+    for server in [&a, &b] {
+        assert!(
+            !is_active(server, &access).await,
+            "the access token survived the replay"
+        );
+        assert!(
+            !is_active(server, &refresh_token).await,
+            "the refresh token survived the replay"
+        );
+        assert_eq!(me_status(server, &access).await, 401);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refresh_token_rotated_on_one_instance_and_reused_on_the_other_revokes_the_family() {
+    let db = database!();
+    let (a, b) = two_instances(&db.url);
+    let (status, first) = redeem(&a, &code_on(&a, "read").await).await;
+    assert_eq!(status, 200, "{first}");
+    let (status, second) = refresh(&b, &text(&first, "refresh_token")).await;
+    assert_eq!(status, 200, "{second}");
+
+    let (status, reuse) = refresh(&a, &text(&first, "refresh_token")).await;
+    assert_eq!((status, reuse["error"].as_str()), (400, Some("invalid_grant")));
+    for token in [
+        text(&first, "access_token"),
+        text(&second, "access_token"),
+        text(&second, "refresh_token"),
+    ] {
+        for server in [&a, &b] {
+            assert!(
+                !is_active(server, &token).await,
+                "a token of the family survived the reuse"
+            );
+        }
+    }
+    let (status, _) = refresh(&b, &text(&second, "refresh_token")).await;
+    assert_eq!(status, 400);
+}
+
+/// Tries per instance in each race.
+const TRIES: usize = 16;
+
+/// Sends `TRIES` copies of `form` to each instance at once; the statuses.
+async fn race(a: &TestServer, b: &TestServer, form: Vec<(&'static str, String)>) -> Vec<u16> {
+    let barrier = Arc::new(Barrier::new(2 * TRIES));
+    let tasks: Vec<_> = [a, b]
+        .into_iter()
+        .flat_map(|server| std::iter::repeat_n(server.url("/oauth/token"), TRIES))
+        .map(|url| {
+            let (form, barrier) = (form.clone(), Arc::clone(&barrier));
+            tokio::spawn(async move {
+                let request = http().post(url).basic_auth("web", Some("web-secret")).form(&form);
+                barrier.wait().await;
+                request.send().await.expect("token request").status().as_u16()
+            })
+        })
+        .collect();
+    let mut statuses = Vec::new();
+    for task in tasks {
+        statuses.push(task.await.expect("task"));
+    }
+    statuses
+}
+
+fn exactly_one_winner(statuses: &[u16]) {
+    assert_eq!(statuses.iter().filter(|s| **s == 200).count(), 1, "{statuses:?}");
+    assert!(statuses.iter().all(|s| *s == 200 || *s == 400), "{statuses:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_redemptions_and_rotations_across_instances_have_one_winner() {
+    let db = database!();
+    let (a, b) = two_instances(&db.url);
+    let code = code_on(&a, "read").await;
+    let statuses = race(
+        &a,
+        &b,
+        vec![
+            ("grant_type", "authorization_code".into()),
+            ("code", code),
+            ("redirect_uri", REDIRECT.into()),
+            ("code_verifier", VERIFIER.into()),
+        ],
+    )
+    .await;
+    exactly_one_winner(&statuses);
+
+    let (status, tokens) = redeem(&b, &code_on(&b, "read").await).await;
+    assert_eq!(status, 200, "{tokens}");
+    let statuses = race(
+        &a,
+        &b,
+        vec![
+            ("grant_type", "refresh_token".into()),
+            ("refresh_token", text(&tokens, "refresh_token")),
+        ],
+    )
+    .await;
+    exactly_one_winner(&statuses);
+}
+
+/// The `kid`s of a server's JWKS.
+async fn kids(server: &TestServer) -> Vec<String> {
+    let jwks = get_json(server.url("/jwks.json")).await;
+    jwks["keys"]
+        .as_array()
+        .expect("keys")
+        .iter()
+        .map(|key| key["kid"].as_str().expect("kid").to_owned())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn instances_starting_together_on_an_empty_database_publish_one_key() {
+    for _ in 0..3 {
+        let db = database!();
+        let starts: Vec<_> = (0..2)
+            .map(|_| {
+                let url = db.url.clone();
+                std::thread::spawn(move || instance(&url, &[]))
+            })
+            .collect();
+        let servers: Vec<TestServer> = starts
+            .into_iter()
+            .map(|start| start.join().expect("start"))
+            .collect();
+        let published = kids(&servers[0]).await;
+        assert_eq!(published.len(), 1, "{published:?}");
+        assert_eq!(kids(&servers[1]).await, published);
+        assert_eq!(
+            get_json(servers[0].url("/jwks.json")).await,
+            get_json(servers[1].url("/jwks.json")).await
+        );
+    }
+}
+
+/// The `kid` in the header of the id_token `server` issues now.
+async fn id_token_kid(server: &TestServer) -> String {
+    let (status, tokens) = redeem(server, &code_on(server, "openid").await).await;
+    assert_eq!(status, 200, "{tokens}");
+    let id_token = text(&tokens, "id_token");
+    let header = id_token.split('.').next().expect("a JWS");
+    let header =
+        base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, header).expect("base64url");
+    let header: Value = serde_json::from_slice(&header).expect("a JSON header");
+    text(&header, "kid")
+}
+
+/// The contract's bound for a rotation to be published everywhere.
+const ROTATION_BOUND: Duration = Duration::from_secs(60);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_key_rotated_on_a_new_instance_is_published_by_the_others_before_anyone_signs_with_it() {
+    let db = database!();
+    let (a, b) = two_instances(&db.url);
+    let before = kids(&a).await;
+    assert_eq!(before.len(), 1);
+    let c = instance(&db.url, &["--rotate-signing-key"]);
+    let rotated = kids(&c).await;
+    assert_eq!(rotated.len(), 2, "old and new published: {rotated:?}");
+    let new = rotated
+        .iter()
+        .find(|kid| !before.contains(kid))
+        .expect("a new key")
+        .clone();
+
+    // Every id_token any instance signs verifies with every instance's JWKS:
+    // the new key signs only once the others publish it.
+    let deadline = Instant::now() + ROTATION_BOUND;
+    let mut published_everywhere = false;
+    let mut signed_with_new = false;
+    while Instant::now() < deadline && !(published_everywhere && signed_with_new) {
+        let signer = id_token_kid(&c).await;
+        let (on_a, on_b) = (kids(&a).await, kids(&b).await);
+        assert!(
+            on_a.contains(&signer) && on_b.contains(&signer),
+            "C signed with {signer}, which A ({on_a:?}) or B ({on_b:?}) does not publish"
+        );
+        published_everywhere = on_a.contains(&new) && on_b.contains(&new);
+        signed_with_new = signer == new;
+        if !(published_everywhere && signed_with_new) {
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+    }
+    assert!(published_everywhere, "A or B did not publish the new key");
+    assert!(signed_with_new, "C never signed with the new key");
+    // The others sign with it too, and what they sign verifies anywhere.
+    for server in [&a, &b] {
+        let mut signer = id_token_kid(server).await;
+        while signer != new && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(250)).await;
+            signer = id_token_kid(server).await;
+        }
+        assert_eq!(signer, new);
+    }
+}
+
+/// What the forwarder does with the traffic.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Link {
+    /// Forwards it.
+    Up,
+    /// Closes every connection, and each new one at once (the database
+    /// stopped or the host went away): errors come at once.
+    Reset,
+    /// Keeps every connection open and forwards nothing (a network
+    /// partition): nothing ever answers, only time-outs end the wait.
+    Silent,
+}
+
+/// A TCP forwarder to PostgreSQL whose link can be cut and restored.
+struct Forwarder {
+    addr: SocketAddr,
+    link: watch::Sender<Link>,
+}
+
+impl Forwarder {
+    async fn start(target: String) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("address");
+        let (link, watching) = watch::channel(Link::Up);
+        tokio::spawn(async move {
+            while let Ok((mut inbound, _)) = listener.accept().await {
+                let mut watching = watching.clone();
+                let target = target.clone();
+                tokio::spawn(async move {
+                    let now = *watching.borrow_and_update();
+                    match now {
+                        Link::Reset => return,
+                        Link::Silent => {
+                            // Held open, unanswered, until the link changes.
+                            let _ = watching.wait_for(|link| *link != Link::Silent).await;
+                            return;
+                        }
+                        Link::Up => {}
+                    }
+                    let Ok(mut outbound) = TcpStream::connect(&target).await else {
+                        return;
+                    };
+                    let cut = tokio::select! {
+                        _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound) => return,
+                        cut = watching.wait_for(|link| *link != Link::Up) => cut.map(|link| *link).ok(),
+                    };
+                    if cut == Some(Link::Silent) {
+                        let _ = watching.wait_for(|link| *link != Link::Silent).await;
+                    }
+                });
+            }
+        });
+        Self { addr, link }
+    }
+
+    fn set(&self, link: Link) {
+        self.link.send_replace(link);
+    }
+}
+
+/// Where the `host:port` of a URL starts and ends.
+fn host_port_bounds(url: &str) -> (usize, usize) {
+    let start = url
+        .find('@')
+        .map_or_else(|| url.find("://").expect("a URL") + 3, |at| at + 1);
+    let end = url[start..].find(['/', '?']).map_or(url.len(), |i| start + i);
+    (start, end)
+}
+
+/// `url` with its `host:port` replaced by `addr`.
+fn through(url: &str, addr: SocketAddr) -> String {
+    let (start, end) = host_port_bounds(url);
+    format!("{}{addr}{}", &url[..start], &url[end..])
+}
+
+/// The `host:port` of a URL.
+fn host_port(url: &str) -> String {
+    let (start, end) = host_port_bounds(url);
+    url[start..end].to_owned()
+}
+
+/// The password of a URL, to look for in logs.
+fn password(url: &str) -> Option<String> {
+    let userinfo = url.split("://").nth(1)?.split('@').next()?;
+    Some(userinfo.split_once(':')?.1.to_owned())
+}
+
+/// Runs futures at once; their outputs in order.
+async fn join_all<F: std::future::Future>(futures: [F; 2]) -> [F::Output; 2] {
+    let [one, two] = futures;
+    let (one, two) = tokio::join!(one, two);
+    [one, two]
+}
+
+/// Status and `Retry-After` of requests to the endpoints that need the
+/// database, each bounded well above the 10 s time limit so that a hang
+/// fails the test instead of stalling it.
+async fn statuses(server: &TestServer, access_token: &str) -> Vec<(&'static str, u16, bool)> {
+    let client = oauth2::reqwest::Client::builder()
+        .redirect(oauth2::reqwest::redirect::Policy::none())
+        .timeout(Duration::from_secs(20))
+        .build()
+        .expect("http client");
+    let authorize = authorize_url(server, "spa", REDIRECT, "read");
+    let requests = [
+        (
+            "POST /oauth/token",
+            client.post(server.url("/oauth/token")).form(&[
+                ("grant_type", "client_credentials"),
+                ("client_id", "svc"),
+                ("client_secret", "svc-secret"),
+            ]),
+        ),
+        (
+            "GET /api/me",
+            client.get(server.url("/api/me")).bearer_auth(access_token),
+        ),
+        (
+            "GET /userinfo",
+            client.get(server.url("/userinfo")).bearer_auth(access_token),
+        ),
+        ("GET /oauth/authorize", client.get(authorize)),
+        ("GET /readyz", client.get(server.url("/readyz"))),
+    ];
+    let mut answers = Vec::new();
+    for (name, request) in requests {
+        let response = request
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{name} did not answer in time: {e}"));
+        let retry_after = response.headers().contains_key("retry-after");
+        answers.push((name, response.status().as_u16(), retry_after));
+    }
+    answers
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_database_outage_answers_503_within_the_time_limit_and_recovers_without_a_restart() {
+    let db = database!();
+    let forwarder = Forwarder::start(host_port(&db.url)).await;
+    let url = through(&db.url, forwarder.addr);
+    let (a, b) = two_instances(&url);
+    let (status, tokens) = redeem(&a, &code_on(&a, "openid read").await).await;
+    assert_eq!(status, 200, "{tokens}");
+    let access = text(&tokens, "access_token");
+    for server in [&a, &b] {
+        for (name, status, _) in statuses(server, &access).await {
+            assert_eq!(status, 200, "{name} before the outage");
+        }
+    }
+
+    for outage in [Link::Silent, Link::Reset] {
+        // Let the clients looked up so far leave the store's client cache
+        // (5 s): the authorization page of a cached client needs no database.
+        tokio::time::sleep(Duration::from_secs(6)).await;
+        forwarder.set(outage);
+        let during = join_all([&a, &b].map(|server| statuses(server, &access))).await;
+        for answers in during {
+            for (name, status, retry_after) in answers {
+                assert_eq!(status, 503, "{name} during the outage ({outage:?})");
+                assert!(
+                    retry_after,
+                    "{name} during the outage ({outage:?}): no Retry-After"
+                );
+            }
+        }
+
+        forwarder.set(Link::Up);
+        for server in [&a, &b] {
+            let deadline = Instant::now() + Duration::from_secs(30);
+            while http()
+                .get(server.url("/readyz"))
+                .send()
+                .await
+                .map_or(true, |r| r.status() != 200)
+            {
+                assert!(
+                    Instant::now() < deadline,
+                    "not ready again after the outage ({outage:?})"
+                );
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            for (name, status, _) in statuses(server, &access).await {
+                assert_eq!(status, 200, "{name} after the outage ({outage:?})");
+            }
+        }
+    }
+
+    // The password never reached a log line or the start-up line.
+    let secret = password(&db.url).expect("the test URL has a password");
+    for server in [&a, &b] {
+        assert!(!server.banner.contains(&secret), "{}", server.banner);
+        assert!(server.banner.contains(":***@"), "{}", server.banner);
+        let log = crate::support::read_lossy(&server.dir.join("stderr.log"));
+        assert!(!log.contains(&secret), "the password is in the log");
+    }
+}
+
+#[test]
+fn urls_are_rerouted_through_the_forwarder() {
+    let addr = SocketAddr::from(([127, 0, 0, 1], 4242));
+    let url = "postgres://u:p@127.0.0.1:5432/db?sslmode=disable";
+    assert_eq!(
+        through(url, addr),
+        "postgres://u:p@127.0.0.1:4242/db?sslmode=disable"
+    );
+    assert_eq!(host_port(url), "127.0.0.1:5432");
+    assert_eq!(password(url).as_deref(), Some("p"));
+}
