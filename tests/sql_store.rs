@@ -11,10 +11,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use granted::sql::{SqlError, SqlStore};
-use granted::storage::{ClaimsStorage, CodeStorage, RefreshStorage, Storage, UserStorage};
+use granted::storage::{ClaimsStorage, CodeStorage, RefreshStorage, SessionStorage, Storage, UserStorage};
 use granted::{
-    AuthMethod, ClientRecord, CodeRecord, MemoryStore, NewToken, PkceMethod, Scope, SigningAlg, SigningKey,
-    TokenHash, TokenRecord, UserClaims, UserRecord,
+    AuthMethod, ClientRecord, CodeRecord, LoginSession, MemoryStore, NewToken, PkceMethod, Scope, SigningAlg,
+    SigningKey, TokenHash, TokenRecord, UserClaims, UserRecord,
 };
 use tokio::sync::Barrier;
 
@@ -289,6 +289,104 @@ where
     }
     assert_eq!(store.access_token(&bare.access_token).await.unwrap(), Some(bare));
     store.revoke_token_family("no-such-family").await.unwrap();
+}
+
+/// Login sessions through `one` and `other`, two stores on the same data
+/// (the same store twice for the memory store): what one starts, the other
+/// finds, with its consents; a new sign-in ends the browser's previous
+/// session; expired sessions are not found.
+async fn login_sessions<S: SessionStorage>(one: &S, other: &S)
+where
+    S::Error: std::fmt::Debug,
+{
+    let alice = TokenHash::of(&unique("cookie-alice"));
+    let read = Scope::parse("read").unwrap();
+    let read_write = Scope::parse("read write").unwrap();
+    one.start_session(
+        &alice,
+        LoginSession::new("user-1", "alice", NOW, NOW + 3600),
+        None,
+    )
+    .await
+    .unwrap();
+    one.add_consent(&alice, "web", &read_write).await.unwrap();
+    let found = other
+        .session(&alice, NOW + 10)
+        .await
+        .unwrap()
+        .expect("the session");
+    assert_eq!(
+        (found.subject.as_str(), found.username.as_str()),
+        ("user-1", "alice")
+    );
+    assert_eq!(found.auth_time, NOW);
+    assert!(found.has_consented("web", &read));
+    assert!(!found.has_consented("spa", &read));
+    assert!(
+        other.session(&alice, NOW + 3600).await.unwrap().is_none(),
+        "expired"
+    );
+
+    // Signing in as bob in the same browser ends alice's session.
+    let bob = TokenHash::of(&unique("cookie-bob"));
+    other
+        .start_session(
+            &bob,
+            LoginSession::new("user-2", "bob", NOW + 20, NOW + 3600),
+            Some(&alice),
+        )
+        .await
+        .unwrap();
+    assert!(
+        one.session(&alice, NOW + 30).await.unwrap().is_none(),
+        "the previous session ended"
+    );
+    let bob_session = one.session(&bob, NOW + 30).await.unwrap().expect("bob's session");
+    assert!(
+        bob_session.consents.is_empty(),
+        "alice's consents stay with alice"
+    );
+    // A consent for a session that is gone is not kept.
+    one.add_consent(&alice, "web", &read).await.unwrap();
+    one.end_session(&bob).await.unwrap();
+    assert!(
+        other.session(&bob, NOW + 30).await.unwrap().is_none(),
+        "signed out"
+    );
+}
+
+#[tokio::test]
+async fn login_sessions_in_memory_and_on_sqlite() {
+    let memory = MemoryStore::new();
+    login_sessions(&memory, &memory).await;
+    let in_memory = SqlStore::connect(MEMORY).await.unwrap();
+    login_sessions(&in_memory, &in_memory).await;
+    let db = TempDb::new();
+    let one = SqlStore::connect(&db.url()).await.unwrap();
+    let other = SqlStore::connect(&db.url()).await.unwrap();
+    login_sessions(&one, &other).await;
+    one.close().await;
+    other.close().await;
+}
+
+#[tokio::test]
+async fn expired_login_sessions_are_purged_with_their_consents() {
+    let store = SqlStore::connect(MEMORY).await.unwrap();
+    let id = TokenHash::of("cookie");
+    store
+        .start_session(&id, LoginSession::new("user-1", "alice", NOW, NOW + 10), None)
+        .await
+        .unwrap();
+    store
+        .add_consent(&id, "web", &Scope::parse("read").unwrap())
+        .await
+        .unwrap();
+    assert_eq!(store.purge_expired(NOW + 5).await.unwrap(), 0);
+    assert_eq!(
+        store.purge_expired(NOW + 10).await.unwrap(),
+        2,
+        "the session and its consent"
+    );
 }
 
 #[tokio::test]
@@ -881,6 +979,16 @@ mod postgres {
             .collect();
         assert!(contains(&stored, hex.as_bytes()));
         store.close().await;
+    }
+
+    #[tokio::test]
+    async fn login_sessions_on_postgres() {
+        let db = database!();
+        let one = SqlStore::connect(&db.url).await.unwrap();
+        let other = SqlStore::connect(&db.url).await.unwrap();
+        login_sessions(&one, &other).await;
+        one.close().await;
+        other.close().await;
     }
 
     #[tokio::test]

@@ -9,9 +9,8 @@
 //! session and the consents given in it, or with `login_required` /
 //! `consent_required`.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 
 use axum::http::header::{CONTENT_SECURITY_POLICY, COOKIE, RETRY_AFTER, SET_COOKIE};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
@@ -19,8 +18,8 @@ use axum::response::IntoResponse as _;
 use granted::axum::{OAuthRequest, into_axum};
 use granted::endpoints::authorize::escape;
 use granted::{
-    AuthorizeError, ClientModel as _, NewToken, Params, PendingAuthorization, Response, Scope, Server,
-    SignIn, TokenHash, UnixTime, UserModel as _,
+    AuthorizeError, ClientModel as _, LoginSession, NewToken, Params, PendingAuthorization, Response, Server,
+    SessionStorage as _, SignIn, TokenHash, UnixTime, UserModel as _,
 };
 
 use crate::csrf::CsrfKey;
@@ -35,81 +34,9 @@ const SESSION_TTL: Duration = Duration::from_secs(8 * 3600);
 /// The fields of the form that are not part of the authorization request.
 const FORM_FIELDS: [&str; 4] = ["username", "password", "decision", "csrf"];
 
-/// A signed-in user.
-#[derive(Clone)]
-struct Session {
-    subject: String,
-    username: String,
-    /// When the user typed their password (the id_token's `auth_time`).
-    auth_time: UnixTime,
-    expiry: Instant,
-    /// What the user approved during this session: `prompt=none` may reuse it.
-    consents: Vec<(String, Scope)>,
-}
-
-impl Session {
-    fn has_consented(&self, client_id: &str, scope: &Scope) -> bool {
-        self.consents
-            .iter()
-            .any(|(client, granted)| client == client_id && scope.is_subset_of(granted))
-    }
-}
-
-/// Signed-in users, by the hash of their session cookie.
-#[derive(Default)]
-pub struct Sessions {
-    sessions: Mutex<HashMap<TokenHash, Session>>,
-}
-
-impl Sessions {
-    /// Starts a session for a user who just logged in, ending the session
-    /// the browser had (`previous`, from its cookie) if any: one browser,
-    /// one session, so that signing in as another user (`prompt=login`)
-    /// leaves nothing of the first one usable. Returns the cookie value and
-    /// the session's key.
-    fn start(
-        &self,
-        subject: &str,
-        username: &str,
-        previous: Option<&TokenHash>,
-    ) -> Option<(String, TokenHash)> {
-        let id = NewToken::generate().ok()?;
-        let mut sessions = self.sessions.lock().ok()?;
-        let now = Instant::now();
-        sessions.retain(|key, session| session.expiry > now && Some(key) != previous);
-        let session = Session {
-            subject: subject.to_owned(),
-            username: username.to_owned(),
-            auth_time: granted::now(),
-            expiry: now + SESSION_TTL,
-            consents: Vec::new(),
-        };
-        let key = id.hash();
-        sessions.insert(key, session);
-        Some((id.into_value(), key))
-    }
-
-    /// The live session of the request's cookie.
-    fn find(&self, cookie: Option<String>) -> Option<(TokenHash, Session)> {
-        let id = TokenHash::of(&cookie?);
-        let sessions = self.sessions.lock().ok()?;
-        let session = sessions.get(&id)?;
-        (session.expiry > Instant::now()).then(|| (id, session.clone()))
-    }
-
-    fn record_consent(&self, id: &TokenHash, client_id: &str, scope: &Scope) {
-        if let Ok(mut sessions) = self.sessions.lock()
-            && let Some(session) = sessions.get_mut(id)
-        {
-            session.consents.push((client_id.to_owned(), scope.clone()));
-        }
-    }
-}
-
 /// The state the login handlers share.
 pub struct Login {
     pub server: Arc<Server<ExampleStore>>,
-    pub sessions: Sessions,
     pub secure_cookies: bool,
     /// The key of the form's CSRF tokens, shared by every instance.
     pub csrf: CsrfKey,
@@ -125,11 +52,10 @@ pub async fn show(login: Arc<Login>, request: OAuthRequest) -> axum::response::R
         Ok(params) => params,
         Err(error) => return into_axum(AuthorizeError::Display(error).into_response()),
     };
-    // A session counts unless `prompt=login` or `max_age` asks for a new login.
-    let session = login
-        .sessions
-        .find(login.cookie_value(request.headers(), SESSION_COOKIE))
-        .filter(|(_, session)| !pending.needs_login(Some(session.auth_time), granted::now()));
+    let session = match login.session(request.headers(), &pending).await {
+        Ok(session) => session,
+        Err(error) => return into_axum(AuthorizeError::Display(error).into_response()),
+    };
     if pending.prompt().none() {
         // OpenID Connect Core §3.1.2.1: answer without showing any page.
         let Some((_, session)) = session else {
@@ -176,10 +102,10 @@ pub async fn submit(login: Arc<Login>, request: OAuthRequest) -> axum::response:
     if params.get("decision") != Some("approve") {
         return into_axum(login.server.deny(&pending).into_response());
     }
-    let session = login
-        .sessions
-        .find(login.cookie_value(request.headers(), SESSION_COOKIE))
-        .filter(|(_, session)| !pending.needs_login(Some(session.auth_time), granted::now()));
+    let session = match login.session(request.headers(), &pending).await {
+        Ok(session) => session,
+        Err(error) => return into_axum(AuthorizeError::Display(error).into_response()),
+    };
     let (session_id, subject, auth_time, new_cookie) = match session {
         Some((id, session)) => (id, session.subject, session.auth_time, None),
         None => match login.check_password(&params, request.peer()).await {
@@ -188,9 +114,9 @@ pub async fn submit(login: Arc<Login>, request: OAuthRequest) -> axum::response:
                 let previous = login
                     .cookie_value(request.headers(), SESSION_COOKIE)
                     .map(|value| TokenHash::of(&value));
-                match login.sessions.start(&subject, &username, previous.as_ref()) {
-                    Some((cookie, id)) => (id, subject, granted::now(), Some(cookie)),
-                    None => return into_axum(granted::OAuthError::server_error().into_response()),
+                match login.start_session(&subject, &username, previous.as_ref()).await {
+                    Ok((cookie, id, auth_time)) => (id, subject, auth_time, Some(cookie)),
+                    Err(error) => return into_axum(AuthorizeError::Display(error).into_response()),
                 }
             }
             Ok(SignIn::LockedOut(retry_after)) => {
@@ -229,9 +155,15 @@ pub async fn submit(login: Arc<Login>, request: OAuthRequest) -> axum::response:
             Err(error) => return into_axum(error.into_response()),
         },
     };
-    login
-        .sessions
-        .record_consent(&session_id, pending.client().client_id(), pending.scope());
+    // Without it a later `prompt=none` asks for consent again: no harm.
+    if let Err(error) = login
+        .server
+        .storage()
+        .add_consent(&session_id, pending.client().client_id(), pending.scope())
+        .await
+    {
+        tracing::warn!(%error, "recording a consent in the login session failed");
+    }
     let mut response = match login
         .server
         .approve_session(&pending, &subject, auth_time, None)
@@ -250,6 +182,53 @@ pub async fn submit(login: Arc<Login>, request: OAuthRequest) -> axum::response:
 }
 
 impl Login {
+    /// The live session of the request's cookie, unless `prompt=login` or
+    /// `max_age` asks for a new login. Sessions are in the storage, so a
+    /// session made on another instance sharing it counts too.
+    async fn session(
+        &self,
+        headers: &HeaderMap,
+        pending: &PendingAuthorization<granted::ClientRecord>,
+    ) -> Result<Option<(TokenHash, LoginSession)>, granted::OAuthError> {
+        let Some(cookie) = self.cookie_value(headers, SESSION_COOKIE) else {
+            return Ok(None);
+        };
+        let id = TokenHash::of(&cookie);
+        let now = granted::now();
+        let session = self
+            .server
+            .storage()
+            .session(&id, now)
+            .await
+            .map_err(|e| granted::OAuthError::storage(&e))?;
+        Ok(session
+            .filter(|session| !pending.needs_login(Some(session.auth_time), now))
+            .map(|session| (id, session)))
+    }
+
+    /// Starts a session for a user who just signed in, ending the one the
+    /// browser had (`previous`): one browser, one session, so that signing
+    /// in as another user (`prompt=login`) leaves nothing of the first one
+    /// usable. Returns the cookie value, the session's key and `auth_time`.
+    async fn start_session(
+        &self,
+        subject: &str,
+        username: &str,
+        previous: Option<&TokenHash>,
+    ) -> Result<(String, TokenHash, UnixTime), granted::OAuthError> {
+        let cookie = NewToken::generate().map_err(|_| granted::OAuthError::server_error())?;
+        let now = granted::now();
+        let ttl = i64::try_from(SESSION_TTL.as_secs()).unwrap_or(i64::MAX);
+        let session = LoginSession::new(subject, username, now, now.saturating_add(ttl));
+        let id = cookie.hash();
+        self.server
+            .storage()
+            .start_session(&id, session, previous)
+            .await
+            .map_err(|e| granted::OAuthError::storage(&e))?;
+        Ok((cookie.into_value(), id, now))
+    }
+
     /// Checks the form's username and password through the runtime's
     /// [`granted::sign_in`]: the same failure budgets (per username, per
     /// address) and the same bounded argon2 pool as the password grant.

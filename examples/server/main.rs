@@ -30,7 +30,7 @@ use tower_http::trace::TraceLayer;
 
 use crate::args::{Args, Command};
 use crate::csrf::CsrfKey;
-use crate::login::{Login, Sessions};
+use crate::login::Login;
 use crate::seed::{Seed, SeedClient, SeedUser};
 use crate::store::ExampleStore;
 
@@ -100,7 +100,6 @@ async fn run(args: Args) -> Result<(), String> {
 
     let login = Arc::new(Login {
         server: Arc::clone(&server),
-        sessions: Sessions::default(),
         secure_cookies: issuer.starts_with("https://"),
         csrf: CsrfKey::new(&store_secret)?,
     });

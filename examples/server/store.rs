@@ -6,11 +6,11 @@ use std::time::Duration;
 
 use granted::sql::{SqlError, SqlStore, redact_password, redact_url};
 use granted::storage::{
-    ClaimsStorage as _, CodeStorage as _, RefreshStorage as _, Storage as _, UserStorage as _,
+    ClaimsStorage as _, CodeStorage as _, RefreshStorage as _, SessionStorage, Storage as _, UserStorage as _,
 };
 use granted::{
-    ClientRecord, CodeRecord, KeyRing, MemoryStore, MemoryStoreError, NewToken, SigningAlg, SigningKey,
-    TokenHash, TokenRecord, UserClaims, UserRecord,
+    ClientRecord, CodeRecord, KeyRing, LoginSession, MemoryStore, MemoryStoreError, NewToken, Scope,
+    SigningAlg, SigningKey, TokenHash, TokenRecord, UnixTime, UserClaims, UserRecord,
 };
 
 /// Where the data lives.
@@ -171,6 +171,31 @@ fn open_error(db: &str, error: &SqlError) -> String {
             )
         }
         error => format!("--db {shown}: {}", redact_password(&error.to_string(), db)),
+    }
+}
+
+/// Login sessions live in the storage: with a shared database every
+/// instance honours a session made on any of them.
+impl SessionStorage for ExampleStore {
+    async fn start_session(
+        &self,
+        id: &TokenHash,
+        session: LoginSession,
+        previous: Option<&TokenHash>,
+    ) -> Result<(), StoreError> {
+        delegate!(self.start_session(id, session, previous))
+    }
+
+    async fn session(&self, id: &TokenHash, now: UnixTime) -> Result<Option<LoginSession>, StoreError> {
+        delegate!(self.session(id, now))
+    }
+
+    async fn add_consent(&self, id: &TokenHash, client_id: &str, scope: &Scope) -> Result<(), StoreError> {
+        delegate!(self.add_consent(id, client_id, scope))
+    }
+
+    async fn end_session(&self, id: &TokenHash) -> Result<(), StoreError> {
+        delegate!(self.end_session(id))
     }
 }
 

@@ -27,6 +27,7 @@ mod request;
 mod scope;
 mod secret;
 mod server;
+mod session;
 pub mod storage;
 pub mod throttle;
 mod token;
@@ -55,7 +56,8 @@ pub use secret::{
     verify_password_of_unknown_user,
 };
 pub use server::{FoundToken, GrantRequest, Grants, Server, TokenKind, TokenResponse, now};
-pub use storage::{ClaimsStorage, CodeStorage, RefreshStorage, Storage, UserStorage};
+pub use session::LoginSession;
+pub use storage::{ClaimsStorage, CodeStorage, RefreshStorage, SessionStorage, Storage, UserStorage};
 pub use token::{NewToken, ParseTokenHashError, TokenHash};
 
 pub use http;

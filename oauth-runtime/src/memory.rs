@@ -15,10 +15,12 @@ use crate::model::{
 use crate::oidc::UserClaims;
 use crate::server::{FoundToken, GrantRequest, Grants, TokenResponse};
 use crate::storage::{
-    ClaimsStorage, CodeStorage, REVOKED_FAMILY_RETENTION_SECS, RefreshStorage, Storage, UserStorage,
+    ClaimsStorage, CodeStorage, REVOKED_FAMILY_RETENTION_SECS, RefreshStorage, SessionStorage, Storage,
+    UserStorage,
 };
 use crate::{
-    GrantType, OAuthError, PasswordError, Policy, Scope, TokenHash, hash_client_secret, hash_password,
+    GrantType, LoginSession, OAuthError, PasswordError, Policy, Scope, TokenHash, hash_client_secret,
+    hash_password,
 };
 
 /// A registered client, for [`MemoryStore`] and for seeding other stores.
@@ -262,6 +264,8 @@ struct Tables {
     revoked: HashMap<String, UnixTime>,
     /// The tombstones oldest first, to forget them in order.
     revoked_order: VecDeque<(UnixTime, String)>,
+    /// Login sessions by the hash of their cookie.
+    sessions: DigestMap<LoginSession>,
 }
 
 /// A map keyed by SHA-256 digests ([`TokenHash`]).
@@ -444,6 +448,7 @@ impl MemoryStore {
         let Ok(mut tables) = self.tables() else { return };
         tables.forget_tombstones(now - REVOKED_FAMILY_RETENTION_SECS, MAX_TOMBSTONES);
         tables.codes.retain(|_, code| code.expires_at > now);
+        tables.sessions.retain(|_, session| session.is_live(now));
         let expired: Vec<TokenHash> = tables
             .tokens
             .values()
@@ -531,6 +536,48 @@ impl UserStorage for MemoryStore {
 
     async fn user_by_username(&self, username: &str) -> Result<Option<UserRecord>, MemoryStoreError> {
         Ok(self.tables()?.users.get(username).cloned())
+    }
+}
+
+impl SessionStorage for MemoryStore {
+    async fn start_session(
+        &self,
+        id: &TokenHash,
+        session: LoginSession,
+        previous: Option<&TokenHash>,
+    ) -> Result<(), MemoryStoreError> {
+        let mut tables = self.tables()?;
+        if let Some(previous) = previous {
+            tables.sessions.remove(previous);
+        }
+        tables.sessions.insert(*id, session);
+        Ok(())
+    }
+
+    async fn session(&self, id: &TokenHash, now: UnixTime) -> Result<Option<LoginSession>, MemoryStoreError> {
+        Ok(self
+            .tables()?
+            .sessions
+            .get(id)
+            .filter(|session| session.is_live(now))
+            .cloned())
+    }
+
+    async fn add_consent(
+        &self,
+        id: &TokenHash,
+        client_id: &str,
+        scope: &Scope,
+    ) -> Result<(), MemoryStoreError> {
+        if let Some(session) = self.tables()?.sessions.get_mut(id) {
+            session.consents.push((client_id.to_owned(), scope.clone()));
+        }
+        Ok(())
+    }
+
+    async fn end_session(&self, id: &TokenHash) -> Result<(), MemoryStoreError> {
+        self.tables()?.sessions.remove(id);
+        Ok(())
     }
 }
 

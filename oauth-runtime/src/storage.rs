@@ -7,9 +7,9 @@
 
 use std::future::Future;
 
-use crate::TokenHash;
-use crate::model::{ClientModel, CodeModel, TokenModel, UserModel};
+use crate::model::{ClientModel, CodeModel, TokenModel, UnixTime, UserModel};
 use crate::oidc::UserClaims;
+use crate::{LoginSession, Scope, TokenHash};
 
 /// How long, in seconds, a store remembers a revoked token family (see
 /// [`Storage::revoke_token_family`]): ten minutes, far longer than any
@@ -123,4 +123,38 @@ pub trait ClaimsStorage: Storage {
         &self,
         subject: &str,
     ) -> impl Future<Output = Result<Option<UserClaims>, Self::Error>> + Send;
+}
+
+/// Login sessions of an application's login page, kept by the storage so
+/// that a user signed in on one instance is signed in on every instance
+/// sharing it. Sessions are keyed by the SHA-256 of their cookie value:
+/// the storage never sees the cookie itself.
+pub trait SessionStorage: Storage {
+    /// Stores a new session under `id`, first ending the browser's
+    /// `previous` session if any (one browser, one session: signing in as
+    /// another user leaves nothing of the first one usable).
+    fn start_session(
+        &self,
+        id: &TokenHash,
+        session: LoginSession,
+        previous: Option<&TokenHash>,
+    ) -> impl Future<Output = Result<(), Self::Error>> + Send;
+
+    /// The session `id`, if it exists and is live at `now`.
+    fn session(
+        &self,
+        id: &TokenHash,
+        now: UnixTime,
+    ) -> impl Future<Output = Result<Option<LoginSession>, Self::Error>> + Send;
+
+    /// Records that the user of session `id` approved `scope` for `client_id`.
+    fn add_consent(
+        &self,
+        id: &TokenHash,
+        client_id: &str,
+        scope: &Scope,
+    ) -> impl Future<Output = Result<(), Self::Error>> + Send;
+
+    /// Ends the session `id` (signing out).
+    fn end_session(&self, id: &TokenHash) -> impl Future<Output = Result<(), Self::Error>> + Send;
 }

@@ -40,9 +40,12 @@ use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use oauth_runtime::model::{ClientModel as _, UnixTime};
-use oauth_runtime::storage::{ClaimsStorage, CodeStorage, RefreshStorage, Storage, UserStorage};
+use oauth_runtime::storage::{
+    ClaimsStorage, CodeStorage, RefreshStorage, SessionStorage, Storage, UserStorage,
+};
 use oauth_runtime::{
-    ClientRecord, CodeRecord, KeyRing, SigningAlg, SigningKey, TokenHash, TokenRecord, UserClaims, UserRecord,
+    ClientRecord, CodeRecord, KeyRing, LoginSession, Scope, SigningAlg, SigningKey, TokenHash, TokenRecord,
+    UserClaims, UserRecord,
 };
 
 mod clients;
@@ -53,6 +56,7 @@ mod ops;
 mod postgres;
 mod redact;
 mod rows;
+mod sessions;
 #[cfg(feature = "sqlite")]
 mod sqlite;
 #[cfg(feature = "sqlite")]
@@ -452,6 +456,29 @@ impl UserStorage for SqlStore {
 
     async fn user_by_username(&self, username: &str) -> Result<Option<UserRecord>, SqlError> {
         dispatch!(self.user_by_username(username))
+    }
+}
+
+impl SessionStorage for SqlStore {
+    async fn start_session(
+        &self,
+        id: &TokenHash,
+        session: LoginSession,
+        previous: Option<&TokenHash>,
+    ) -> Result<(), SqlError> {
+        dispatch!(self.start_session(id, session, previous))
+    }
+
+    async fn session(&self, id: &TokenHash, now: UnixTime) -> Result<Option<LoginSession>, SqlError> {
+        dispatch!(self.session(id, now))
+    }
+
+    async fn add_consent(&self, id: &TokenHash, client_id: &str, scope: &Scope) -> Result<(), SqlError> {
+        dispatch!(self.add_consent(id, client_id, scope))
+    }
+
+    async fn end_session(&self, id: &TokenHash) -> Result<(), SqlError> {
+        dispatch!(self.end_session(id))
     }
 }
 

@@ -9,7 +9,9 @@ use std::time::Duration;
 use sqlx::PgPool;
 use sqlx::postgres::PgPoolOptions;
 
-use oauth_runtime::{ClientRecord, CodeRecord, SigningKey, TokenHash, TokenRecord, UserClaims, UserRecord};
+use oauth_runtime::{
+    ClientRecord, CodeRecord, LoginSession, Scope, SigningKey, TokenHash, TokenRecord, UserClaims, UserRecord,
+};
 
 use super::SqlError;
 use super::migrations;
@@ -18,6 +20,7 @@ use super::rows::{ClientRow, SigningKeyRow};
 /// The statements, for Postgres connections.
 mod statements {
     crate::sql::ops::shared_ops!(sqlx::Postgres);
+    crate::sql::sessions::session_ops!(sqlx::Postgres);
 
     /// Marks the token holding refresh token `old` as rotated and stores
     /// `new`, in one statement: `false`, storing nothing, when `old` is
@@ -181,10 +184,54 @@ impl PostgresBackend {
         statements::upsert_user(&self.pool, user).await
     }
 
+    pub(super) async fn start_session(
+        &self,
+        id: &TokenHash,
+        session: LoginSession,
+        previous: Option<&TokenHash>,
+    ) -> Result<(), SqlError> {
+        let mut transaction = self.pool.begin().await?;
+        if let Some(previous) = previous {
+            statements::sessions::delete(&mut *transaction, previous).await?;
+            statements::sessions::delete_consents(&mut *transaction, previous).await?;
+        }
+        statements::sessions::insert(&mut *transaction, id, &session).await?;
+        transaction.commit().await?;
+        Ok(())
+    }
+
+    pub(super) async fn session(&self, id: &TokenHash, now: i64) -> Result<Option<LoginSession>, SqlError> {
+        let Some(mut session) = statements::sessions::select(&self.pool, id, now).await? else {
+            return Ok(None);
+        };
+        session.consents = statements::sessions::consents(&self.pool, id).await?;
+        Ok(Some(session))
+    }
+
+    pub(super) async fn add_consent(
+        &self,
+        id: &TokenHash,
+        client_id: &str,
+        scope: &Scope,
+    ) -> Result<(), SqlError> {
+        statements::sessions::insert_consent(&self.pool, id, client_id, scope).await
+    }
+
+    pub(super) async fn end_session(&self, id: &TokenHash) -> Result<(), SqlError> {
+        let mut transaction = self.pool.begin().await?;
+        statements::sessions::delete(&mut *transaction, id).await?;
+        statements::sessions::delete_consents(&mut *transaction, id).await?;
+        transaction.commit().await?;
+        Ok(())
+    }
+
     pub(super) async fn purge_expired(&self, now: i64) -> Result<u64, SqlError> {
         let codes = statements::purge_codes(&self.pool, now).await?;
         let tokens = statements::purge_tokens(&self.pool, now).await?;
-        Ok(codes + tokens + statements::purge_revoked_families(&self.pool, now).await?)
+        let families = statements::purge_revoked_families(&self.pool, now).await?;
+        let sessions = statements::sessions::purge(&self.pool, now).await?;
+        let consents = statements::sessions::purge_consents(&self.pool).await?;
+        Ok(codes + tokens + families + sessions + consents)
     }
 
     pub(super) async fn close(&self) {

@@ -14,12 +14,14 @@ use std::time::Duration;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Connection as _, SqliteConnection, SqlitePool};
 
-use oauth_runtime::{ClientRecord, CodeRecord, SigningKey, TokenHash, TokenRecord, UserClaims, UserRecord};
+use oauth_runtime::{
+    ClientRecord, CodeRecord, LoginSession, Scope, SigningKey, TokenHash, TokenRecord, UserClaims, UserRecord,
+};
 
 use super::SqlError;
 use super::migrations;
 use super::rows::{ClientRow, SigningKeyRow};
-use super::writer::{Command, WriterHandle};
+use super::writer::{Command, NewSession, WriterHandle};
 
 /// How long a statement waits for a lock held by another process.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
@@ -27,6 +29,7 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// The statements, for SQLite connections.
 pub(super) mod statements {
     crate::sql::ops::shared_ops!(sqlx::Sqlite);
+    crate::sql::sessions::session_ops!(sqlx::Sqlite);
 
     /// Marks the token holding refresh token `old` as rotated and stores
     /// `new`, both or neither (a savepoint inside the writer's transaction).
@@ -129,7 +132,9 @@ pub(super) mod statements {
     pub(crate) async fn purge(connection: &mut sqlx::SqliteConnection, now: i64) -> Result<u64, SqlError> {
         Ok(purge_codes(&mut *connection, now).await?
             + purge_tokens(&mut *connection, now).await?
-            + purge_revoked_families(&mut *connection, now).await?)
+            + purge_revoked_families(&mut *connection, now).await?
+            + sessions::purge(&mut *connection, now).await?
+            + sessions::purge_consents(&mut *connection).await?)
     }
 }
 
@@ -271,6 +276,45 @@ impl SqliteBackend {
     pub(super) async fn upsert_user(&self, user: &UserRecord) -> Result<(), SqlError> {
         let user = user.clone();
         self.writer.call(|reply| Command::UpsertUser(user, reply)).await
+    }
+
+    pub(super) async fn start_session(
+        &self,
+        id: &TokenHash,
+        session: LoginSession,
+        previous: Option<&TokenHash>,
+    ) -> Result<(), SqlError> {
+        let new = Box::new(NewSession {
+            id: *id,
+            session,
+            previous: previous.copied(),
+        });
+        self.writer.call(|reply| Command::StartSession(new, reply)).await
+    }
+
+    pub(super) async fn session(&self, id: &TokenHash, now: i64) -> Result<Option<LoginSession>, SqlError> {
+        let Some(mut session) = statements::sessions::select(&self.reads, id, now).await? else {
+            return Ok(None);
+        };
+        session.consents = statements::sessions::consents(&self.reads, id).await?;
+        Ok(Some(session))
+    }
+
+    pub(super) async fn add_consent(
+        &self,
+        id: &TokenHash,
+        client_id: &str,
+        scope: &Scope,
+    ) -> Result<(), SqlError> {
+        let (id, client_id, scope) = (*id, client_id.to_owned(), scope.clone());
+        self.writer
+            .call(|reply| Command::AddConsent(id, client_id, scope, reply))
+            .await
+    }
+
+    pub(super) async fn end_session(&self, id: &TokenHash) -> Result<(), SqlError> {
+        let id = *id;
+        self.writer.call(|reply| Command::EndSession(id, reply)).await
     }
 
     pub(super) async fn purge_expired(&self, now: i64) -> Result<u64, SqlError> {

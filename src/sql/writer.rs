@@ -50,7 +50,7 @@ use sqlx::sqlite::SqliteConnectOptions;
 use sqlx::{Connection as _, SqliteConnection};
 use tokio::sync::{mpsc, oneshot};
 
-use oauth_runtime::{CodeRecord, TokenHash, TokenRecord, UserRecord};
+use oauth_runtime::{CodeRecord, LoginSession, Scope, TokenHash, TokenRecord, UserRecord};
 
 use super::SqlError;
 use super::rows::{ClientRow, SigningKeyRow};
@@ -79,6 +79,17 @@ pub(super) enum Command {
     SaveFirstSigningKey(SigningKeyRow, Reply<bool>),
     RetireSigningKey(String, i64, Reply<()>),
     SaveSecret(String, String, i64, Reply<()>),
+    /// A new login session (boxed: it is large and rare), ending the previous one.
+    StartSession(Box<NewSession>, Reply<()>),
+    AddConsent(TokenHash, String, Scope, Reply<()>),
+    EndSession(TokenHash, Reply<()>),
+}
+
+/// What [`Command::StartSession`] stores.
+pub(super) struct NewSession {
+    pub(super) id: TokenHash,
+    pub(super) session: LoginSession,
+    pub(super) previous: Option<TokenHash>,
 }
 
 impl Command {
@@ -93,7 +104,10 @@ impl Command {
             | Self::UpsertUser(_, reply)
             | Self::SaveSigningKey(_, reply)
             | Self::RetireSigningKey(_, _, reply)
-            | Self::SaveSecret(_, _, _, reply) => reply.send(Err(error)).is_ok(),
+            | Self::SaveSecret(_, _, _, reply)
+            | Self::StartSession(_, reply)
+            | Self::AddConsent(_, _, _, reply)
+            | Self::EndSession(_, reply) => reply.send(Err(error)).is_ok(),
             Self::TakeCode(_, reply) => reply.send(Err(error)).is_ok(),
             Self::Rotate(_, _, reply) | Self::SaveFirstSigningKey(_, reply) => reply.send(Err(error)).is_ok(),
             Self::Purge(_, reply) => reply.send(Err(error)).is_ok(),
@@ -372,7 +386,26 @@ async fn apply(connection: &mut SqliteConnection, command: Command) -> (Answer, 
             reply,
             statements::insert_secret(connection, &name, &value, now).await,
         ),
+        Command::StartSession(new, reply) => settle(reply, start_session(connection, &new).await),
+        Command::AddConsent(id, client_id, scope, reply) => settle(
+            reply,
+            statements::sessions::insert_consent(connection, &id, &client_id, &scope).await,
+        ),
+        Command::EndSession(id, reply) => settle(reply, end_session(connection, &id).await),
     }
+}
+
+/// Ends the previous session, then stores the new one (in the batch's transaction).
+async fn start_session(connection: &mut SqliteConnection, new: &NewSession) -> Result<(), SqlError> {
+    if let Some(previous) = &new.previous {
+        end_session(&mut *connection, previous).await?;
+    }
+    statements::sessions::insert(&mut *connection, &new.id, &new.session).await
+}
+
+async fn end_session(connection: &mut SqliteConnection, id: &TokenHash) -> Result<(), SqlError> {
+    statements::sessions::delete(&mut *connection, id).await?;
+    statements::sessions::delete_consents(&mut *connection, id).await
 }
 
 /// The most tokens one `INSERT` stores.

@@ -18,7 +18,10 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Barrier, watch};
 
 use crate::pg::TestDatabase;
-use crate::support::{TestServer, VERIFIER, authorize_url, consent, fresh_dir, get_json, http, query_param};
+use crate::support::{
+    TestServer, VERIFIER, authorize_url, consent, fresh_dir, get_json, hidden_fields, http, query_param,
+    set_cookie,
+};
 
 const ISSUER: &str = "http://granted.test";
 const REDIRECT: &str = "http://127.0.0.1:9/cb";
@@ -228,6 +231,56 @@ async fn concurrent_redemptions_and_rotations_across_instances_have_one_winner()
 }
 
 /// The `kid`s of a server's JWKS.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_consent_form_from_one_instance_posts_to_the_other_and_its_session_is_honoured_by_both() {
+    let db = database!();
+    let (a, b) = two_instances(&db.url);
+    // The page comes from A, its form is posted to B: the CSRF key is shared.
+    let url = authorize_url(&a, "web", REDIRECT, "read");
+    let page = http().get(&url).send().await.expect("GET authorize on A");
+    let csrf = set_cookie(&page, "granted_csrf");
+    let mut form = hidden_fields(&page.text().await.expect("page"));
+    form.extend([
+        ("username".to_owned(), "alice".to_owned()),
+        ("password".to_owned(), "wonderland".to_owned()),
+        ("decision".to_owned(), "approve".to_owned()),
+    ]);
+    let answer = http()
+        .post(b.url("/oauth/authorize"))
+        .header("cookie", &csrf)
+        .form(&form)
+        .send()
+        .await
+        .expect("POST authorize on B");
+    assert_eq!(answer.status(), 302, "B accepts A's form");
+    let session = set_cookie(&answer, "granted_session");
+
+    // The session made on B is honoured on A: `prompt=none` answers with a
+    // code at once (signed in, and the consent was recorded in the session).
+    let silent = format!("{}&prompt=none", authorize_url(&a, "web", REDIRECT, "read"));
+    let answer = http()
+        .get(&silent)
+        .header("cookie", &session)
+        .send()
+        .await
+        .expect("GET authorize on A");
+    assert_eq!(answer.status(), 302);
+    let location = answer.headers()["location"]
+        .to_str()
+        .expect("location")
+        .to_owned();
+    let code = query_param(&location, "code").expect("a code from the shared session");
+    assert_eq!(redeem(&b, &code).await.0, 200);
+
+    // Without the cookie, A asks for a login.
+    let answer = http().get(&silent).send().await.expect("GET authorize on A");
+    let location = answer.headers()["location"]
+        .to_str()
+        .expect("location")
+        .to_owned();
+    assert_eq!(query_param(&location, "error").as_deref(), Some("login_required"));
+}
+
 async fn kids(server: &TestServer) -> Vec<String> {
     let jwks = get_json(server.url("/jwks.json")).await;
     jwks["keys"]
