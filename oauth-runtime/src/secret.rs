@@ -5,9 +5,8 @@
 //! people and get argon2id. A client registered with an argon2 hash (for a
 //! secret a person chose) is verified with argon2 instead.
 
-use std::cell::RefCell;
 use std::fmt;
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock, PoisonError};
 
 use argon2::password_hash::{PasswordHash, PasswordHasher as _, SaltString};
 use argon2::{Algorithm, Argon2, Block, Params, Version};
@@ -117,26 +116,37 @@ pub fn verify_password(password: &str, phc: &str) -> bool {
         return false;
     };
     let mut output = vec![0u8; expected.len()];
-    let hashed = ARGON2_MEMORY.with(|memory| {
-        // A thread's blocks are reused by its next check. A fresh ~19 MiB
-        // allocation per check is not returned to the OS by glibc once its
-        // mmap threshold has grown, so resident memory grew with every
-        // sign-in; reused blocks keep it at one buffer per thread.
-        let mut memory = memory.borrow_mut();
-        memory.resize(params.block_count(), Block::default());
+    let hashed = with_argon2_memory(params.block_count(), |memory| {
         Argon2::new(algorithm, version, params).hash_password_into_with_memory(
             password.as_bytes(),
             salt,
             &mut output,
-            &mut memory[..],
+            memory,
         )
     });
     hashed.is_ok() && bool::from(output.as_slice().ct_eq(expected.as_bytes()))
 }
 
-thread_local! {
-    /// The argon2 working memory of this thread's password checks.
-    static ARGON2_MEMORY: RefCell<Vec<Block>> = const { RefCell::new(Vec::new()) };
+/// argon2's working memory (~19 MiB a check), kept for the next check
+/// instead of freed: a fresh allocation per check is not returned to the OS
+/// by glibc once its mmap threshold has grown, so resident memory grew with
+/// every sign-in. At most one buffer per core is kept (the bounded offload
+/// runs that many checks at once), so memory is bounded by the cores, not by
+/// the sign-ins or the threads that ran them.
+static ARGON2_MEMORY: Mutex<Vec<Vec<Block>>> = Mutex::new(Vec::new());
+
+/// Runs `hash` with a buffer of `blocks` argon2 blocks from the pool.
+fn with_argon2_memory<T>(blocks: usize, hash: impl FnOnce(&mut [Block]) -> T) -> T {
+    let pooled = ARGON2_MEMORY.lock().unwrap_or_else(PoisonError::into_inner).pop();
+    let mut memory = pooled.unwrap_or_default();
+    memory.resize(blocks, Block::default());
+    let out = hash(&mut memory);
+    let keep = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+    let mut pool = ARGON2_MEMORY.lock().unwrap_or_else(PoisonError::into_inner);
+    if pool.len() < keep {
+        pool.push(memory);
+    }
+    out
 }
 
 /// Spends the same argon2 work as a real verification, for a user that does
