@@ -40,6 +40,11 @@ pub(crate) const SQLITE: Embedded = &[
         "server secrets",
         include_str!("../../migrations/sqlite/0005_server_secrets.sql"),
     ),
+    (
+        6,
+        "auth failures",
+        include_str!("../../migrations/sqlite/0006_auth_failures.sql"),
+    ),
 ];
 
 /// The PostgreSQL migrations.
@@ -65,6 +70,11 @@ pub(crate) const POSTGRES: Embedded = &[
         5,
         "server secrets",
         include_str!("../../migrations/postgres/0005_server_secrets.sql"),
+    ),
+    (
+        6,
+        "auth failures",
+        include_str!("../../migrations/postgres/0006_auth_failures.sql"),
     ),
 ];
 

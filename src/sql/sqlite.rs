@@ -18,7 +18,7 @@ use oauth_runtime::{ClientRecord, CodeRecord, SigningKey, TokenHash, TokenRecord
 
 use super::SqlError;
 use super::migrations;
-use super::rows::{ClientRow, SigningKeyRow};
+use super::rows::{AuthFailureRow, ClientRow, SigningKeyRow};
 use super::writer::{Command, WriterHandle};
 
 /// How long a statement waits for a lock held by another process.
@@ -129,7 +129,8 @@ pub(super) mod statements {
     pub(crate) async fn purge(connection: &mut sqlx::SqliteConnection, now: i64) -> Result<u64, SqlError> {
         Ok(purge_codes(&mut *connection, now).await?
             + purge_tokens(&mut *connection, now).await?
-            + purge_revoked_families(&mut *connection, now).await?)
+            + purge_revoked_families(&mut *connection, now).await?
+            + purge_auth_failures(&mut *connection, now).await?)
     }
 }
 
@@ -233,6 +234,24 @@ impl SqliteBackend {
 
     pub(super) async fn secret(&self, name: &str) -> Result<Option<String>, SqlError> {
         statements::secret(&self.reads, name).await
+    }
+
+    /// Through the writer: the one statement is atomic, and the writer's
+    /// `BEGIN IMMEDIATE` holds the database's write lock against other
+    /// processes sharing the file.
+    pub(super) async fn record_auth_failure(&self, row: AuthFailureRow) -> Result<Option<i64>, SqlError> {
+        self.writer
+            .call(|reply| Command::RecordAuthFailure(row, reply))
+            .await
+    }
+
+    pub(super) async fn locked_auth_failures(
+        &self,
+        scope: &str,
+        now_ms: i64,
+        max: i64,
+    ) -> Result<Vec<(TokenHash, i64)>, SqlError> {
+        statements::locked_auth_failures(&self.reads, scope, now_ms, max).await
     }
 
     pub(super) async fn save_token(&self, token: TokenRecord) -> Result<(), SqlError> {
