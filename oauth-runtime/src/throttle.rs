@@ -265,8 +265,11 @@ impl AuthFailureLimit {
 /// failure of the budget refuses the next request);
 /// [`sync_from_store`](Self::sync_from_store), run about once a second,
 /// brings in the locks the other instances caused. [`check`](Self::check)
-/// stays local and synchronous. A store that fails is logged and the
-/// failure counted locally only: it never unlocks a name.
+/// stays local and synchronous. Until it has synchronized, another instance
+/// still checks the credentials of a locked name, but its first failure
+/// there locks it (the store's answer): each other instance gives at most
+/// one more guess. A store that fails is logged and the failure counted
+/// locally only: it never unlocks a name.
 ///
 /// ```
 /// use oauth_runtime::throttle::{AuthFailureLimit, AuthFailureLimiter};
