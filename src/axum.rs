@@ -13,7 +13,8 @@
 //! answering `429` to a client id after repeated failed authentications
 //! (brute force), and a time limit answering `503 temporarily_unavailable`
 //! to a request that outlives it (a hanging storage). [`tokio_offload`]
-//! moves password checks onto tokio's blocking pool.
+//! moves password checks onto tokio's blocking pool. [`spawn_failure_sync`]
+//! keeps limiters that share a store up to date with each other.
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -31,6 +32,7 @@ use crate::{Grants, MAX_BODY_BYTES, OAuthError, Request, Response, Server};
 mod blocking;
 mod cors;
 mod deadline;
+mod failure_sync;
 mod routes;
 mod serve;
 
@@ -38,6 +40,7 @@ pub use crate::throttle::{AuthFailureLimit, AuthFailureLimiter};
 pub use blocking::{tokio_offload, tokio_offload_unbounded};
 pub use cors::CorsOrigins;
 pub use deadline::time_limited;
+pub use failure_sync::spawn_failure_sync;
 pub use routes::OAuthRoutes;
 use routes::{Guards, RouteState};
 pub use serve::{BodyTimedOut, ConnectionLimits, Serve, serve};

@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use granted::sql::{SqlError, SqlStore};
 use granted::storage::{ClaimsStorage, CodeStorage, RefreshStorage, SessionStorage, Storage, UserStorage};
+use granted::throttle::{AuthFailureLimit, FailureScope, FailureStore};
 use granted::{
     AuthMethod, ClientRecord, CodeRecord, LoginSession, MemoryStore, NewToken, PkceMethod, Scope, SigningAlg,
     SigningKey, TokenHash, TokenRecord, UserClaims, UserRecord,
@@ -805,6 +806,193 @@ async fn bad_urls_are_named_errors() {
     assert!(matches!(error, SqlError::Database(_)), "{error:?}");
 }
 
+/// Settings of a failure budget: `max` failures in `window_s` seconds lock
+/// for `lockout_s` seconds.
+fn budget(max: u32, window_s: u64, lockout_s: u64) -> AuthFailureLimit {
+    AuthFailureLimit::default()
+        .with_max_failures(max)
+        .with_window(Duration::from_secs(window_s))
+        .with_lockout(Duration::from_secs(lockout_s))
+}
+
+/// Records one failure of `name`; the end of its lock-out when locked.
+async fn fail(
+    store: &SqlStore,
+    scope: FailureScope,
+    name: &str,
+    limit: AuthFailureLimit,
+    now_ms: i64,
+) -> Option<i64> {
+    FailureStore::record_failure(store, scope, TokenHash::of(name), limit, now_ms)
+        .await
+        .unwrap()
+}
+
+async fn locked_names(store: &SqlStore, scope: FailureScope, now_ms: i64) -> Vec<(TokenHash, i64)> {
+    FailureStore::locked(store, scope, now_ms, 100).await.unwrap()
+}
+
+/// Failures recorded at once through two stores (two servers) on one
+/// database each count: of ten, exactly the tenth gets the lock-out back;
+/// nine leave the key unlocked.
+async fn concurrent_failures_from_two_stores_lock_exactly_at_the_limit(url: &str) {
+    let one = SqlStore::connect(url).await.unwrap();
+    let two = SqlStore::connect(url).await.unwrap();
+    let limit = budget(10, 60, 60);
+    let now_ms = granted::throttle::unix_millis();
+    let race = |name: String, failures: usize| {
+        let barrier = Arc::new(Barrier::new(failures));
+        let tasks: Vec<_> = (0..failures)
+            .map(|i| {
+                let store = if i % 2 == 0 { one.clone() } else { two.clone() };
+                let (barrier, name) = (Arc::clone(&barrier), name.clone());
+                tokio::spawn(async move {
+                    barrier.wait().await;
+                    fail(&store, FailureScope::USERNAME, &name, limit, now_ms).await
+                })
+            })
+            .collect();
+        async move {
+            let mut answers = Vec::new();
+            for task in tasks {
+                answers.push(task.await.unwrap());
+            }
+            answers
+        }
+    };
+    let victim = unique("victim");
+    let answers = race(victim.clone(), 10).await;
+    let lockouts: Vec<i64> = answers.iter().flatten().copied().collect();
+    assert_eq!(
+        lockouts,
+        [now_ms + 60_000],
+        "exactly the tenth locks: {answers:?}"
+    );
+    let spared = unique("spared");
+    let answers = race(spared.clone(), 9).await;
+    assert!(
+        answers.iter().all(Option::is_none),
+        "nine do not lock: {answers:?}"
+    );
+
+    for store in [&one, &two] {
+        let locked = locked_names(store, FailureScope::USERNAME, now_ms).await;
+        assert_eq!(locked, [(TokenHash::of(&victim), now_ms + 60_000)]);
+        assert!(
+            locked_names(store, FailureScope::CLIENT_ID, now_ms)
+                .await
+                .is_empty()
+        );
+    }
+    // The eleventh, while locked: still locked, the lock-out not extended.
+    let later = now_ms + 1_000;
+    let again = fail(&two, FailureScope::USERNAME, &victim, limit, later).await;
+    assert_eq!(again, Some(now_ms + 60_000));
+    one.close().await;
+    two.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_failures_from_two_stores_lock_exactly_at_the_limit_on_a_sqlite_file() {
+    let db = TempDb::new();
+    concurrent_failures_from_two_stores_lock_exactly_at_the_limit(&db.url()).await;
+}
+
+/// The window, the lock-out and the scopes, at chosen times: a window that
+/// passed starts again; the failure that reaches the limit locks for the
+/// lock-out; failures while locked change nothing; once the lock-out has
+/// passed the key is free and counts from one; scopes are apart.
+async fn failure_windows_and_lockouts_end_on_time(store: &SqlStore) {
+    const S: i64 = 1_000;
+    let t0 = NOW * S;
+    let limit = budget(3, 60, 120);
+    let name = unique("web");
+    let at = |seconds: i64| t0 + seconds * S;
+    let scope = FailureScope::CLIENT_ID;
+    assert_eq!(fail(store, scope, &name, limit, at(0)).await, None);
+    assert_eq!(fail(store, scope, &name, limit, at(1)).await, None);
+    // The window of those two has passed: this is the first of a new one.
+    assert_eq!(fail(store, scope, &name, limit, at(60)).await, None);
+    assert_eq!(fail(store, scope, &name, limit, at(61)).await, None);
+    assert!(locked_names(store, scope, at(61)).await.is_empty());
+    assert_eq!(fail(store, scope, &name, limit, at(62)).await, Some(at(182)));
+    assert_eq!(
+        locked_names(store, scope, at(62)).await,
+        [(TokenHash::of(&name), at(182))]
+    );
+    // While locked, failures change nothing.
+    assert_eq!(fail(store, scope, &name, limit, at(100)).await, Some(at(182)));
+    assert_eq!(locked_names(store, scope, at(181)).await.len(), 1);
+    // The lock-out has passed: free, and counting starts again.
+    assert!(locked_names(store, scope, at(182)).await.is_empty());
+    assert_eq!(fail(store, scope, &name, limit, at(182)).await, None);
+    assert_eq!(fail(store, scope, &name, limit, at(183)).await, None);
+    assert_eq!(fail(store, scope, &name, limit, at(184)).await, Some(at(304)));
+    // The same name as a username is another budget.
+    assert_eq!(
+        fail(store, FailureScope::USERNAME, &name, limit, at(184)).await,
+        None
+    );
+    assert!(
+        locked_names(store, FailureScope::USERNAME, at(184))
+            .await
+            .is_empty()
+    );
+    // A budget of one failure locks at the first.
+    let once = budget(1, 60, 30);
+    assert_eq!(
+        fail(store, FailureScope::SOURCE, &name, once, at(0)).await,
+        Some(at(30))
+    );
+}
+
+#[tokio::test]
+async fn failure_windows_and_lockouts_end_on_time_on_sqlite() {
+    let store = SqlStore::connect(MEMORY).await.unwrap();
+    failure_windows_and_lockouts_end_on_time(&store).await;
+}
+
+/// `purge_expired` deletes the failure counts whose window or lock-out has
+/// passed, and only those: a lock and a count still running survive it.
+async fn purge_removes_failure_counts_whose_time_has_passed(store: &SqlStore) {
+    const S: i64 = 1_000;
+    let now_ms = NOW * S;
+    let limit = budget(3, 60, 60);
+    let scope = FailureScope::USERNAME;
+    let (old, locked, running) = (unique("old"), unique("locked"), unique("running"));
+    // Window ended 60 s ago.
+    fail(store, scope, &old, limit, now_ms - 120 * S).await;
+    // Locked 30 s ago for 60 s.
+    for _ in 0..3 {
+        fail(store, scope, &locked, limit, now_ms - 30 * S).await;
+    }
+    // One failure 10 s ago: its window runs 50 s more.
+    fail(store, scope, &running, limit, now_ms - 10 * S).await;
+
+    assert_eq!(store.purge_expired(NOW).await.unwrap(), 1);
+    assert_eq!(
+        locked_names(store, scope, now_ms).await,
+        [(TokenHash::of(&locked), now_ms + 30 * S)]
+    );
+    // The running count kept its failure: two more lock.
+    assert_eq!(fail(store, scope, &running, limit, now_ms).await, None);
+    assert_eq!(
+        fail(store, scope, &running, limit, now_ms).await,
+        Some(now_ms + 60 * S)
+    );
+    assert_eq!(store.purge_expired(NOW).await.unwrap(), 0);
+}
+
+#[tokio::test]
+async fn purge_removes_failure_counts_whose_time_has_passed_on_sqlite() {
+    let store = SqlStore::connect(MEMORY).await.unwrap();
+    purge_removes_failure_counts_whose_time_has_passed(&store).await;
+    let db = TempDb::new();
+    let store = SqlStore::connect(&db.url()).await.unwrap();
+    purge_removes_failure_counts_whose_time_has_passed(&store).await;
+    store.close().await;
+}
+
 /// The same tests on PostgreSQL, each in a database of its own (see
 /// `tests/shared/postgres.rs`): skipped without `GRANTED_TEST_POSTGRES_URL`,
 /// failed without it in CI.
@@ -1069,6 +1257,28 @@ mod postgres {
         let db = database!();
         let store = SqlStore::connect(&db.url).await.unwrap();
         a_revoked_family_takes_no_new_tokens(&store).await;
+        store.close().await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn concurrent_failures_from_two_stores_lock_exactly_at_the_limit_on_postgres() {
+        let db = database!();
+        concurrent_failures_from_two_stores_lock_exactly_at_the_limit(&db.url).await;
+    }
+
+    #[tokio::test]
+    async fn failure_windows_and_lockouts_end_on_time_on_postgres() {
+        let db = database!();
+        let store = SqlStore::connect(&db.url).await.unwrap();
+        failure_windows_and_lockouts_end_on_time(&store).await;
+        store.close().await;
+    }
+
+    #[tokio::test]
+    async fn purge_removes_failure_counts_whose_time_has_passed_on_postgres() {
+        let db = database!();
+        let store = SqlStore::connect(&db.url).await.unwrap();
+        purge_removes_failure_counts_whose_time_has_passed(&store).await;
         store.close().await;
     }
 

@@ -23,8 +23,9 @@ use axum::response::IntoResponse as _;
 use axum::routing::get;
 use granted::axum::{
     AuthFailureLimit, AuthFailureLimiter, ConnectionLimits, CorsOrigins, OAuthRequest, OAuthRoutes,
-    into_axum, openid_routes, time_limited,
+    into_axum, openid_routes, spawn_failure_sync, time_limited,
 };
+use granted::throttle::{FailureScope, FailureStore, PasswordBudgets};
 use granted::{NewToken, Scope, Server, SigningAlg, UserClaims, pkce};
 use tower_http::trace::TraceLayer;
 
@@ -88,8 +89,10 @@ async fn run(args: Args) -> Result<(), String> {
         .await?;
     let store_secret = store.shared_secret("login_csrf").await?;
     store.follow_shared_keys(&keys, args.key_refresh).await?;
+    let budgets = FailureBudgets::new(store.failure_store());
     let server = Arc::new(store.into_server(keys).configure(|policy| {
         policy
+            .with_password_budgets(budgets.passwords.clone())
             .with_issuer(&issuer)
             .with_code_ttl(args.code_ttl)
             .with_access_token_ttl(args.access_token_ttl)
@@ -107,7 +110,7 @@ async fn run(args: Args) -> Result<(), String> {
     // endpoints from the origins of public clients' redirect URIs.
     let origins = CorsOrigins::default();
     spawn_cors_refresh(Arc::clone(&server), origins.clone()).await;
-    let app = router(server, login, origins);
+    let app = router(server, login, origins, budgets.clients);
 
     println!(
         "granted example server listening on http://{addr} (issuer {issuer}, db {})",
@@ -128,7 +131,49 @@ async fn run(args: Args) -> Result<(), String> {
         .map_err(|e| format!("server error: {e}"))
 }
 
-fn router(server: Arc<Server<ExampleStore>>, login: Arc<Login>, origins: CorsOrigins) -> Router {
+/// The failure budgets: per client id (token, revocation, introspection)
+/// and per username and source address (the login form and the password
+/// grant), the contract's defaults. With a SQL database they are counted
+/// there too, so every instance sharing it shares them: an instance refuses
+/// at once what it locked itself, and what another instance locked within
+/// about a second ([`FAILURE_SYNC`]).
+struct FailureBudgets {
+    clients: AuthFailureLimiter,
+    passwords: PasswordBudgets,
+}
+
+/// How often an instance reads the locks every instance caused.
+const FAILURE_SYNC: Duration = Duration::from_secs(1);
+
+impl FailureBudgets {
+    fn new(store: Option<Arc<dyn FailureStore>>) -> Self {
+        let clients = AuthFailureLimiter::new(AuthFailureLimit::default());
+        let passwords = PasswordBudgets::default();
+        let Some(store) = store else {
+            return Self { clients, passwords };
+        };
+        let budgets = Self {
+            clients: clients.with_store(FailureScope::CLIENT_ID, Arc::clone(&store)),
+            passwords: passwords.with_store(store),
+        };
+        spawn_failure_sync(
+            [
+                budgets.clients.clone(),
+                budgets.passwords.per_username.clone(),
+                budgets.passwords.per_source.clone(),
+            ],
+            FAILURE_SYNC,
+        );
+        budgets
+    }
+}
+
+fn router(
+    server: Arc<Server<ExampleStore>>,
+    login: Arc<Login>,
+    origins: CorsOrigins,
+    failures: AuthFailureLimiter,
+) -> Router {
     let show = Arc::clone(&login);
     let me_server = Arc::clone(&server);
     let ready_server = Arc::clone(&server);
@@ -151,7 +196,7 @@ fn router(server: Arc<Server<ExampleStore>>, login: Arc<Login>, origins: CorsOri
     // within a minute lock the client id out for a minute (429), and a
     // request that outlives its storage answers 503 temporarily_unavailable.
     OAuthRoutes::new(server)
-        .limit_failed_authentications(AuthFailureLimiter::new(AuthFailureLimit::default()))
+        .limit_failed_authentications(failures)
         .time_limit(OAUTH_TIME_LIMIT)
         .cors(origins)
         .into_router()

@@ -2,12 +2,14 @@
 //! `#[granted::server]` impl whose methods delegate to the in-memory store or
 //! to SQL (SQLite or Postgres), chosen by `--db`.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use granted::sql::{SqlError, SqlStore, redact_password, redact_url};
 use granted::storage::{
     ClaimsStorage as _, CodeStorage as _, RefreshStorage as _, SessionStorage, Storage as _, UserStorage as _,
 };
+use granted::throttle::FailureStore;
 use granted::{
     ClientRecord, CodeRecord, KeyRing, LoginSession, MemoryStore, MemoryStoreError, NewToken, Scope,
     SigningAlg, SigningKey, TokenHash, TokenRecord, UnixTime, UserClaims, UserRecord,
@@ -135,6 +137,16 @@ impl ExampleStore {
         store.refresh_keys(ring, every).await.map_err(|e| e.to_string())?;
         store.spawn_key_refresh(ring.clone(), every);
         Ok(())
+    }
+
+    /// Where failed authentications are counted for every instance sharing
+    /// the database (client ids, usernames, source addresses); `None` for
+    /// `--db memory`, which counts in the process only.
+    pub fn failure_store(&self) -> Option<Arc<dyn FailureStore>> {
+        match &self.backend {
+            Backend::Memory(_) => None,
+            Backend::Sql(store) => Some(Arc::new(store.clone())),
+        }
     }
 
     /// Whether the storage answers (`/readyz`); the in-memory one always does.

@@ -13,6 +13,7 @@ use axum::extract::FromRef;
 
 use super::deadline::unavailable;
 use super::{AuthFailureLimiter, CorsOrigins, OAuthRequest, into_axum};
+use crate::throttle::unix_millis;
 use crate::{ErrorCode, Grants, OAuthError, Response, Server, TokenHash, presented_client_id};
 
 /// The router of [`oauth_routes`](super::oauth_routes), with options.
@@ -92,7 +93,11 @@ impl<S: Grants> OAuthRoutes<S> {
 
     /// Counts failed client authentications at the token, revocation and
     /// introspection endpoints and answers `429` to a client id that failed
-    /// too often (see [`AuthFailureLimiter`]).
+    /// too often (see [`AuthFailureLimiter`]). With a store
+    /// ([`AuthFailureLimiter::with_store`], scope
+    /// [`FailureScope::CLIENT_ID`](crate::throttle::FailureScope::CLIENT_ID)),
+    /// every instance sharing it shares the budget; keep it synchronized
+    /// with [`spawn_failure_sync`](super::spawn_failure_sync).
     #[must_use]
     pub fn limit_failed_authentications(mut self, limiter: AuthFailureLimiter) -> Self {
         self.guards.limiter = Some(limiter);
@@ -130,6 +135,9 @@ impl Guards {
         request: &OAuthRequest,
         endpoint: impl Future<Output = Response>,
     ) -> axum::response::Response {
+        let deadline = self
+            .time_limit
+            .map(|limit| (limit, tokio::time::Instant::now() + limit));
         let mut key = None;
         if let Some(limiter) = &self.limiter
             && limiter.is_tracking()
@@ -151,8 +159,8 @@ impl Guards {
                 );
             }
         }
-        let response = match self.time_limit {
-            Some(limit) => match tokio::time::timeout(limit, endpoint).await {
+        let response = match deadline {
+            Some((limit, deadline)) => match tokio::time::timeout_at(deadline, endpoint).await {
                 Ok(response) => response,
                 Err(_) => {
                     tracing::warn!(?limit, "an OAuth request timed out");
@@ -165,7 +173,20 @@ impl Guards {
             && response.error_code() == Some(ErrorCode::InvalidClient)
             && let Some(key) = key.or_else(|| client_key(request))
         {
-            limiter.record_failure_at(key, Instant::now());
+            // Counted here at once; with a shared store, also there (within
+            // what is left of the time limit: should the store hang, the
+            // failure still counts here and the answer goes out).
+            let record = limiter.record_failure_async_at(key, Instant::now(), unix_millis());
+            match deadline {
+                Some((_, deadline)) => {
+                    if tokio::time::timeout_at(deadline, record).await.is_err() {
+                        tracing::warn!(
+                            "recording a failed client authentication in the shared store timed out"
+                        );
+                    }
+                }
+                None => record.await,
+            }
         }
         into_axum(response)
     }

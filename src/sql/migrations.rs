@@ -41,6 +41,11 @@ pub(crate) const SQLITE: Embedded = &[
         include_str!("../../migrations/sqlite/0005_server_secrets.sql"),
     ),
     (
+        6,
+        "auth failures",
+        include_str!("../../migrations/sqlite/0006_auth_failures.sql"),
+    ),
+    (
         7,
         "login sessions",
         include_str!("../../migrations/sqlite/0007_login_sessions.sql"),
@@ -70,6 +75,11 @@ pub(crate) const POSTGRES: Embedded = &[
         5,
         "server secrets",
         include_str!("../../migrations/postgres/0005_server_secrets.sql"),
+    ),
+    (
+        6,
+        "auth failures",
+        include_str!("../../migrations/postgres/0006_auth_failures.sql"),
     ),
     (
         7,

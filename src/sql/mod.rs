@@ -43,6 +43,7 @@ use oauth_runtime::model::{ClientModel as _, UnixTime};
 use oauth_runtime::storage::{
     ClaimsStorage, CodeStorage, RefreshStorage, SessionStorage, Storage, UserStorage,
 };
+use oauth_runtime::throttle::{AuthFailureLimit, FailureFuture, FailureScope, FailureStore};
 use oauth_runtime::{
     ClientRecord, CodeRecord, KeyRing, LoginSession, Scope, SigningAlg, SigningKey, TokenHash, TokenRecord,
     UserClaims, UserRecord,
@@ -177,8 +178,10 @@ impl SqlStore {
     }
 
     /// Deletes authorization codes expired at `now` and tokens whose access
-    /// token and refresh token (if any) have both expired; returns how many
-    /// rows were deleted.
+    /// token and refresh token (if any) have both expired, tombstones of
+    /// long-revoked token families, and failure counts (see
+    /// [`FailureStore`]) whose window or lock-out has passed; returns how
+    /// many rows were deleted.
     ///
     /// # Errors
     ///
@@ -384,6 +387,57 @@ impl SqlStore {
     /// Afterwards every call (on any clone) fails with [`SqlError::Closed`].
     pub async fn close(&self) {
         dispatch!(self.close())
+    }
+}
+
+/// Failed authentications counted in the database (table `auth_failures`),
+/// so that every server sharing it shares the failure budgets: give the
+/// limiters the store with
+/// [`AuthFailureLimiter::with_store`](oauth_runtime::throttle::AuthFailureLimiter::with_store)
+/// and [`PasswordBudgets::with_store`](oauth_runtime::throttle::PasswordBudgets::with_store).
+///
+/// A failure is one atomic upsert (SQLite: through the writer; Postgres:
+/// one statement that takes the row's lock), so failures recorded at once
+/// by several servers each count, and the one that reaches the limit gets
+/// the lock-out back. Reading the locked keys is one indexed query.
+/// [`purge_expired`](SqlStore::purge_expired) deletes the counts whose
+/// window or lock-out has passed.
+///
+/// ```no_run
+/// # async fn run() -> Result<(), granted::sql::SqlError> {
+/// use std::sync::Arc;
+/// use granted::sql::SqlStore;
+/// use granted::throttle::{AuthFailureLimit, AuthFailureLimiter, FailureScope, PasswordBudgets};
+///
+/// let store = SqlStore::connect("postgres://granted@db.internal/granted").await?;
+/// let shared = Arc::new(store.clone());
+/// let clients = AuthFailureLimiter::new(AuthFailureLimit::default())
+///     .with_store(FailureScope::CLIENT_ID, shared.clone());
+/// let budgets = PasswordBudgets::default().with_store(shared);
+/// # let _ = (clients, budgets);
+/// # Ok(())
+/// # }
+/// ```
+impl FailureStore for SqlStore {
+    fn record_failure(
+        &self,
+        scope: FailureScope,
+        key: TokenHash,
+        limit: AuthFailureLimit,
+        now_ms: i64,
+    ) -> FailureFuture<'_, Option<i64>> {
+        let row = rows::AuthFailureRow::new(scope, key, &limit, now_ms);
+        Box::pin(async move { Ok(dispatch!(self.record_auth_failure(row))?) })
+    }
+
+    fn locked(
+        &self,
+        scope: FailureScope,
+        now_ms: i64,
+        max: usize,
+    ) -> FailureFuture<'_, Vec<(TokenHash, i64)>> {
+        let max = i64::try_from(max).unwrap_or(i64::MAX);
+        Box::pin(async move { Ok(dispatch!(self.locked_auth_failures(scope.as_str(), now_ms, max))?) })
     }
 }
 

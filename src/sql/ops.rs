@@ -140,6 +140,47 @@ pub(crate) const ROTATE: &str = concat!(
     ") SELECT $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12 FROM old"
 );
 
+/// Records one failed authentication of `($1 scope, $2 key_hash)` at `$3`
+/// (ms) under a window of `$4` ms, a lock-out of `$5` ms and `$6` failures
+/// (at least 1) per window, and returns `locked_until`: set when the key is
+/// locked now. One statement, so concurrent failures (from any number of
+/// servers) are applied one after the other and each counts: Postgres
+/// takes the row's lock for the `DO UPDATE` and re-reads its latest
+/// version, SQLite has one writer at a time.
+///
+/// The rule of `oauth_runtime::throttle::FailureStore::record_failure`:
+/// a row whose `expires_at` has passed (its window or lock-out is over)
+/// starts again as if new; a locked row is left as it is (failures while
+/// locked were refused unchecked); otherwise the count goes up, and the
+/// failure that reaches `$6` locks the key until `$3 + $5`. `expires_at`
+/// is the end of the lock-out of a locked row, the end of the window of
+/// another. In `SET`, every column read is the row's value before the update.
+pub(crate) const RECORD_AUTH_FAILURE: &str = "INSERT INTO auth_failures \
+     (scope, key_hash, failures, locked_until, expires_at) \
+     VALUES ($1, $2, 1, CASE WHEN $6 <= 1 THEN $3 + $5 END, \
+     CASE WHEN $6 <= 1 THEN $3 + $5 ELSE $3 + $4 END) \
+     ON CONFLICT (scope, key_hash) DO UPDATE SET \
+     failures = CASE WHEN auth_failures.expires_at <= $3 THEN 1 \
+         WHEN auth_failures.locked_until IS NOT NULL THEN auth_failures.failures \
+         ELSE auth_failures.failures + 1 END, \
+     locked_until = CASE WHEN auth_failures.expires_at <= $3 THEN excluded.locked_until \
+         WHEN auth_failures.locked_until IS NOT NULL THEN auth_failures.locked_until \
+         WHEN auth_failures.failures + 1 >= $6 THEN $3 + $5 \
+         ELSE NULL END, \
+     expires_at = CASE WHEN auth_failures.expires_at <= $3 THEN excluded.expires_at \
+         WHEN auth_failures.locked_until IS NOT NULL THEN auth_failures.expires_at \
+         WHEN auth_failures.failures + 1 >= $6 THEN $3 + $5 \
+         ELSE auth_failures.expires_at END \
+     RETURNING locked_until";
+
+/// The keys of scope `$1` locked at `$2` (ms), longest lock-outs first, at
+/// most `$3`.
+pub(crate) const SELECT_LOCKED_AUTH_FAILURES: &str = "SELECT key_hash, locked_until FROM auth_failures \
+     WHERE scope = $1 AND locked_until > $2 ORDER BY locked_until DESC LIMIT $3";
+
+/// Failure counts whose window or lock-out ended at or before `$1` (ms).
+pub(crate) const PURGE_AUTH_FAILURES: &str = "DELETE FROM auth_failures WHERE expires_at <= $1";
+
 pub(crate) const PURGE_CODES: &str = "DELETE FROM codes WHERE expires_at <= $1";
 
 /// Tokens whose access token and refresh token (if any) have both expired.
@@ -180,7 +221,7 @@ macro_rules! shared_ops {
         };
         use $crate::sql::SqlError;
         use $crate::sql::ops::{self as sql, bind_token};
-        use $crate::sql::rows::{self, ClientRow, CodeRow, SigningKeyRow, TokenRow, UserRow};
+        use $crate::sql::rows::{self, AuthFailureRow, ClientRow, CodeRow, SigningKeyRow, TokenRow, UserRow};
 
         /// Looks a client up.
         pub(crate) async fn client<'c>(
@@ -429,6 +470,53 @@ macro_rules! shared_ops {
             let until = now.saturating_sub(oauth_runtime::storage::REVOKED_FAMILY_RETENTION_SECS);
             Ok(sqlx::query(sql::PURGE_REVOKED_FAMILIES)
                 .bind(until)
+                .execute(exec)
+                .await?
+                .rows_affected())
+        }
+
+        /// Records one failed authentication; the end of the key's
+        /// lock-out when it is locked now.
+        pub(crate) async fn record_auth_failure<'c>(
+            exec: impl sqlx::Executor<'c, Database = $db>,
+            row: &AuthFailureRow,
+        ) -> Result<Option<i64>, SqlError> {
+            let (locked_until,): (Option<i64>,) = sqlx::query_as(sql::RECORD_AUTH_FAILURE)
+                .bind(row.scope)
+                .bind(row.key.as_bytes().as_slice())
+                .bind(row.now_ms)
+                .bind(row.window_ms)
+                .bind(row.lockout_ms)
+                .bind(row.max_failures)
+                .fetch_one(exec)
+                .await?;
+            Ok(locked_until.filter(|until| *until > row.now_ms))
+        }
+
+        /// The keys of `scope` locked at `now_ms`, at most `max`.
+        pub(crate) async fn locked_auth_failures<'c>(
+            exec: impl sqlx::Executor<'c, Database = $db>,
+            scope: &str,
+            now_ms: i64,
+            max: i64,
+        ) -> Result<Vec<(TokenHash, i64)>, SqlError> {
+            let rows: Vec<(Vec<u8>, i64)> = sqlx::query_as(sql::SELECT_LOCKED_AUTH_FAILURES)
+                .bind(scope)
+                .bind(now_ms)
+                .bind(max)
+                .fetch_all(exec)
+                .await?;
+            rows.into_iter().map(rows::locked_key_from_row).collect()
+        }
+
+        /// Deletes failure counts whose window or lock-out has passed at
+        /// `now` (Unix seconds); returns how many.
+        pub(crate) async fn purge_auth_failures<'c>(
+            exec: impl sqlx::Executor<'c, Database = $db>,
+            now: i64,
+        ) -> Result<u64, SqlError> {
+            Ok(sqlx::query(sql::PURGE_AUTH_FAILURES)
+                .bind(now.saturating_mul(1000))
                 .execute(exec)
                 .await?
                 .rows_affected())

@@ -15,7 +15,7 @@ use oauth_runtime::{
 
 use super::SqlError;
 use super::migrations;
-use super::rows::{ClientRow, SigningKeyRow};
+use super::rows::{AuthFailureRow, ClientRow, SigningKeyRow};
 
 /// The statements, for Postgres connections.
 mod statements {
@@ -152,6 +152,21 @@ impl PostgresBackend {
         statements::secret(&self.pool, name).await
     }
 
+    /// One statement: concurrent failures from any number of servers each
+    /// count (see `RECORD_AUTH_FAILURE`).
+    pub(super) async fn record_auth_failure(&self, row: AuthFailureRow) -> Result<Option<i64>, SqlError> {
+        statements::record_auth_failure(&self.pool, &row).await
+    }
+
+    pub(super) async fn locked_auth_failures(
+        &self,
+        scope: &str,
+        now_ms: i64,
+        max: i64,
+    ) -> Result<Vec<(TokenHash, i64)>, SqlError> {
+        statements::locked_auth_failures(&self.pool, scope, now_ms, max).await
+    }
+
     pub(super) async fn save_token(&self, token: TokenRecord) -> Result<(), SqlError> {
         statements::save_token(&self.pool, &token).await
     }
@@ -231,7 +246,8 @@ impl PostgresBackend {
         let families = statements::purge_revoked_families(&self.pool, now).await?;
         let sessions = statements::sessions::purge(&self.pool, now).await?;
         let consents = statements::sessions::purge_consents(&self.pool).await?;
-        Ok(codes + tokens + families + sessions + consents)
+        let failures = statements::purge_auth_failures(&self.pool, now).await?;
+        Ok(codes + tokens + families + sessions + consents + failures)
     }
 
     pub(super) async fn close(&self) {

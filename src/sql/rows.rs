@@ -20,6 +20,50 @@ pub(crate) type UserRow = (String, String, String, String);
 /// `kid, alg, private_pem, created_at` of `signing_keys`.
 pub(crate) type SigningKeyRow = (String, String, String, i64);
 
+/// One failed authentication to record in `auth_failures` (see
+/// [`RECORD_AUTH_FAILURE`](super::ops::RECORD_AUTH_FAILURE)): times and
+/// durations in milliseconds, each within [`MAX_SPAN_MS`] so that their
+/// sums cannot overflow.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct AuthFailureRow {
+    pub(crate) scope: &'static str,
+    pub(crate) key: TokenHash,
+    pub(crate) now_ms: i64,
+    pub(crate) window_ms: i64,
+    pub(crate) lockout_ms: i64,
+    pub(crate) max_failures: i64,
+}
+
+/// About 35,000 years in milliseconds: longer windows and lock-outs are
+/// cut to it.
+pub(crate) const MAX_SPAN_MS: i64 = 1 << 50;
+
+impl AuthFailureRow {
+    pub(crate) fn new(
+        scope: oauth_runtime::throttle::FailureScope,
+        key: TokenHash,
+        limit: &oauth_runtime::throttle::AuthFailureLimit,
+        now_ms: i64,
+    ) -> Self {
+        let span = |duration: std::time::Duration| {
+            i64::try_from(duration.as_millis()).map_or(MAX_SPAN_MS, |ms| ms.min(MAX_SPAN_MS))
+        };
+        Self {
+            scope: scope.as_str(),
+            key,
+            now_ms: now_ms.clamp(0, MAX_SPAN_MS),
+            window_ms: span(limit.window),
+            lockout_ms: span(limit.lockout),
+            max_failures: i64::from(limit.max_failures.max(1)),
+        }
+    }
+}
+
+/// A locked key read back from `auth_failures`, with the end of its lock-out.
+pub(crate) fn locked_key_from_row((key, until): (Vec<u8>, i64)) -> Result<(TokenHash, i64), SqlError> {
+    Ok((hash_from_bytes("auth_failures.key_hash", key)?, until))
+}
+
 /// The columns of [`CodeRow`], in order (a macro so that `concat!` can
 /// build `&'static str` statements from it).
 macro_rules! code_columns {

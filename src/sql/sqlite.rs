@@ -20,7 +20,7 @@ use oauth_runtime::{
 
 use super::SqlError;
 use super::migrations;
-use super::rows::{ClientRow, SigningKeyRow};
+use super::rows::{AuthFailureRow, ClientRow, SigningKeyRow};
 use super::writer::{Command, NewSession, WriterHandle};
 
 /// How long a statement waits for a lock held by another process.
@@ -134,7 +134,8 @@ pub(super) mod statements {
             + purge_tokens(&mut *connection, now).await?
             + purge_revoked_families(&mut *connection, now).await?
             + sessions::purge(&mut *connection, now).await?
-            + sessions::purge_consents(&mut *connection).await?)
+            + sessions::purge_consents(&mut *connection).await?
+            + purge_auth_failures(&mut *connection, now).await?)
     }
 }
 
@@ -238,6 +239,24 @@ impl SqliteBackend {
 
     pub(super) async fn secret(&self, name: &str) -> Result<Option<String>, SqlError> {
         statements::secret(&self.reads, name).await
+    }
+
+    /// Through the writer: the one statement is atomic, and the writer's
+    /// `BEGIN IMMEDIATE` holds the database's write lock against other
+    /// processes sharing the file.
+    pub(super) async fn record_auth_failure(&self, row: AuthFailureRow) -> Result<Option<i64>, SqlError> {
+        self.writer
+            .call(|reply| Command::RecordAuthFailure(row, reply))
+            .await
+    }
+
+    pub(super) async fn locked_auth_failures(
+        &self,
+        scope: &str,
+        now_ms: i64,
+        max: i64,
+    ) -> Result<Vec<(TokenHash, i64)>, SqlError> {
+        statements::locked_auth_failures(&self.reads, scope, now_ms, max).await
     }
 
     pub(super) async fn save_token(&self, token: TokenRecord) -> Result<(), SqlError> {

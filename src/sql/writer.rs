@@ -53,7 +53,7 @@ use tokio::sync::{mpsc, oneshot};
 use oauth_runtime::{CodeRecord, LoginSession, Scope, TokenHash, TokenRecord, UserRecord};
 
 use super::SqlError;
-use super::rows::{ClientRow, SigningKeyRow};
+use super::rows::{AuthFailureRow, ClientRow, SigningKeyRow};
 use super::sqlite::statements;
 
 /// How many commands may wait for the writer before callers wait to enqueue.
@@ -79,6 +79,7 @@ pub(super) enum Command {
     SaveFirstSigningKey(SigningKeyRow, Reply<bool>),
     RetireSigningKey(String, i64, Reply<()>),
     SaveSecret(String, String, i64, Reply<()>),
+    RecordAuthFailure(AuthFailureRow, Reply<Option<i64>>),
     /// A new login session (boxed: it is large and rare), ending the previous one.
     StartSession(Box<NewSession>, Reply<()>),
     AddConsent(TokenHash, String, Scope, Reply<()>),
@@ -109,6 +110,7 @@ impl Command {
             | Self::AddConsent(_, _, _, reply)
             | Self::EndSession(_, reply) => reply.send(Err(error)).is_ok(),
             Self::TakeCode(_, reply) => reply.send(Err(error)).is_ok(),
+            Self::RecordAuthFailure(_, reply) => reply.send(Err(error)).is_ok(),
             Self::Rotate(_, _, reply) | Self::SaveFirstSigningKey(_, reply) => reply.send(Err(error)).is_ok(),
             Self::Purge(_, reply) => reply.send(Err(error)).is_ok(),
         };
@@ -386,6 +388,9 @@ async fn apply(connection: &mut SqliteConnection, command: Command) -> (Answer, 
             reply,
             statements::insert_secret(connection, &name, &value, now).await,
         ),
+        Command::RecordAuthFailure(row, reply) => {
+            settle(reply, statements::record_auth_failure(connection, &row).await)
+        }
         Command::StartSession(new, reply) => settle(reply, start_session(connection, &new).await),
         Command::AddConsent(id, client_id, scope, reply) => settle(
             reply,

@@ -2,7 +2,8 @@
 //! (contract §3, "Hostile load and more than one instance"): codes, refresh
 //! tokens and their reuse detection across instances, races between them,
 //! one signing key after a simultaneous first start, a rotation published by
-//! every instance, and a database outage answered `503` and recovered from
+//! every instance, failure budgets (per username, per client id) shared by
+//! the instances, and a database outage answered `503` and recovered from
 //! without a restart.
 //!
 //! Each test has a database of its own on the server named by
@@ -228,6 +229,110 @@ async fn concurrent_redemptions_and_rotations_across_instances_have_one_winner()
     )
     .await;
     exactly_one_winner(&statuses);
+}
+
+/// The password grant for `user` at `server` (the seed's `legacy` client);
+/// the status.
+async fn password_grant(server: &TestServer, user: &str, password: &str) -> u16 {
+    http()
+        .post(server.url("/oauth/token"))
+        .basic_auth("legacy", Some("legacy-secret"))
+        .form(&[
+            ("grant_type", "password"),
+            ("username", user),
+            ("password", password),
+        ])
+        .send()
+        .await
+        .expect("token request")
+        .status()
+        .as_u16()
+}
+
+/// A client credentials grant for `rs` with `secret` at `server`; the status.
+async fn client_credentials(server: &TestServer, secret: &str) -> u16 {
+    http()
+        .post(server.url("/oauth/token"))
+        .basic_auth("rs", Some(secret))
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .expect("token request")
+        .status()
+        .as_u16()
+}
+
+/// How long an instance may take to honour a lock another instance caused:
+/// the contract says about a second (the example server reads the locks
+/// every second); this leaves room for a loaded machine.
+const LOCK_SYNC_BOUND: Duration = Duration::from_secs(10);
+
+/// Repeats `attempt` (made with the right credentials, so that it counts no
+/// failure) until it answers `429`; every answer before must be `200`.
+/// Fails when the lock has not arrived within [`LOCK_SYNC_BOUND`].
+async fn until_locked<F, Fut>(what: &str, attempt: F)
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = u16>,
+{
+    let deadline = Instant::now() + LOCK_SYNC_BOUND;
+    loop {
+        match attempt().await {
+            429 => return,
+            200 => assert!(
+                Instant::now() < deadline,
+                "{what}: the lock did not reach the other instance within {LOCK_SYNC_BOUND:?}"
+            ),
+            status => panic!("{what}: {status}"),
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wrong_passwords_split_over_two_instances_lock_the_username_on_both() {
+    let db = database!();
+    let (a, b) = two_instances(&db.url);
+    for server in [&a, &b] {
+        for _ in 0..5 {
+            assert_eq!(password_grant(server, "alice", "guess").await, 400);
+        }
+    }
+    // B counted the tenth failure: locked there at once, even for the right
+    // password (each instance alone counted five: before, both let alice in).
+    assert_eq!(password_grant(&b, "alice", "wonderland").await, 429);
+    // A reads the lock from the database.
+    until_locked("alice on A", || password_grant(&a, "alice", "wonderland")).await;
+    assert_eq!(password_grant(&b, "alice", "wonderland").await, 429);
+    // Another user is not affected, on either.
+    assert_eq!(password_grant(&a, "bob", "builder").await, 200);
+    assert_eq!(password_grant(&b, "bob", "builder").await, 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failed_client_authentications_split_over_two_instances_lock_the_client_on_both() {
+    let db = database!();
+    let (a, b) = two_instances(&db.url);
+    for server in [&a, &b] {
+        for _ in 0..5 {
+            assert_eq!(client_credentials(server, "guess").await, 401);
+        }
+    }
+    assert_eq!(client_credentials(&b, "rs-secret").await, 429);
+    until_locked("rs on A", || client_credentials(&a, "rs-secret")).await;
+    assert_eq!(client_credentials(&b, "rs-secret").await, 429);
+    // Another client is not affected.
+    let svc = http()
+        .post(a.url("/oauth/token"))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", "svc"),
+            ("client_secret", "svc-secret"),
+        ])
+        .send()
+        .await
+        .expect("token request");
+    assert_eq!(svc.status(), 200);
 }
 
 /// The `kid`s of a server's JWKS.

@@ -14,14 +14,22 @@ use crate::support::*;
 
 const MAX_FAILURES: u32 = 3;
 
-/// The threat's server behind the limiter on a free local port; its base URL.
-async fn limited_server() -> String {
-    let limiter = AuthFailureLimiter::new(
+fn limiter() -> AuthFailureLimiter {
+    AuthFailureLimiter::new(
         AuthFailureLimit::default()
             .with_max_failures(MAX_FAILURES)
             .with_window(Duration::from_secs(600))
             .with_lockout(Duration::from_secs(600)),
-    );
+    )
+}
+
+/// The threat's server behind the limiter on a free local port; its base URL.
+async fn limited_server() -> String {
+    serve_limited(limiter()).await
+}
+
+/// The threat's server behind `limiter` on a free local port; its base URL.
+async fn serve_limited(limiter: AuthFailureLimiter) -> String {
     let app = OAuthRoutes::new(Arc::new(server()))
         .limit_failed_authentications(limiter)
         .into_router();
@@ -175,4 +183,43 @@ async fn wrong_client_secrets_are_compared_as_digests_in_constant_time() {
         assert_eq!(response.status(), 401);
         assert_eq!(response.json(), reference.json(), "{guess}");
     }
+}
+
+/// Two instances whose limiters share a store (here SQLite in memory; on
+/// Postgres, see `e2e::multi_instance`) share one budget per client id: the
+/// instance that records the last failure of the budget refuses at once,
+/// the other once it has read the store's locks (the example server does
+/// so every second, `granted::axum::spawn_failure_sync`).
+#[cfg(feature = "sqlite")]
+#[tokio::test]
+async fn failures_split_over_two_instances_sharing_a_store_lock_the_client_on_both() {
+    use granted::throttle::FailureScope;
+
+    let store = Arc::new(
+        granted::sql::SqlStore::connect("sqlite::memory:")
+            .await
+            .expect("store"),
+    );
+    let (limiter_a, limiter_b) = (
+        limiter().with_store(FailureScope::CLIENT_ID, store.clone()),
+        limiter().with_store(FailureScope::CLIENT_ID, store.clone()),
+    );
+    let a = serve_limited(limiter_a.clone()).await;
+    let b = serve_limited(limiter_b).await;
+    for _ in 1..MAX_FAILURES {
+        assert_eq!(cc_basic(&a, "svc", "guess").await.status(), 401);
+    }
+    assert_eq!(cc_basic(&b, "svc", "guess").await.status(), 401);
+    assert_eq!(
+        cc_basic(&b, "svc", SVC_SECRET).await.status(),
+        429,
+        "the instance that recorded the last failure refuses at once"
+    );
+    assert_eq!(
+        cc_basic(&a, "svc", SVC_SECRET).await.status(),
+        200,
+        "the other one has not read the lock yet"
+    );
+    assert_eq!(limiter_a.sync_from_store().await.expect("sync"), 1);
+    assert_eq!(cc_basic(&a, "svc", SVC_SECRET).await.status(), 429);
 }

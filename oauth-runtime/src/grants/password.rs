@@ -89,7 +89,9 @@ pub enum SignIn<U> {
 /// password, which would otherwise stand out from the refusals and let the
 /// guessing go on), then the user's argon2 hash through the policy's
 /// bounded offload, with the same work for an unknown user; a failure
-/// counts against the username and the address.
+/// counts against the username and the address (in the budgets' shared
+/// store too, when they have one: a store error is logged, never the
+/// answer).
 ///
 /// The password grant calls it; so must a login page, so that one budget
 /// covers both.
@@ -114,7 +116,7 @@ pub async fn sign_in<S: UserStorage>(
     match (verify_user_password(policy, password, hash).await?, user) {
         (true, Some(user)) => Ok(SignIn::Valid(user)),
         _ => {
-            budgets.record_failure(username, peer);
+            budgets.record_failure_async(username, peer).await;
             Ok(SignIn::Invalid)
         }
     }
