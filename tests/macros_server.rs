@@ -249,9 +249,10 @@ fn server() -> Server<Store> {
         "user-alice".into(),
         UserClaims::from_json(serde_json::json!({"name": "Alice", "email": "alice@example.com"})).unwrap(),
     );
-    store
-        .into_server(KeyRing::new([SigningKey::generate(SigningAlg::Es256).unwrap()]))
-        .configure(|policy| policy.with_issuer("https://as.example"))
+    store.into_server(
+        KeyRing::new([SigningKey::generate(SigningAlg::Es256).unwrap()]),
+        "https://as.example",
+    )
 }
 
 /// Posts a token request for `client` (client_secret_post).
@@ -530,6 +531,9 @@ async fn openid_issues_an_id_token_and_serves_userinfo() {
         .await
         .unwrap();
     let code = server.approve(&pending, "user-alice", None).await.unwrap();
+    // The issuer given to `into_server` is the `iss` of the authorization
+    // response and of the id_token.
+    assert_eq!(code.param("iss"), Some("https://as.example"));
     let redeem = format!(
         "grant_type=authorization_code&code={}&redirect_uri=http%3A%2F%2F127.0.0.1%3A9000%2Fcb&code_verifier={VERIFIER}",
         code.param("code").unwrap()
@@ -537,12 +541,16 @@ async fn openid_issues_an_id_token_and_serves_userinfo() {
     let (status, json) = post(&server, "web", &redeem).await;
     assert_eq!(status, 200, "{json}");
     let id_token = text(&json, "id_token");
-    let header = id_token.split('.').next().unwrap();
-    let header: Value = serde_json::from_slice(
-        &base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, header).unwrap(),
-    )
-    .unwrap();
+    let part = |n: usize| -> Value {
+        let part = id_token.split('.').nth(n).unwrap();
+        serde_json::from_slice(
+            &base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, part).unwrap(),
+        )
+        .unwrap()
+    };
+    let header = part(0);
     assert_eq!(header["alg"], "ES256");
+    assert_eq!(part(1)["iss"], "https://as.example");
     let kids: Vec<Value> = server.signing_keys().jwks()["keys"]
         .as_array()
         .unwrap()

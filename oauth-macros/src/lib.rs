@@ -181,7 +181,8 @@ pub fn derive_user(input: TokenStream) -> TokenStream {
 /// storage: which grants are enabled and with which options. Checks at
 /// compile time that the block has every storage method the grants need, and
 /// implements the runtime's storage traits and `Grants` by delegating to
-/// them; adds `fn into_server(self) -> granted::Server<Self>`.
+/// them; adds `fn into_server(self) -> granted::Server<Self>` (with
+/// `openid`: `into_server(self, keys, issuer)`, below).
 ///
 /// ```ignore
 /// #[granted::server(
@@ -218,8 +219,25 @@ pub fn derive_user(input: TokenStream) -> TokenStream {
 /// `openid` adds an `id_token` to the code exchange when the user granted
 /// the `openid` scope, the userinfo endpoint, and the discovery fields of the
 /// metadata. It needs `authorization_code`, a code model with `nonce` and
-/// `auth_time` fields, and the `user_claims` storage method; `into_server`
-/// then takes the signing keys: `into_server(self, keys: granted::KeyRing)`.
+/// `auth_time` fields, and the `user_claims` storage method.
+///
+/// An OpenID provider cannot run without its signing keys and its issuer, so
+/// `into_server` then takes both, and is the only way to build its server
+/// (`granted::Server::new` does not compile for it):
+///
+/// ```ignore
+/// into_server(self, keys: granted::KeyRing, issuer: impl Into<String>) -> granted::Server<Self>
+///
+/// let keys = granted::KeyRing::new([granted::SigningKey::generate(granted::SigningAlg::Rs256)?]);
+/// let server = store.into_server(keys, "https://auth.example.com");
+/// ```
+///
+/// The issuer is the URL the provider is reached at (`https`, no query or
+/// fragment): the `iss` of every id_token, of the metadata and of the
+/// authorization responses. It belongs to the deployment, not to the policy,
+/// so it is not an argument of the attribute. Generate the keys once, store
+/// them, and load them on start (the example server keeps them in its
+/// database).
 /// `signing` is `"RS256"` (the default, which OpenID Connect Discovery §3
 /// requires every provider to offer), `"ES256"` or `"Ed25519"` (RFC 9864's
 /// fully-specified name; the deprecated `"EdDSA"` is refused, as are the

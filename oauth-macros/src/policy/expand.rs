@@ -1,7 +1,9 @@
 //! Stage 3: code generation from a validated [`Server`]. Emits the user's
 //! `impl` block unchanged, then, in an anonymous `const _: () = { ... };`,
 //! the storage traits delegating to the user's methods and the `Grants`
-//! implementation with the declared policy; plus an inherent `into_server`.
+//! implementation with the declared policy; plus an inherent `into_server`
+//! taking what the policy needs at start (OpenID Connect: the signing keys
+//! and the issuer).
 //!
 //! What a grant needs of the token model (`RefreshableToken`,
 //! `SubjectToken`) is checked by the grant's call in `Grants::exchange`,
@@ -170,9 +172,16 @@ fn grants_impl(server: &Server) -> TokenStream {
             }
         }
     });
+    let setup = if server.openid.is_some() {
+        quote!(#rt::OpenIdSetup)
+    } else {
+        quote!(())
+    };
     quote! {
         #[automatically_derived]
         impl #rt::Grants for #self_ty {
+            type Setup = #setup;
+
             fn policy(&self) -> #rt::Policy {
                 #rt::Policy::new([#(#rt::GrantType::#variants),*])
                     .with_pkce(#rt::PkcePolicy::#pkce)
@@ -235,26 +244,36 @@ fn into_server(server: &Server) -> TokenStream {
         doc.extend([
             String::new(),
             "OpenID Connect is declared: `keys` sign the id_tokens (generate them with".to_owned(),
-            "`granted::SigningKey::generate` once, store them, and load them on start).".to_owned(),
-            "id_tokens also need the issuer: `.configure(|p| p.with_issuer(...))`.".to_owned(),
+            "`granted::SigningKey::generate` once, store them, and load them on start),".to_owned(),
+            "and `issuer` is the provider's issuer identifier, the URL it is reached at".to_owned(),
+            "(`https://auth.example.com`): the `iss` of every id_token and of the metadata.".to_owned(),
         ]);
     }
     let doc = doc.iter().map(|line| format!(" {line}"));
+    let core = paths::core();
+    let std = paths::std();
     let (params, build) = if server.openid.is_some() {
         (
-            quote!(self, keys: #rt::oidc::KeyRing),
-            quote!(#rt::Server::new(self).with_signing_keys(keys)),
+            quote!(self, keys: #rt::oidc::KeyRing, issuer: impl #core::convert::Into<#std::string::String>),
+            quote!(#rt::Server::with_setup(self, #rt::OpenIdSetup::new(keys, issuer))),
         )
     } else {
         (quote!(self), quote!(#rt::Server::new(self)))
     };
+    // With `openid`, the method is spanned at it: a call without the keys
+    // or the issuer shows the `openid` that asks for them.
+    let span = server
+        .openid
+        .as_ref()
+        .map_or_else(proc_macro2::Span::call_site, |o| o.key.span());
+    let signature = quote_spanned!(span=> pub fn into_server(#params) -> #rt::Server<Self>);
     quote! {
         #[automatically_derived]
         impl #self_ty {
             #(#[doc = #doc])*
             #[must_use]
             #[allow(dead_code)]
-            pub fn into_server(#params) -> #rt::Server<Self> {
+            #signature {
                 #build
             }
         }

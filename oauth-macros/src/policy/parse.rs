@@ -148,7 +148,9 @@ pub(crate) fn parse(tokens: TokenStream, errors: &mut Errors) -> syn::Result<Arg
 
 fn unknown_key(name: &Ident, errors: &mut Errors) {
     let key = name.to_string();
-    let message = if GrantName::from_name(&key).is_some() {
+    let message = if let Some(message) = deployment_setting(&key) {
+        message
+    } else if GrantName::from_name(&key).is_some() {
         format!("`{key}` is a grant: list it inside `grants(...)`, e.g. `grants({key})`")
     } else if let Some(close) = suggest::closest(&key, KEYS) {
         format!("unknown argument `{key}`; did you mean `{close}`?")
@@ -156,6 +158,25 @@ fn unknown_key(name: &Ident, errors: &mut Errors) {
         format!("unknown argument `{key}`: expected {}", suggest::one_of(&KEYS))
     };
     errors.spanned(name, message);
+}
+
+/// Settings that belong to a deployment, not to the policy: where each goes.
+fn deployment_setting(key: &str) -> Option<String> {
+    let message = match key {
+        "issuer" | "iss" => {
+            "the issuer is not part of the policy: it is the URL of a deployment\n\
+             help: an OpenID provider takes it when it is built: \
+             `store.into_server(keys, \"https://auth.example.com\")`\n\
+             help: without `openid`, set it at start-up: \
+             `server.configure(|policy| policy.with_issuer(\"https://auth.example.com\"))`"
+        }
+        "keys" | "signing_keys" | "key" => {
+            "the signing keys are not part of the policy: they are loaded at start-up\n\
+             help: with `openid`, pass them to `store.into_server(keys, issuer)`"
+        }
+        _ => return None,
+    };
+    Some(message.to_owned())
 }
 
 /// `key = Type`, naming a struct with `#[derive(granted::<derive>)]`.
@@ -702,6 +723,10 @@ mod tests {
                 "unknown argument `grant`; did you mean `grants`?",
                 "unknown argument `acess_token_ttl`; did you mean `access_token_ttl`?"
             ]
+        );
+        assert!(
+            messages(quote!(issuer = "https://as.example"))[0]
+                .starts_with("the issuer is not part of the policy: it is the URL of a deployment\nhelp: an OpenID provider takes it when it is built: `store.into_server(keys,")
         );
         assert_eq!(
             messages(quote!(client_credentials)),

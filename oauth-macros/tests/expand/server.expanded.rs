@@ -168,6 +168,7 @@ const _: () = {
     }
     #[automatically_derived]
     impl ::granted::__private::runtime::Grants for Store {
+        type Setup = ();
         fn policy(&self) -> ::granted::__private::runtime::Policy {
             ::granted::__private::runtime::Policy::new([
                     ::granted::__private::runtime::GrantType::AuthorizationCode,
