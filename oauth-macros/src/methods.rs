@@ -205,6 +205,16 @@ impl Names {
     }
 }
 
+/// A parameter's type as the user writes it: `&str`, `&TokenHash`, or the
+/// user's model type.
+pub(crate) fn param_type(param: Param, names: &Names) -> &str {
+    match param {
+        Param::Str => "&str",
+        Param::Hash => "&TokenHash",
+        Param::Model(model) => names.of(model),
+    }
+}
+
 impl Method {
     /// The signature as the user writes it in their `impl` block, e.g.
     /// `async fn take_code(&self, hash: &TokenHash) -> Result<Option<Code>, MyError>`.
@@ -212,14 +222,7 @@ impl Method {
         let params: String = self
             .params
             .iter()
-            .map(|(name, param)| {
-                let ty = match param {
-                    Param::Str => "&str",
-                    Param::Hash => "&TokenHash",
-                    Param::Model(model) => names.of(*model),
-                };
-                format!(", {name}: {ty}")
-            })
+            .map(|(name, param)| format!(", {name}: {}", param_type(*param, names)))
             .collect();
         let ok = match self.returns {
             Returns::Unit => "()".to_owned(),
