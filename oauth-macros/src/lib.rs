@@ -57,9 +57,8 @@ use syn::{DeriveInput, parse_macro_input};
 #[proc_macro_derive(Client, attributes(oauth))]
 pub fn derive_client(input: TokenStream) -> TokenStream {
     let input = parse_macro_input!(input as DeriveInput);
-    derive::client::derive(&input)
-        .unwrap_or_else(syn::Error::into_compile_error)
-        .into()
+    // Never fails: on error, the errors come with a stand-in implementation.
+    derive::or_stand_in(derive::client::derive(&input), &input, derive::client::stand_in).into()
 }
 
 /// Implements `TokenModel` for an issued token, which storage keeps by hash.
@@ -108,9 +107,8 @@ pub fn derive_client(input: TokenStream) -> TokenStream {
 #[proc_macro_derive(Token, attributes(oauth))]
 pub fn derive_token(input: TokenStream) -> TokenStream {
     let input = parse_macro_input!(input as DeriveInput);
-    derive::token::derive(&input)
-        .unwrap_or_else(syn::Error::into_compile_error)
-        .into()
+    // Never fails: on error, the errors come with a stand-in implementation.
+    derive::or_stand_in(derive::token::derive(&input), &input, derive::token::stand_in).into()
 }
 
 /// Implements `CodeModel` for an authorization code, which storage keeps by
@@ -147,9 +145,8 @@ pub fn derive_token(input: TokenStream) -> TokenStream {
 #[proc_macro_derive(AuthorizationCode, attributes(oauth))]
 pub fn derive_authorization_code(input: TokenStream) -> TokenStream {
     let input = parse_macro_input!(input as DeriveInput);
-    derive::code::derive(&input)
-        .unwrap_or_else(syn::Error::into_compile_error)
-        .into()
+    // Never fails: on error, the errors come with a stand-in implementation.
+    derive::or_stand_in(derive::code::derive(&input), &input, derive::code::stand_in).into()
 }
 
 /// Implements `UserModel` for a resource owner.
@@ -172,9 +169,8 @@ pub fn derive_authorization_code(input: TokenStream) -> TokenStream {
 #[proc_macro_derive(User, attributes(oauth))]
 pub fn derive_user(input: TokenStream) -> TokenStream {
     let input = parse_macro_input!(input as DeriveInput);
-    derive::user::derive(&input)
-        .unwrap_or_else(syn::Error::into_compile_error)
-        .into()
+    // Never fails: on error, the errors come with a stand-in implementation.
+    derive::or_stand_in(derive::user::derive(&input), &input, derive::user::stand_in).into()
 }
 
 /// Declares the policy of an authorization server on the `impl` block of its

@@ -34,6 +34,9 @@ pub(crate) const KEYS: [&str; 10] = [
 /// every grant and option inside `grants(...)`.
 struct Item {
     name: Ident,
+    /// The name was written as a string literal (`"authorization_code"`):
+    /// reported once, then read as the name it holds.
+    quoted: Option<LitStr>,
     value: Value,
 }
 
@@ -45,7 +48,20 @@ enum Value {
 
 impl Parse for Item {
     fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
-        let name = input.call(Ident::parse_any)?;
+        let (name, quoted) = if input.peek(LitStr) {
+            let lit: LitStr = input.parse()?;
+            let mut name = syn::parse_str::<Ident>(&lit.value()).map_err(|_| {
+                syn::Error::new(
+                    lit.span(),
+                    "expected a name, not a string: write names without quotes, e.g. \
+                     `grants(authorization_code)`",
+                )
+            })?;
+            name.set_span(lit.span());
+            (name, Some(lit))
+        } else {
+            (input.call(Ident::parse_any)?, None)
+        };
         let value = if input.peek(Token![=]) {
             let eq: Token![=] = input.parse()?;
             let tokens = until_comma(input)?;
@@ -63,7 +79,7 @@ impl Parse for Item {
         } else {
             Value::Flag
         };
-        Ok(Item { name, value })
+        Ok(Item { name, quoted, value })
     }
 }
 
@@ -116,12 +132,31 @@ fn items(tokens: TokenStream) -> syn::Result<Punctuated<Item, Token![,]>> {
     Punctuated::<Item, Token![,]>::parse_terminated.parse2(tokens)
 }
 
+/// The items of a list, each quoted name reported (and then read as the
+/// name it holds, so that nothing else is reported about it).
+fn checked_items(tokens: TokenStream, errors: &mut Errors) -> Option<Punctuated<Item, Token![,]>> {
+    let items = errors.ok(items(tokens))?;
+    items.iter().for_each(|item| report_quoted(item, errors));
+    Some(items)
+}
+
+fn report_quoted(item: &Item, errors: &mut Errors) {
+    if let Some(lit) = &item.quoted {
+        errors.spanned(
+            lit,
+            format!("`{}` is a name, not a string: write it without quotes", item.name),
+        );
+    }
+}
+
 /// Parses the attribute's arguments. `Err` only when the argument list
 /// itself is malformed; every other mistake is recorded in `errors`.
 pub(crate) fn parse(tokens: TokenStream, errors: &mut Errors) -> syn::Result<Args> {
     let mut args = Args::default();
     let mut seen: Vec<Ident> = Vec::new();
-    for item in items(tokens)? {
+    let all = items(tokens)?;
+    all.iter().for_each(|item| report_quoted(item, errors));
+    for item in all {
         let key = item.name.to_string();
         if seen.contains(&item.name) {
             errors.spanned(&item.name, format!("`{key}` is given twice"));
@@ -204,13 +239,19 @@ fn grants(item: Item, errors: &mut Errors) -> Option<GrantsArg> {
         );
         return None;
     };
-    let entries = errors.ok(items(tokens))?;
+    let entries = checked_items(tokens, errors)?;
     let mut arg = GrantsArg {
         key,
         grants: Vec::new(),
         had_errors: false,
+        meant: Vec::new(),
     };
     for entry in entries {
+        if let Some(Some(GrantName::Supported(meant))) =
+            suggest::closest(&entry.name.to_string(), GrantName::NAMES).map(GrantName::from_name)
+        {
+            arg.meant.push(meant);
+        }
         match grant(entry, errors) {
             Some(spec) if arg.grants.iter().any(|g| g.name == spec.name) => {
                 errors.spanned(&spec.ident, format!("grant `{}` is listed twice", spec.ident));
@@ -246,7 +287,7 @@ fn grant(item: Item, errors: &mut Errors) -> Option<GrantSpec> {
     };
     let options = match item.value {
         Value::Flag => return Some(spec),
-        Value::List(tokens) => errors.ok(items(tokens))?,
+        Value::List(tokens) => checked_items(tokens, errors)?,
         Value::Assign(tokens) => {
             errors.spanned(
                 tokens,
@@ -368,7 +409,7 @@ fn openid(item: Item, errors: &mut Errors) -> Option<OpenIdArg> {
                 signing: Signing::default(),
             });
         }
-        Value::List(tokens) => errors.ok(items(tokens))?,
+        Value::List(tokens) => checked_items(tokens, errors)?,
         Value::Assign(tokens) => {
             errors.spanned(tokens, expected);
             return None;
@@ -864,6 +905,51 @@ mod tests {
                 "write the opt-in alone: `allow_insecure`",
                 "a grant takes its options in parentheses: `refresh_token(...)`"
             ]
+        );
+    }
+
+    #[test]
+    fn quoted_names_are_one_error_and_read_as_names() {
+        let (args, messages) = run(quote!(
+            "client" = App,
+            token = Token,
+            grants("authorization_code", refresh_token("rotate"))
+        ));
+        assert_eq!(
+            messages,
+            [
+                "`client` is a name, not a string: write it without quotes",
+                "`authorization_code` is a name, not a string: write it without quotes",
+                "`rotate` is a name, not a string: write it without quotes"
+            ]
+        );
+        let Some(args) = args else { return };
+        assert!(args.client.is_some());
+        let grants = args.grants.map(|g| g.grants).unwrap_or_default();
+        assert_eq!(
+            grants.iter().map(|g| g.name).collect::<Vec<_>>(),
+            [
+                GrantName::Supported(Grant::AuthorizationCode),
+                GrantName::Supported(Grant::RefreshToken)
+            ]
+        );
+        assert_eq!(
+            messages_of_str("grants(\"authorization code\")"),
+            ["expected a name, not a string: write names without quotes, e.g. `grants(authorization_code)`"]
+        );
+    }
+
+    fn messages_of_str(text: &str) -> Vec<String> {
+        messages(text.parse().unwrap_or_default())
+    }
+
+    #[test]
+    fn misspelt_grants_record_what_they_meant() {
+        let (args, _) = run(quote!(grants(authorisation_code, refresh, nonsense)));
+        let grants = args.and_then(|a| a.grants);
+        assert_eq!(
+            grants.map(|g| g.meant),
+            Some(vec![Grant::AuthorizationCode, Grant::RefreshToken])
         );
     }
 

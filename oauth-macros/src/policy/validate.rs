@@ -317,6 +317,11 @@ fn check_methods(
             for ty in method.granted_types() {
                 message.push_str(&format!("\nnote: `{ty}` is `granted::{ty}`"));
             }
+            message.push_str(&format!(
+                "\nnote: only the methods of the `impl` block under `#[granted::server]` count: \
+                 if `{}` is in another `impl {self_ty}` block, move it into this one",
+                method.name
+            ));
             errors.at(span, message);
             continue;
         };
@@ -630,7 +635,9 @@ mod tests {
                 "grant `refresh_token` needs a storage method that is missing: `rotate_refresh_token`\n\
               help: add to `impl Store`:\n    \
               async fn rotate_refresh_token(&self, old: &TokenHash, new: Token) -> Result<bool, StoreError>\n\
-              note: `TokenHash` is `granted::TokenHash`"
+              note: `TokenHash` is `granted::TokenHash`\n\
+              note: only the methods of the `impl` block under `#[granted::server]` count: if \
+              `rotate_refresh_token` is in another `impl Store` block, move it into this one"
             ]
         );
     }
