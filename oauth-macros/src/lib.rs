@@ -30,14 +30,12 @@ use syn::{DeriveInput, parse_macro_input};
 
 /// Implements `ClientModel` for a registered client.
 ///
-/// Mark the fields with their roles; other fields are ignored.
-///
-/// | role | field type |
-/// | --- | --- |
-/// | `client_id` | `String` |
-/// | `client_secret` | `Option<String>`: the hash from `granted::hash_client_secret`; `None` marks a public client |
-/// | `redirect_uris`, `grant_types`, `scope` | `Vec<String>`, a space-separated `String`, or `granted::Scope` |
-/// | `token_endpoint_auth_method` (optional) | `String` or `granted::AuthMethod`; without it, `client_secret_basic` for clients with a secret and `none` without |
+/// Mark the fields with their roles; other fields are ignored. Roles:
+/// `client_id`, `client_secret` (the hash from
+/// `granted::hash_client_secret`; `None` marks a public client),
+/// `redirect_uris`, `grant_types`, `scope`, and optionally
+/// `token_endpoint_auth_method`. The types each accepts are in the table
+/// below, with those of the other derives.
 ///
 /// ```ignore
 /// #[derive(granted::Client)]
@@ -54,6 +52,8 @@ use syn::{DeriveInput, parse_macro_input};
 ///     scope: String,
 /// }
 /// ```
+///
+#[doc = include_str!("../docs/field-types.md")]
 #[proc_macro_derive(Client, attributes(oauth))]
 pub fn derive_client(input: TokenStream) -> TokenStream {
     let input = parse_macro_input!(input as DeriveInput);
@@ -63,19 +63,17 @@ pub fn derive_client(input: TokenStream) -> TokenStream {
 
 /// Implements `TokenModel` for an issued token, which storage keeps by hash.
 ///
-/// Required roles: `access_token` (`String` holding the hex SHA-256, or
-/// `granted::TokenHash`), `client_id` (`String`), `scope` (`String` or
-/// `Vec<String>`), `family` (`String`), `issued_at` and `expires_at` (`i64`
-/// Unix seconds).
+/// Required roles: `access_token` (its SHA-256, never the token itself),
+/// `client_id`, `scope`, `family`, `issued_at` and `expires_at`.
 ///
-/// Optional roles: `subject` (`Option<String>`, the user; needed by grants
-/// acting for a user, and implements `SubjectToken`), and the four refresh
-/// fields together: `refresh_token` (`Option<String>`),
-/// `refresh_expires_at` (`Option<i64>`), `rotated` (`bool`) and
-/// `refresh_scope` (`Option<String>`: the refresh token's scope when a
-/// refresh narrowed the access token's, RFC 6749 §6; `None` when they are
-/// the same), which implement `RefreshableToken`. Fields without a role are
-/// set to `Default::default()` when the runtime issues a token.
+/// Optional roles: `subject` (the user; needed by grants acting for a user,
+/// and implements `SubjectToken`), and the four refresh fields together:
+/// `refresh_token`, `refresh_expires_at`, `rotated` and `refresh_scope` (the
+/// refresh token's scope when a refresh narrowed the access token's, RFC
+/// 6749 §6; `None` when they are the same), which implement
+/// `RefreshableToken`. Fields without a role are set to `Default::default()`
+/// when the runtime issues a token. The types each role accepts are in the
+/// table below.
 ///
 /// ```ignore
 /// #[derive(granted::Token)]
@@ -104,6 +102,8 @@ pub fn derive_client(input: TokenStream) -> TokenStream {
 ///     refresh_scope: Option<String>,
 /// }
 /// ```
+///
+#[doc = include_str!("../docs/field-types.md")]
 #[proc_macro_derive(Token, attributes(oauth))]
 pub fn derive_token(input: TokenStream) -> TokenStream {
     let input = parse_macro_input!(input as DeriveInput);
@@ -114,12 +114,11 @@ pub fn derive_token(input: TokenStream) -> TokenStream {
 /// Implements `CodeModel` for an authorization code, which storage keeps by
 /// hash.
 ///
-/// Required roles: `code` (hex `String` or `granted::TokenHash`),
-/// `client_id`, `subject` (`String`), `redirect_uri`, `code_challenge`,
-/// `code_challenge_method` (`Option<String>`), `scope` (`String` or
-/// `Vec<String>`), `expires_at` (`i64`). Optional: `nonce`
-/// (`Option<String>`) and `auth_time` (`Option<i64>`), both needed for
-/// OpenID Connect. Fields without a role are set to `Default::default()`.
+/// Required roles: `code` (its SHA-256), `client_id`, `subject`,
+/// `redirect_uri`, `code_challenge`, `code_challenge_method`, `scope`,
+/// `expires_at`. Optional: `nonce` and `auth_time`, both needed for OpenID
+/// Connect. Fields without a role are set to `Default::default()`. The
+/// types each role accepts are in the table below.
 ///
 /// ```ignore
 /// #[derive(granted::AuthorizationCode)]
@@ -142,6 +141,8 @@ pub fn derive_token(input: TokenStream) -> TokenStream {
 ///     expires_at: i64,
 /// }
 /// ```
+///
+#[doc = include_str!("../docs/field-types.md")]
 #[proc_macro_derive(AuthorizationCode, attributes(oauth))]
 pub fn derive_authorization_code(input: TokenStream) -> TokenStream {
     let input = parse_macro_input!(input as DeriveInput);
@@ -152,8 +153,8 @@ pub fn derive_authorization_code(input: TokenStream) -> TokenStream {
 /// Implements `UserModel` for a resource owner.
 ///
 /// Roles: `subject` (the stable, opaque user id), `username`, and
-/// `password_hash` (the argon2 PHC string from `granted::hash_password`),
-/// each a `String`.
+/// `password_hash` (the argon2 PHC string from `granted::hash_password`).
+/// The types each accepts are in the table below.
 ///
 /// ```ignore
 /// #[derive(granted::User)]
@@ -166,6 +167,8 @@ pub fn derive_authorization_code(input: TokenStream) -> TokenStream {
 ///     password_hash: String,
 /// }
 /// ```
+///
+#[doc = include_str!("../docs/field-types.md")]
 #[proc_macro_derive(User, attributes(oauth))]
 pub fn derive_user(input: TokenStream) -> TokenStream {
     let input = parse_macro_input!(input as DeriveInput);
@@ -207,7 +210,7 @@ pub fn derive_user(input: TokenStream) -> TokenStream {
 /// | `user = Type` | the user model (`#[derive(granted::User)]`); required by `password` |
 /// | `grants(...)` | the enabled grants, below; at least one |
 /// | `access_token_ttl = "1h"`, `refresh_token_ttl = "30d"`, `code_ttl = "60s"` | lifetimes (these are the defaults): a positive whole number and a unit, `s`, `m`, `h` or `d` |
-/// | `scopes = "read write"` | the declared scopes (`scopes_supported` in the metadata) |
+/// | `scopes = "read write"` | the declared scopes (`scopes_supported` in the metadata), separated by single spaces; each is visible ASCII without `"` or `\` (RFC 6749 §3.3), and commas are refused (`"read, write"` would declare `read,`) |
 /// | `openid`, `openid(signing = "RS256")` | OpenID Connect on the code flow, below |
 ///
 /// # OpenID Connect

@@ -210,6 +210,27 @@ fn record_conversions(model: &Model<'_>, record: &TokenStream, fields: &[RecordF
 mod tests {
     use super::*;
 
+    /// The one table of field types names every role of every derive.
+    #[test]
+    fn the_field_type_table_lists_every_role() {
+        let table = include_str!("../../docs/field-types.md");
+        for spec in [&client::SPEC, &token::SPEC, &code::SPEC, &user::SPEC] {
+            let derive = spec.derive;
+            let rows: Vec<&str> = table
+                .lines()
+                .filter(|line| line.starts_with(&format!("| `{derive}` |")))
+                .collect();
+            for role in spec.required.iter().chain(spec.optional) {
+                let written = format!("`{}`", role.name);
+                assert!(
+                    rows.iter()
+                        .any(|row| row.split('|').nth(2).is_some_and(|cell| cell.contains(&written))),
+                    "docs/field-types.md has no row for {derive} {written}"
+                );
+            }
+        }
+    }
+
     #[test]
     fn a_failed_derive_comes_with_stand_ins_of_its_traits() {
         let input: DeriveInput = syn::parse_quote! {

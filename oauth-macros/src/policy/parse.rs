@@ -635,10 +635,22 @@ fn scopes(item: Item, errors: &mut Errors) -> Option<ScopesArg> {
 }
 
 /// Parses declared scopes with RFC 6749 §3.3's rules, like the runtime's
-/// `Scope::parse`, and refuses duplicates.
+/// `Scope::parse`, and refuses duplicates. Commas are refused too: §3.3
+/// allows them inside a scope token, but in a declaration they are a list
+/// written the wrong way (`"read, write"` would declare `read,`).
 pub(crate) fn parse_scopes(text: &str) -> Result<Vec<String>, String> {
     if text.trim().is_empty() {
         return Err("declare at least one scope, or remove `scopes`".to_owned());
+    }
+    if text.contains(',') {
+        let spaced: Vec<&str> = text
+            .split(|c: char| c == ',' || c.is_whitespace())
+            .filter(|s| !s.is_empty())
+            .collect();
+        return Err(format!(
+            "scopes are separated by spaces, not commas (RFC 6749 §3.3): write `scopes = \"{}\"`",
+            spaced.join(" ")
+        ));
     }
     let mut scopes: Vec<String> = Vec::new();
     for token in text.split(' ') {
@@ -884,6 +896,15 @@ mod tests {
         assert!(parse_scopes("read read").is_err_and(|e| e.contains("twice")));
         assert!(parse_scopes("ré").is_err_and(|e| e.contains("`é`")));
         assert!(parse_scopes("a\"b").is_err());
+        assert_eq!(
+            parse_scopes("read, write"),
+            Err(
+                "scopes are separated by spaces, not commas (RFC 6749 §3.3): write `scopes = \"read write\"`"
+                    .to_owned()
+            )
+        );
+        assert!(parse_scopes("read,write").is_err_and(|e| e.contains("`scopes = \"read write\"`")));
+        assert!(parse_scopes("read\twrite").is_err_and(|e| e.contains("the character \\t")));
     }
 
     #[test]
