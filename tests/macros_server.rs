@@ -2,7 +2,7 @@
 //! the models, `#[granted::server]` on a store of plain `HashMap`s, and every
 //! grant driven through `into_server().token(...)`.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
@@ -111,6 +111,8 @@ struct Tables {
     clients: HashMap<String, App>,
     /// By access token hash.
     tokens: HashMap<String, Token>,
+    /// Revoked families: a token saved into one later is dropped.
+    revoked_families: HashSet<String>,
     codes: HashMap<TokenHash, Code>,
     /// By login.
     users: HashMap<String, Account>,
@@ -153,7 +155,9 @@ impl Store {
 
     async fn save_token(&self, token: Token) -> Result<(), StoreError> {
         let mut tables = self.tables()?;
-        tables.tokens.insert(token.access_token_hash.clone(), token);
+        if !tables.revoked_families.contains(&token.family) {
+            tables.tokens.insert(token.access_token_hash.clone(), token);
+        }
         Ok(())
     }
 
@@ -162,7 +166,9 @@ impl Store {
     }
 
     async fn revoke_token_family(&self, family: &str) -> Result<(), StoreError> {
-        self.tables()?.tokens.retain(|_, token| token.family != family);
+        let mut tables = self.tables()?;
+        tables.tokens.retain(|_, token| token.family != family);
+        tables.revoked_families.insert(family.to_owned());
         Ok(())
     }
 
@@ -575,4 +581,19 @@ async fn openid_issues_an_id_token_and_serves_userinfo() {
         metadata["id_token_signing_alg_values_supported"],
         serde_json::json!(["ES256"])
     );
+}
+
+/// The store follows the storage rules of every trait its grants made it
+/// implement (`#[granted::server]` declares them to the kit: codes and
+/// refresh tokens here).
+#[cfg(feature = "testing")]
+#[tokio::test(flavor = "multi_thread")]
+async fn the_store_follows_the_storage_rules_its_grants_declare() {
+    use granted::testing::{Rule, check_storage};
+    let report = check_storage(|| async { Store::default() }).await;
+    report.assert_passed();
+    for rule in [Rule::TakeCodeIsAtomic, Rule::RotateRefreshTokenIsAtomic] {
+        assert!(report.held().contains(&rule), "{rule} did not run: {report}");
+    }
+    assert!(!report.held().contains(&Rule::SessionsLiveUntilTheyEnd));
 }

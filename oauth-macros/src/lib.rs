@@ -288,6 +288,14 @@ pub fn derive_user(input: TokenStream) -> TokenStream {
 /// - `async fn user_claims(&self, subject: &str) -> Result<Option<UserClaims>, MyError>`
 ///
 /// Other methods of the block are left alone. Every future must be `Send`.
+///
+/// What the signatures cannot say (a revoked token family stays revoked,
+/// `refresh_token` also finds rotated tokens, `take_code` and
+/// `rotate_refresh_token` are atomic) is in the docs of the runtime's
+/// storage traits, and checked by the storage conformance kit: with the
+/// `testing` feature of `granted`, a test calling
+/// `granted::testing::check_storage(|| async { Store::new() })` drives the
+/// storage through the rules of every grant declared here.
 #[proc_macro_attribute]
 pub fn server(args: TokenStream, item: TokenStream) -> TokenStream {
     // Never fails: on error the user's `impl` block is kept beside the errors.

@@ -596,6 +596,14 @@ impl ClaimsStorage for MemoryStore {
     }
 }
 
+impl crate::storage::DeclaredStorage for MemoryStore {
+    fn declare<V: crate::storage::StorageVisitor<Self>>(visitor: &mut V) {
+        visitor.codes();
+        visitor.refresh_tokens();
+        visitor.sessions();
+    }
+}
+
 impl Grants for MemoryStore {
     /// The policy is chosen at run time: [`Server::new`](crate::Server::new)
     /// serves OAuth 2.0, [`Server::with_setup`](crate::Server::with_setup)

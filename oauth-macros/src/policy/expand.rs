@@ -108,6 +108,11 @@ fn storage_impls(server: &Server) -> TokenStream {
             }
         });
     }
+    out.extend(declared_storage(
+        self_ty,
+        server.enables(Grant::AuthorizationCode),
+        server.enables(Grant::RefreshToken),
+    ));
     if let Some(user) = server.user.as_ref().filter(|_| server.enables(Grant::Password)) {
         let methods = glue(StorageTrait::UserStorage);
         out.extend(quote! {
@@ -119,6 +124,29 @@ fn storage_impls(server: &Server) -> TokenStream {
         });
     }
     out
+}
+
+/// `DeclaredStorage`: which storage traits the grants made the storage
+/// implement, for tools generic over storages (the conformance kit).
+fn declared_storage(self_ty: &syn::Type, codes: bool, refresh_tokens: bool) -> TokenStream {
+    let rt = paths::runtime();
+    let calls = [
+        codes.then(|| quote!(visitor.codes();)),
+        refresh_tokens.then(|| quote!(visitor.refresh_tokens();)),
+    ];
+    let visitor = if codes || refresh_tokens {
+        quote!(visitor)
+    } else {
+        quote!(_)
+    };
+    quote! {
+        #[automatically_derived]
+        impl #rt::storage::DeclaredStorage for #self_ty {
+            fn declare<V: #rt::storage::StorageVisitor<Self>>(#visitor: &mut V) {
+                #(#calls)*
+            }
+        }
+    }
 }
 
 /// `Grants`: the declared policy and the dispatch to the enabled grants.
@@ -354,9 +382,11 @@ pub(crate) fn stand_ins(known: &Known) -> TokenStream {
         quote!(())
     };
     let into_server = into_server_fn(self_ty, known.openid, &[]);
+    let declared = declared_storage(self_ty, false, false);
     quote! {
         const _: () = {
             #out
+            #declared
 
             impl #rt::Grants for #self_ty {
                 type Setup = #setup;

@@ -200,6 +200,7 @@ mod tests {
             "impl :: granted :: __private :: runtime :: storage :: CodeStorage for Store { type Code = Code",
             "impl :: granted :: __private :: runtime :: storage :: RefreshStorage for Store",
             "impl :: granted :: __private :: runtime :: Grants for Store { type Setup = () ;",
+            "impl :: granted :: __private :: runtime :: storage :: DeclaredStorage for Store",
             "pub fn into_server (self) -> :: granted :: __private :: runtime :: Server < Self >",
         ] {
             assert!(output.contains(expected), "`{expected}` missing from {output}");

@@ -150,6 +150,15 @@ const _: () = {
         }
     }
     #[automatically_derived]
+    impl ::granted::__private::runtime::storage::DeclaredStorage for Store {
+        fn declare<V: ::granted::__private::runtime::storage::StorageVisitor<Self>>(
+            visitor: &mut V,
+        ) {
+            visitor.codes();
+            visitor.refresh_tokens();
+        }
+    }
+    #[automatically_derived]
     impl ::granted::__private::runtime::storage::UserStorage for Store {
         type User = Account;
         fn user_by_username(
