@@ -19,6 +19,8 @@
 pub mod axum;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub mod sql;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 pub use oauth_macros::{AuthorizationCode, Client, Token, User, server};
 pub use oauth_runtime::*;

@@ -2,7 +2,7 @@
 //! the models, `#[granted::server]` on a store of plain `HashMap`s, and every
 //! grant driven through `into_server().token(...)`.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
@@ -111,6 +111,8 @@ struct Tables {
     clients: HashMap<String, App>,
     /// By access token hash.
     tokens: HashMap<String, Token>,
+    /// Revoked families: a token saved into one later is dropped.
+    revoked_families: HashSet<String>,
     codes: HashMap<TokenHash, Code>,
     /// By login.
     users: HashMap<String, Account>,
@@ -153,7 +155,9 @@ impl Store {
 
     async fn save_token(&self, token: Token) -> Result<(), StoreError> {
         let mut tables = self.tables()?;
-        tables.tokens.insert(token.access_token_hash.clone(), token);
+        if !tables.revoked_families.contains(&token.family) {
+            tables.tokens.insert(token.access_token_hash.clone(), token);
+        }
         Ok(())
     }
 
@@ -162,7 +166,9 @@ impl Store {
     }
 
     async fn revoke_token_family(&self, family: &str) -> Result<(), StoreError> {
-        self.tables()?.tokens.retain(|_, token| token.family != family);
+        let mut tables = self.tables()?;
+        tables.tokens.retain(|_, token| token.family != family);
+        tables.revoked_families.insert(family.to_owned());
         Ok(())
     }
 
@@ -249,9 +255,10 @@ fn server() -> Server<Store> {
         "user-alice".into(),
         UserClaims::from_json(serde_json::json!({"name": "Alice", "email": "alice@example.com"})).unwrap(),
     );
-    store
-        .into_server(KeyRing::new([SigningKey::generate(SigningAlg::Es256).unwrap()]))
-        .configure(|policy| policy.with_issuer("https://as.example"))
+    store.into_server(
+        KeyRing::new([SigningKey::generate(SigningAlg::Es256).unwrap()]),
+        "https://as.example",
+    )
 }
 
 /// Posts a token request for `client` (client_secret_post).
@@ -530,6 +537,9 @@ async fn openid_issues_an_id_token_and_serves_userinfo() {
         .await
         .unwrap();
     let code = server.approve(&pending, "user-alice", None).await.unwrap();
+    // The issuer given to `into_server` is the `iss` of the authorization
+    // response and of the id_token.
+    assert_eq!(code.param("iss"), Some("https://as.example"));
     let redeem = format!(
         "grant_type=authorization_code&code={}&redirect_uri=http%3A%2F%2F127.0.0.1%3A9000%2Fcb&code_verifier={VERIFIER}",
         code.param("code").unwrap()
@@ -537,12 +547,16 @@ async fn openid_issues_an_id_token_and_serves_userinfo() {
     let (status, json) = post(&server, "web", &redeem).await;
     assert_eq!(status, 200, "{json}");
     let id_token = text(&json, "id_token");
-    let header = id_token.split('.').next().unwrap();
-    let header: Value = serde_json::from_slice(
-        &base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, header).unwrap(),
-    )
-    .unwrap();
+    let part = |n: usize| -> Value {
+        let part = id_token.split('.').nth(n).unwrap();
+        serde_json::from_slice(
+            &base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, part).unwrap(),
+        )
+        .unwrap()
+    };
+    let header = part(0);
     assert_eq!(header["alg"], "ES256");
+    assert_eq!(part(1)["iss"], "https://as.example");
     let kids: Vec<Value> = server.signing_keys().jwks()["keys"]
         .as_array()
         .unwrap()
@@ -567,4 +581,19 @@ async fn openid_issues_an_id_token_and_serves_userinfo() {
         metadata["id_token_signing_alg_values_supported"],
         serde_json::json!(["ES256"])
     );
+}
+
+/// The store follows the storage rules of every trait its grants made it
+/// implement (`#[granted::server]` declares them to the kit: codes and
+/// refresh tokens here).
+#[cfg(feature = "testing")]
+#[tokio::test(flavor = "multi_thread")]
+async fn the_store_follows_the_storage_rules_its_grants_declare() {
+    use granted::testing::{Rule, check_storage};
+    let report = check_storage(|| async { Store::default() }).await;
+    report.assert_passed();
+    for rule in [Rule::TakeCodeIsAtomic, Rule::RotateRefreshTokenIsAtomic] {
+        assert!(report.held().contains(&rule), "{rule} did not run: {report}");
+    }
+    assert!(!report.held().contains(&Rule::SessionsLiveUntilTheyEnd));
 }

@@ -90,10 +90,9 @@ async fn run(args: Args) -> Result<(), String> {
     let store_secret = store.shared_secret("login_csrf").await?;
     store.follow_shared_keys(&keys, args.key_refresh).await?;
     let budgets = FailureBudgets::new(store.failure_store());
-    let server = Arc::new(store.into_server(keys).configure(|policy| {
+    let server = Arc::new(store.into_server(keys, &issuer).configure(|policy| {
         policy
             .with_password_budgets(budgets.passwords.clone())
-            .with_issuer(&issuer)
             .with_code_ttl(args.code_ttl)
             .with_access_token_ttl(args.access_token_ttl)
             .with_refresh_token_ttl(args.refresh_token_ttl)

@@ -300,6 +300,25 @@ mod tests {
         assert!(!message.contains('\n'));
     }
 
+    /// The example's store follows the storage rules on both backends: those
+    /// of its declared grants, and those of the login sessions it implements
+    /// itself.
+    #[cfg(feature = "testing")]
+    #[tokio::test(flavor = "multi_thread")]
+    async fn the_example_store_follows_the_storage_rules() {
+        for db in ["memory", "sqlite::memory:"] {
+            let report = granted::testing::StorageKit::new(|| async {
+                ExampleStore::open(db).await.expect("the example store")
+            })
+            .declared()
+            .sessions()
+            .run()
+            .await;
+            assert!(report.passed(), "--db {db}: {report}");
+            assert_eq!(report.held(), granted::testing::Rule::ALL);
+        }
+    }
+
     #[tokio::test]
     async fn an_unreachable_database_is_a_redacted_one_line_error() {
         // Port 1 on the loopback: nothing listens there.

@@ -30,14 +30,12 @@ use syn::{DeriveInput, parse_macro_input};
 
 /// Implements `ClientModel` for a registered client.
 ///
-/// Mark the fields with their roles; other fields are ignored.
-///
-/// | role | field type |
-/// | --- | --- |
-/// | `client_id` | `String` |
-/// | `client_secret` | `Option<String>`: the hash from `granted::hash_client_secret`; `None` marks a public client |
-/// | `redirect_uris`, `grant_types`, `scope` | `Vec<String>`, a space-separated `String`, or `granted::Scope` |
-/// | `token_endpoint_auth_method` (optional) | `String` or `granted::AuthMethod`; without it, `client_secret_basic` for clients with a secret and `none` without |
+/// Mark the fields with their roles; other fields are ignored. Roles:
+/// `client_id`, `client_secret` (the hash from
+/// `granted::hash_client_secret`; `None` marks a public client),
+/// `redirect_uris`, `grant_types`, `scope`, and optionally
+/// `token_endpoint_auth_method`. The types each accepts are in the table
+/// below, with those of the other derives.
 ///
 /// ```ignore
 /// #[derive(granted::Client)]
@@ -54,29 +52,28 @@ use syn::{DeriveInput, parse_macro_input};
 ///     scope: String,
 /// }
 /// ```
+///
+#[doc = include_str!("../docs/field-types.md")]
 #[proc_macro_derive(Client, attributes(oauth))]
 pub fn derive_client(input: TokenStream) -> TokenStream {
     let input = parse_macro_input!(input as DeriveInput);
-    derive::client::derive(&input)
-        .unwrap_or_else(syn::Error::into_compile_error)
-        .into()
+    // Never fails: on error, the errors come with a stand-in implementation.
+    derive::or_stand_in(derive::client::derive(&input), &input, derive::client::stand_in).into()
 }
 
 /// Implements `TokenModel` for an issued token, which storage keeps by hash.
 ///
-/// Required roles: `access_token` (`String` holding the hex SHA-256, or
-/// `granted::TokenHash`), `client_id` (`String`), `scope` (`String` or
-/// `Vec<String>`), `family` (`String`), `issued_at` and `expires_at` (`i64`
-/// Unix seconds).
+/// Required roles: `access_token` (its SHA-256, never the token itself),
+/// `client_id`, `scope`, `family`, `issued_at` and `expires_at`.
 ///
-/// Optional roles: `subject` (`Option<String>`, the user; needed by grants
-/// acting for a user, and implements `SubjectToken`), and the four refresh
-/// fields together: `refresh_token` (`Option<String>`),
-/// `refresh_expires_at` (`Option<i64>`), `rotated` (`bool`) and
-/// `refresh_scope` (`Option<String>`: the refresh token's scope when a
-/// refresh narrowed the access token's, RFC 6749 §6; `None` when they are
-/// the same), which implement `RefreshableToken`. Fields without a role are
-/// set to `Default::default()` when the runtime issues a token.
+/// Optional roles: `subject` (the user; needed by grants acting for a user,
+/// and implements `SubjectToken`), and the four refresh fields together:
+/// `refresh_token`, `refresh_expires_at`, `rotated` and `refresh_scope` (the
+/// refresh token's scope when a refresh narrowed the access token's, RFC
+/// 6749 §6; `None` when they are the same), which implement
+/// `RefreshableToken`. Fields without a role are set to `Default::default()`
+/// when the runtime issues a token. The types each role accepts are in the
+/// table below.
 ///
 /// ```ignore
 /// #[derive(granted::Token)]
@@ -105,23 +102,23 @@ pub fn derive_client(input: TokenStream) -> TokenStream {
 ///     refresh_scope: Option<String>,
 /// }
 /// ```
+///
+#[doc = include_str!("../docs/field-types.md")]
 #[proc_macro_derive(Token, attributes(oauth))]
 pub fn derive_token(input: TokenStream) -> TokenStream {
     let input = parse_macro_input!(input as DeriveInput);
-    derive::token::derive(&input)
-        .unwrap_or_else(syn::Error::into_compile_error)
-        .into()
+    // Never fails: on error, the errors come with a stand-in implementation.
+    derive::or_stand_in(derive::token::derive(&input), &input, derive::token::stand_in).into()
 }
 
 /// Implements `CodeModel` for an authorization code, which storage keeps by
 /// hash.
 ///
-/// Required roles: `code` (hex `String` or `granted::TokenHash`),
-/// `client_id`, `subject` (`String`), `redirect_uri`, `code_challenge`,
-/// `code_challenge_method` (`Option<String>`), `scope` (`String` or
-/// `Vec<String>`), `expires_at` (`i64`). Optional: `nonce`
-/// (`Option<String>`) and `auth_time` (`Option<i64>`), both needed for
-/// OpenID Connect. Fields without a role are set to `Default::default()`.
+/// Required roles: `code` (its SHA-256), `client_id`, `subject`,
+/// `redirect_uri`, `code_challenge`, `code_challenge_method`, `scope`,
+/// `expires_at`. Optional: `nonce` and `auth_time`, both needed for OpenID
+/// Connect. Fields without a role are set to `Default::default()`. The
+/// types each role accepts are in the table below.
 ///
 /// ```ignore
 /// #[derive(granted::AuthorizationCode)]
@@ -144,19 +141,20 @@ pub fn derive_token(input: TokenStream) -> TokenStream {
 ///     expires_at: i64,
 /// }
 /// ```
+///
+#[doc = include_str!("../docs/field-types.md")]
 #[proc_macro_derive(AuthorizationCode, attributes(oauth))]
 pub fn derive_authorization_code(input: TokenStream) -> TokenStream {
     let input = parse_macro_input!(input as DeriveInput);
-    derive::code::derive(&input)
-        .unwrap_or_else(syn::Error::into_compile_error)
-        .into()
+    // Never fails: on error, the errors come with a stand-in implementation.
+    derive::or_stand_in(derive::code::derive(&input), &input, derive::code::stand_in).into()
 }
 
 /// Implements `UserModel` for a resource owner.
 ///
 /// Roles: `subject` (the stable, opaque user id), `username`, and
-/// `password_hash` (the argon2 PHC string from `granted::hash_password`),
-/// each a `String`.
+/// `password_hash` (the argon2 PHC string from `granted::hash_password`).
+/// The types each accepts are in the table below.
 ///
 /// ```ignore
 /// #[derive(granted::User)]
@@ -169,19 +167,21 @@ pub fn derive_authorization_code(input: TokenStream) -> TokenStream {
 ///     password_hash: String,
 /// }
 /// ```
+///
+#[doc = include_str!("../docs/field-types.md")]
 #[proc_macro_derive(User, attributes(oauth))]
 pub fn derive_user(input: TokenStream) -> TokenStream {
     let input = parse_macro_input!(input as DeriveInput);
-    derive::user::derive(&input)
-        .unwrap_or_else(syn::Error::into_compile_error)
-        .into()
+    // Never fails: on error, the errors come with a stand-in implementation.
+    derive::or_stand_in(derive::user::derive(&input), &input, derive::user::stand_in).into()
 }
 
 /// Declares the policy of an authorization server on the `impl` block of its
 /// storage: which grants are enabled and with which options. Checks at
 /// compile time that the block has every storage method the grants need, and
 /// implements the runtime's storage traits and `Grants` by delegating to
-/// them; adds `fn into_server(self) -> granted::Server<Self>`.
+/// them; adds `fn into_server(self) -> granted::Server<Self>` (with
+/// `openid`: `into_server(self, keys, issuer)`, below).
 ///
 /// ```ignore
 /// #[granted::server(
@@ -210,7 +210,7 @@ pub fn derive_user(input: TokenStream) -> TokenStream {
 /// | `user = Type` | the user model (`#[derive(granted::User)]`); required by `password` |
 /// | `grants(...)` | the enabled grants, below; at least one |
 /// | `access_token_ttl = "1h"`, `refresh_token_ttl = "30d"`, `code_ttl = "60s"` | lifetimes (these are the defaults): a positive whole number and a unit, `s`, `m`, `h` or `d` |
-/// | `scopes = "read write"` | the declared scopes (`scopes_supported` in the metadata) |
+/// | `scopes = "read write"` | the declared scopes (`scopes_supported` in the metadata), separated by single spaces; each is visible ASCII without `"` or `\` (RFC 6749 §3.3), and commas are refused (`"read, write"` would declare `read,`) |
 /// | `openid`, `openid(signing = "RS256")` | OpenID Connect on the code flow, below |
 ///
 /// # OpenID Connect
@@ -218,8 +218,25 @@ pub fn derive_user(input: TokenStream) -> TokenStream {
 /// `openid` adds an `id_token` to the code exchange when the user granted
 /// the `openid` scope, the userinfo endpoint, and the discovery fields of the
 /// metadata. It needs `authorization_code`, a code model with `nonce` and
-/// `auth_time` fields, and the `user_claims` storage method; `into_server`
-/// then takes the signing keys: `into_server(self, keys: granted::KeyRing)`.
+/// `auth_time` fields, and the `user_claims` storage method.
+///
+/// An OpenID provider cannot run without its signing keys and its issuer, so
+/// `into_server` then takes both, and is the only way to build its server
+/// (`granted::Server::new` does not compile for it):
+///
+/// ```ignore
+/// into_server(self, keys: granted::KeyRing, issuer: impl Into<String>) -> granted::Server<Self>
+///
+/// let keys = granted::KeyRing::new([granted::SigningKey::generate(granted::SigningAlg::Rs256)?]);
+/// let server = store.into_server(keys, "https://auth.example.com");
+/// ```
+///
+/// The issuer is the URL the provider is reached at (`https`, no query or
+/// fragment): the `iss` of every id_token, of the metadata and of the
+/// authorization responses. It belongs to the deployment, not to the policy,
+/// so it is not an argument of the attribute. Generate the keys once, store
+/// them, and load them on start (the example server keeps them in its
+/// database).
 /// `signing` is `"RS256"` (the default, which OpenID Connect Discovery §3
 /// requires every provider to offer), `"ES256"` or `"Ed25519"` (RFC 9864's
 /// fully-specified name; the deprecated `"EdDSA"` is refused, as are the
@@ -271,6 +288,14 @@ pub fn derive_user(input: TokenStream) -> TokenStream {
 /// - `async fn user_claims(&self, subject: &str) -> Result<Option<UserClaims>, MyError>`
 ///
 /// Other methods of the block are left alone. Every future must be `Send`.
+///
+/// What the signatures cannot say (a revoked token family stays revoked,
+/// `refresh_token` also finds rotated tokens, `take_code` and
+/// `rotate_refresh_token` are atomic) is in the docs of the runtime's
+/// storage traits, and checked by the storage conformance kit: with the
+/// `testing` feature of `granted`, a test calling
+/// `granted::testing::check_storage(|| async { Store::new() })` drives the
+/// storage through the rules of every grant declared here.
 #[proc_macro_attribute]
 pub fn server(args: TokenStream, item: TokenStream) -> TokenStream {
     // Never fails: on error the user's `impl` block is kept beside the errors.

@@ -205,6 +205,16 @@ impl Names {
     }
 }
 
+/// A parameter's type as the user writes it: `&str`, `&TokenHash`, or the
+/// user's model type.
+pub(crate) fn param_type(param: Param, names: &Names) -> &str {
+    match param {
+        Param::Str => "&str",
+        Param::Hash => "&TokenHash",
+        Param::Model(model) => names.of(model),
+    }
+}
+
 impl Method {
     /// The signature as the user writes it in their `impl` block, e.g.
     /// `async fn take_code(&self, hash: &TokenHash) -> Result<Option<Code>, MyError>`.
@@ -212,14 +222,7 @@ impl Method {
         let params: String = self
             .params
             .iter()
-            .map(|(name, param)| {
-                let ty = match param {
-                    Param::Str => "&str",
-                    Param::Hash => "&TokenHash",
-                    Param::Model(model) => names.of(*model),
-                };
-                format!(", {name}: {ty}")
-            })
+            .map(|(name, param)| format!(", {name}: {}", param_type(*param, names)))
             .collect();
         let ok = match self.returns {
             Returns::Unit => "()".to_owned(),
@@ -291,6 +294,47 @@ impl Method {
                 Output = #core::result::Result<#ok, #error>,
             > + #core::marker::Send {
                 <#self_ty>::#name(self, #(#args),*)
+            }
+        }
+    }
+}
+
+impl Method {
+    /// The trait method of a stand-in implementation (emitted beside a
+    /// compile error, never run): a future that never completes.
+    pub(crate) fn stand_in(&self) -> TokenStream {
+        let span = Span::call_site();
+        let rt = paths::runtime();
+        let core = paths::core();
+        let name = format_ident!("{}", self.name);
+        let model = |model: Model| {
+            let (storage_trait, associated) = model.associated();
+            let storage_trait = format_ident!("{}", storage_trait.name());
+            let associated = format_ident!("{}", associated);
+            quote_spanned!(span=> <Self as #rt::storage::#storage_trait>::#associated)
+        };
+        let params = self.params.iter().map(|(_, ty)| match ty {
+            Param::Str => quote_spanned!(span=> _: &#core::primitive::str),
+            Param::Hash => quote_spanned!(span=> _: &#rt::TokenHash),
+            Param::Model(m) => {
+                let m = model(*m);
+                quote_spanned!(span=> _: #m)
+            }
+        });
+        let ok = match self.returns {
+            Returns::Unit => quote_spanned!(span=> ()),
+            Returns::Bool => quote_spanned!(span=> #core::primitive::bool),
+            Returns::Found(m) => {
+                let m = model(m);
+                quote_spanned!(span=> #core::option::Option<#m>)
+            }
+            Returns::Claims => quote_spanned!(span=> #core::option::Option<#rt::oidc::UserClaims>),
+        };
+        quote_spanned! {span=>
+            fn #name(&self, #(#params),*) -> impl #core::future::Future<
+                Output = #core::result::Result<#ok, <Self as #rt::storage::Storage>::Error>,
+            > + #core::marker::Send {
+                #core::future::pending()
             }
         }
     }

@@ -55,7 +55,10 @@ pub use secret::{
     PasswordError, Secret, hash_client_secret, hash_password, verify_client_secret, verify_password,
     verify_password_of_unknown_user,
 };
-pub use server::{FoundToken, GrantRequest, Grants, Server, TokenKind, TokenResponse, now};
+pub use server::{
+    FoundToken, GrantRequest, Grants, OpenIdSetup, OptionalSetup, Server, ServerSetup, TokenKind,
+    TokenResponse, now,
+};
 pub use session::LoginSession;
 pub use storage::{ClaimsStorage, CodeStorage, RefreshStorage, SessionStorage, Storage, UserStorage};
 pub use token::{NewToken, ParseTokenHashError, TokenHash};

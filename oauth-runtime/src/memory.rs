@@ -357,7 +357,10 @@ impl Tables {
 /// An in-memory implementation of every storage trait.
 ///
 /// It serves the policy it was built with: by default `authorization_code`
-/// (PKCE S256), `client_credentials` and `refresh_token` (rotating).
+/// (PKCE S256), `client_credentials` and `refresh_token` (rotating). A policy
+/// declaring OpenID Connect ([`Policy::with_openid`]) is served as such by a
+/// server built with its keys and issuer:
+/// `Server::with_setup(store, Some(OpenIdSetup::new(keys, issuer)))`.
 #[derive(Debug)]
 pub struct MemoryStore {
     tables: Mutex<Tables>,
@@ -593,7 +596,21 @@ impl ClaimsStorage for MemoryStore {
     }
 }
 
+impl crate::storage::DeclaredStorage for MemoryStore {
+    fn declare<V: crate::storage::StorageVisitor<Self>>(visitor: &mut V) {
+        visitor.codes();
+        visitor.refresh_tokens();
+        visitor.sessions();
+    }
+}
+
 impl Grants for MemoryStore {
+    /// The policy is chosen at run time: [`Server::new`](crate::Server::new)
+    /// serves OAuth 2.0, [`Server::with_setup`](crate::Server::with_setup)
+    /// with an [`OpenIdSetup`](crate::OpenIdSetup) also OpenID Connect when the
+    /// policy declares it.
+    type Setup = Option<crate::OpenIdSetup>;
+
     fn policy(&self) -> Policy {
         self.policy.clone()
     }

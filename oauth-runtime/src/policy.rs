@@ -197,12 +197,21 @@ impl Policy {
         self
     }
 
-    /// Enables OpenID Connect on the code flow, signing id_tokens with `alg`
-    /// (needs the user claims storage: `#[granted::server(openid(...))]`
-    /// checks it; a storage without it never issues id_tokens).
+    /// Declares OpenID Connect on the code flow, signing id_tokens with `alg`
+    /// (`#[granted::server(openid(...))]` declares it in the policy of the
+    /// storage). A declaration only: a server serves OpenID Connect when it
+    /// is built with an [`OpenIdSetup`](crate::OpenIdSetup), which brings
+    /// the signing keys and the issuer ([`Server::with_setup`](crate::Server::with_setup));
+    /// [`Server::new`](crate::Server::new) serves OAuth 2.0 alone.
     #[must_use]
     pub fn with_openid(mut self, alg: SigningAlg) -> Self {
         self.openid = Some(alg);
+        self
+    }
+
+    /// The policy without OpenID Connect.
+    pub(crate) fn without_openid(mut self) -> Self {
+        self.openid = None;
         self
     }
 

@@ -59,6 +59,15 @@ pub struct GrantRequest<'a, C> {
     note = "put `#[granted::server(client = ..., token = ..., grants(...))]` on an `impl` block of `{Self}`"
 )]
 pub trait Grants: Storage {
+    /// What a server of this storage needs at start besides the storage
+    /// itself: `()` for OAuth 2.0 alone, [`OpenIdSetup`] (the id_token
+    /// signing keys and the issuer) when the policy declares OpenID Connect.
+    /// [`Server::new`] exists only for storages that need nothing more (or
+    /// whose setup is optional); the others are built with
+    /// [`Server::with_setup`], or the `into_server` that `#[granted::server]`
+    /// generates.
+    type Setup: ServerSetup;
+
     /// The policy declared for this storage.
     fn policy(&self) -> Policy;
 
@@ -120,6 +129,114 @@ impl FoundToken {
     }
 }
 
+mod sealed {
+    pub trait Sealed {}
+    impl Sealed for () {}
+    impl Sealed for super::OpenIdSetup {}
+    impl Sealed for Option<super::OpenIdSetup> {}
+}
+
+/// What a [`Server`] needs at start besides its storage: the
+/// [`Grants::Setup`] of the storage. Implemented by `()` (nothing: OAuth 2.0
+/// alone), [`OpenIdSetup`] (OpenID Connect: signing keys and issuer) and
+/// `Option<OpenIdSetup>` (a storage whose policy is chosen at run time, such
+/// as [`MemoryStore`](crate::MemoryStore)).
+pub trait ServerSetup: sealed::Sealed + Send + Sync + 'static {
+    /// Applies the setup to the storage's declared policy: the policy in
+    /// force and the signing keys. OpenID Connect is served exactly when the
+    /// setup carries its keys and issuer.
+    #[doc(hidden)]
+    fn apply(self, policy: Policy) -> (Policy, KeyRing);
+}
+
+impl ServerSetup for () {
+    fn apply(self, policy: Policy) -> (Policy, KeyRing) {
+        (policy.without_openid(), KeyRing::default())
+    }
+}
+
+impl ServerSetup for OpenIdSetup {
+    fn apply(self, policy: Policy) -> (Policy, KeyRing) {
+        let alg = policy.openid().unwrap_or_default();
+        (policy.with_issuer(self.issuer).with_openid(alg), self.keys)
+    }
+}
+
+impl ServerSetup for Option<OpenIdSetup> {
+    fn apply(self, policy: Policy) -> (Policy, KeyRing) {
+        match self {
+            Some(setup) => setup.apply(policy),
+            None => ().apply(policy),
+        }
+    }
+}
+
+/// A [`ServerSetup`] that may be left out: [`Server::new`] builds servers of
+/// the storages whose setup implements it.
+#[diagnostic::on_unimplemented(
+    message = "this storage declares OpenID Connect: its server needs the signing keys and the issuer",
+    label = "`Server::new` builds only servers that need nothing but their storage",
+    note = "build it with the `into_server(keys, issuer)` that `#[granted::server(..., openid)]` generates, or with `Server::with_setup(storage, OpenIdSetup::new(keys, issuer))`"
+)]
+pub trait OptionalSetup: ServerSetup {
+    /// The setup of a server built from its storage alone.
+    fn none() -> Self;
+}
+
+impl OptionalSetup for () {
+    fn none() -> Self {}
+}
+
+impl OptionalSetup for Option<OpenIdSetup> {
+    fn none() -> Self {
+        None
+    }
+}
+
+/// What an OpenID provider needs at start: the keys that sign its id_tokens
+/// and its issuer identifier, the `iss` of every id_token, of the metadata
+/// and of the authorization responses (OpenID Connect Core §2, RFC 9207).
+///
+/// The issuer is the URL the provider is reached at, `https` in production
+/// (e.g. `https://auth.example.com`), with no query or fragment. It belongs
+/// to the deployment, not to the policy: give it at start-up (the example
+/// server takes it from `--issuer`).
+///
+/// ```
+/// use oauth_runtime::{KeyRing, OpenIdSetup, SigningAlg, SigningKey};
+///
+/// let keys = KeyRing::new([SigningKey::generate(SigningAlg::Es256).unwrap()]);
+/// let setup = OpenIdSetup::new(keys, "https://auth.example.com");
+/// assert_eq!(setup.issuer(), "https://auth.example.com");
+/// ```
+#[derive(Debug, Clone)]
+pub struct OpenIdSetup {
+    keys: KeyRing,
+    issuer: String,
+}
+
+impl OpenIdSetup {
+    /// The signing `keys` (generate them once with
+    /// [`SigningKey::generate`](crate::SigningKey::generate), store them,
+    /// and load them on start) and the `issuer`.
+    pub fn new(keys: KeyRing, issuer: impl Into<String>) -> Self {
+        Self {
+            keys,
+            issuer: issuer.into(),
+        }
+    }
+
+    /// The issuer identifier.
+    pub fn issuer(&self) -> &str {
+        &self.issuer
+    }
+
+    /// The signing keys.
+    pub fn keys(&self) -> &KeyRing {
+        &self.keys
+    }
+}
+
 /// An authorization server: a storage with its grants, and the policy.
 ///
 /// ```
@@ -155,35 +272,61 @@ pub struct Server<S> {
 }
 
 impl<S: Grants> Server<S> {
-    /// A server with the storage's declared policy.
-    pub fn new(storage: S) -> Self {
+    /// A server with the storage's declared policy, for a storage that
+    /// needs nothing more: one without OpenID Connect. A storage declaring
+    /// `openid` does not compile here; build it with its `into_server(keys,
+    /// issuer)` or [`Server::with_setup`].
+    pub fn new(storage: S) -> Self
+    where
+        S::Setup: OptionalSetup,
+    {
+        Self::with_setup(storage, S::Setup::none())
+    }
+
+    /// A server with the storage's declared policy and what the policy
+    /// needs at start: `()`, or an [`OpenIdSetup`] with the signing keys
+    /// and the issuer when it declares OpenID Connect.
+    ///
+    /// ```
+    /// use oauth_runtime::{
+    ///     GrantType, KeyRing, MemoryStore, OpenIdSetup, Policy, Server, SigningAlg, SigningKey,
+    /// };
+    ///
+    /// let store = MemoryStore::with_policy(Policy::new(GrantType::ALL).with_openid(SigningAlg::Es256));
+    /// let keys = KeyRing::new([SigningKey::generate(SigningAlg::Es256).unwrap()]);
+    /// let server = Server::with_setup(store, Some(OpenIdSetup::new(keys, "https://as.example")));
+    /// assert_eq!(server.policy().issuer(), Some("https://as.example"));
+    /// assert_eq!(server.policy().openid(), Some(SigningAlg::Es256));
+    /// ```
+    pub fn with_setup(storage: S, setup: S::Setup) -> Self {
+        let (policy, keys) = setup.apply(storage.policy());
         Self {
-            policy: storage.policy(),
             storage,
-            keys: KeyRing::default(),
+            policy,
+            keys,
         }
     }
 
-    /// Gives the server the keys that sign id_tokens (OpenID Connect). The
-    /// ring is shared: rotating it rotates the server's keys.
-    #[must_use]
-    pub fn with_signing_keys(mut self, keys: KeyRing) -> Self {
-        self.keys = keys;
-        self
-    }
-
-    /// The signing keys.
+    /// The signing keys. The ring is shared: rotating it rotates the
+    /// server's keys.
     pub fn signing_keys(&self) -> &KeyRing {
         &self.keys
     }
 
     /// Changes the settings that may differ per deployment (lifetimes,
-    /// issuer) while the enabled grants and OpenID Connect stay as declared.
+    /// issuer, offloading, budgets) while the enabled grants and OpenID
+    /// Connect stay as declared. An OpenID provider keeps an issuer: a
+    /// policy returned without one keeps the current issuer.
     #[must_use]
     pub fn configure(mut self, settings: impl FnOnce(Policy) -> Policy) -> Self {
         let grants = self.policy.grants().to_vec();
         let openid = self.policy.openid();
-        self.policy = settings(self.policy).restrict_to(&grants, openid);
+        let issuer = self.policy.issuer().map(str::to_owned);
+        let mut policy = settings(self.policy).restrict_to(&grants, openid);
+        if let Some(issuer) = issuer.filter(|_| openid.is_some() && policy.issuer().is_none()) {
+            policy = policy.with_issuer(issuer);
+        }
+        self.policy = policy;
         self
     }
 

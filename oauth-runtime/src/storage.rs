@@ -4,6 +4,12 @@
 //!
 //! Every method returns a `Send` future so that servers run on multi-threaded
 //! executors; write them as plain `async fn`.
+//!
+//! The rules no signature shows (a revoked family stays revoked,
+//! `refresh_token` finds rotated tokens, `take_code` and
+//! `rotate_refresh_token` are atomic, ...) are checked by the storage
+//! conformance kit, `granted::testing::check_storage` (feature `testing` of
+//! `granted`): run it in a test of your storage.
 
 use std::future::Future;
 
@@ -157,4 +163,68 @@ pub trait SessionStorage: Storage {
 
     /// Ends the session `id` (signing out).
     fn end_session(&self, id: &TokenHash) -> impl Future<Output = Result<(), Self::Error>> + Send;
+}
+
+/// The storage traits besides [`Storage`] that a storage implements, told to
+/// a [`StorageVisitor`]: how a tool generic over storages (the conformance
+/// kit, `granted::testing::check_storage`) reaches each trait's methods
+/// without being told which ones a storage has.
+///
+/// `#[granted::server]` implements it with the traits its grants need;
+/// [`MemoryStore`](crate::MemoryStore) and `granted::sql::SqlStore`
+/// implement it with every trait they have. A storage written by hand
+/// implements it like this:
+///
+/// ```
+/// use oauth_runtime::MemoryStore;
+/// use oauth_runtime::storage::{DeclaredStorage, StorageVisitor};
+///
+/// struct Mine(MemoryStore);
+/// # use oauth_runtime::{ClientRecord, CodeRecord, TokenHash, TokenRecord, MemoryStoreError};
+/// # use oauth_runtime::storage::{CodeStorage, Storage};
+/// # impl Storage for Mine {
+/// #     type Client = ClientRecord;
+/// #     type Token = TokenRecord;
+/// #     type Error = MemoryStoreError;
+/// #     async fn client(&self, id: &str) -> Result<Option<ClientRecord>, MemoryStoreError> { self.0.client(id).await }
+/// #     async fn save_token(&self, t: TokenRecord) -> Result<(), MemoryStoreError> { self.0.save_token(t).await }
+/// #     async fn access_token(&self, h: &TokenHash) -> Result<Option<TokenRecord>, MemoryStoreError> { self.0.access_token(h).await }
+/// #     async fn revoke_token_family(&self, f: &str) -> Result<(), MemoryStoreError> { self.0.revoke_token_family(f).await }
+/// # }
+/// # impl CodeStorage for Mine {
+/// #     type Code = CodeRecord;
+/// #     async fn save_code(&self, c: CodeRecord) -> Result<(), MemoryStoreError> { self.0.save_code(c).await }
+/// #     async fn take_code(&self, h: &TokenHash) -> Result<Option<CodeRecord>, MemoryStoreError> { self.0.take_code(h).await }
+/// # }
+///
+/// // `Mine` implements `Storage` and `CodeStorage`.
+/// impl DeclaredStorage for Mine {
+///     fn declare<V: StorageVisitor<Self>>(visitor: &mut V) {
+///         visitor.codes();
+///     }
+/// }
+/// ```
+pub trait DeclaredStorage: Storage {
+    /// Calls the method of `visitor` for each storage trait besides
+    /// [`Storage`] that `Self` implements.
+    fn declare<V: StorageVisitor<Self>>(visitor: &mut V);
+}
+
+/// What [`DeclaredStorage::declare`] tells: one method per storage trait,
+/// callable only when the storage implements it.
+pub trait StorageVisitor<S: Storage> {
+    /// `S` implements [`CodeStorage`].
+    fn codes(&mut self)
+    where
+        S: CodeStorage;
+
+    /// `S` implements [`RefreshStorage`].
+    fn refresh_tokens(&mut self)
+    where
+        S: RefreshStorage;
+
+    /// `S` implements [`SessionStorage`].
+    fn sessions(&mut self)
+    where
+        S: SessionStorage;
 }

@@ -41,7 +41,8 @@ use std::time::Duration;
 
 use oauth_runtime::model::{ClientModel as _, UnixTime};
 use oauth_runtime::storage::{
-    ClaimsStorage, CodeStorage, RefreshStorage, SessionStorage, Storage, UserStorage,
+    ClaimsStorage, CodeStorage, DeclaredStorage, RefreshStorage, SessionStorage, Storage, StorageVisitor,
+    UserStorage,
 };
 use oauth_runtime::throttle::{AuthFailureLimit, FailureFuture, FailureScope, FailureStore};
 use oauth_runtime::{
@@ -533,6 +534,14 @@ impl SessionStorage for SqlStore {
 
     async fn end_session(&self, id: &TokenHash) -> Result<(), SqlError> {
         dispatch!(self.end_session(id))
+    }
+}
+
+impl DeclaredStorage for SqlStore {
+    fn declare<V: StorageVisitor<Self>>(visitor: &mut V) {
+        visitor.codes();
+        visitor.refresh_tokens();
+        visitor.sessions();
     }
 }
 

@@ -9,8 +9,8 @@ use granted::http::header::AUTHORIZATION;
 use granted::http::{HeaderMap, HeaderValue, Method};
 use granted::oidc::access_token_hash;
 use granted::{
-    ClientRecord, GrantType, KeyRing, MemoryStore, Policy, Request, Scope, Server, SigningAlg, SigningKey,
-    UserClaims, UserRecord,
+    ClientRecord, GrantType, KeyRing, MemoryStore, OpenIdSetup, Policy, Request, Scope, Server, SigningAlg,
+    SigningKey, UserClaims, UserRecord,
 };
 use serde_json::{Value, json};
 
@@ -23,11 +23,7 @@ const RP_SECRET: &str = "rp-secret-Vb5n";
 /// A provider signing with ES256, the client `rp` (`openid profile email
 /// read`) and the user `user-2` with a name and an email address.
 fn provider() -> Server<MemoryStore> {
-    let store = MemoryStore::with_policy(
-        Policy::new(GrantType::ALL)
-            .with_issuer(ISSUER)
-            .with_openid(SigningAlg::Es256),
-    );
+    let store = MemoryStore::with_policy(Policy::new(GrantType::ALL).with_openid(SigningAlg::Es256));
     store.add_client(
         ClientRecord::confidential("rp", RP_SECRET)
             .redirect_uris([REDIRECT])
@@ -42,7 +38,7 @@ fn provider() -> Server<MemoryStore> {
             .with_claims(claims),
     );
     let key = SigningKey::generate(SigningAlg::Es256).expect("key");
-    Server::new(store).with_signing_keys(KeyRing::new([key]))
+    Server::with_setup(store, Some(OpenIdSetup::new(KeyRing::new([key]), ISSUER)))
 }
 
 /// Approves `extra` for `rp` as `user-2`, granting `granted` (or everything

@@ -49,6 +49,21 @@ pub(crate) fn derive(input: &DeriveInput) -> syn::Result<TokenStream> {
     super::derive(input, &SPEC, |_, _| {}, expand)
 }
 
+/// `ClientModel` for a struct whose derive failed.
+pub(crate) fn stand_in(ident: &syn::Ident) -> TokenStream {
+    let rt = paths::runtime();
+    let core = paths::core();
+    quote! {
+        impl #rt::model::ClientModel for #ident {
+            fn client_id(&self) -> &#core::primitive::str { "" }
+            fn secret_hash(&self) -> #core::option::Option<&#core::primitive::str> { #core::option::Option::None }
+            fn redirect_uris(&self) -> #rt::model::StrIter<'_> { #rt::model::StrIter::words("") }
+            fn grant_types(&self) -> #rt::model::StrIter<'_> { #rt::model::StrIter::words("") }
+            fn scope(&self) -> #rt::model::StrIter<'_> { #rt::model::StrIter::words("") }
+        }
+    }
+}
+
 fn expand(model: &Model<'_>) -> TokenStream {
     let rt = paths::runtime();
     let core = paths::core();

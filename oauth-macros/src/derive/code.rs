@@ -85,6 +85,20 @@ pub(crate) fn derive(input: &DeriveInput) -> syn::Result<TokenStream> {
     super::derive(input, &SPEC, |_, _| {}, expand)
 }
 
+/// `CodeModel` and `OpenIdCode` for a struct whose derive failed.
+pub(crate) fn stand_in(ident: &syn::Ident) -> TokenStream {
+    let rt = paths::runtime();
+    let core = paths::core();
+    let never = super::never();
+    quote! {
+        impl #rt::model::CodeModel for #ident {
+            fn from_record(_: #rt::model::CodeRecord) -> Self { #never }
+            fn into_record(self) -> #core::result::Result<#rt::model::CodeRecord, #rt::model::ModelError> { #never }
+        }
+        impl #rt::model::OpenIdCode for #ident {}
+    }
+}
+
 fn expand(model: &Model<'_>) -> TokenStream {
     let rt = paths::runtime();
     let ident = model.ident;

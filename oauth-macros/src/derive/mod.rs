@@ -41,6 +41,37 @@ fn derive(
     })
 }
 
+/// The output of a derive: its expansion, or its errors with a stand-in
+/// implementation of the model traits (`stand_in`, never run: the crate
+/// does not compile), so that the server using the model is not reported on
+/// top, asking for the derive that is already there: one mistake, one error.
+pub(crate) fn or_stand_in(
+    result: syn::Result<TokenStream>,
+    input: &DeriveInput,
+    stand_in: impl FnOnce(&syn::Ident) -> TokenStream,
+) -> TokenStream {
+    match result {
+        Ok(tokens) => tokens,
+        Err(errors) => {
+            let errors = errors.into_compile_error();
+            // A generic type's impl would need its parameters: left out.
+            let stand_in = input.generics.params.is_empty().then(|| stand_in(&input.ident));
+            quote! {
+                #errors
+                const _: () = {
+                    #stand_in
+                };
+            }
+        }
+    }
+}
+
+/// The body of a stand-in method that must return a value it cannot make.
+fn never() -> TokenStream {
+    let core = paths::core();
+    quote!(#core::unreachable!("a stand-in emitted beside a compile error is never called"))
+}
+
 /// `<FieldType as runtime::model::Trait>::method`, spanned at the field's
 /// type: an unsupported type gets the trait's `on_unimplemented` message
 /// pointing at the field.
@@ -172,5 +203,71 @@ fn record_conversions(model: &Model<'_>, record: &TokenStream, fields: &[RecordF
                 #(#read,)*
             })
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The one table of field types names every role of every derive.
+    #[test]
+    fn the_field_type_table_lists_every_role() {
+        let table = include_str!("../../docs/field-types.md");
+        for spec in [&client::SPEC, &token::SPEC, &code::SPEC, &user::SPEC] {
+            let derive = spec.derive;
+            let rows: Vec<&str> = table
+                .lines()
+                .filter(|line| line.starts_with(&format!("| `{derive}` |")))
+                .collect();
+            for role in spec.required.iter().chain(spec.optional) {
+                let written = format!("`{}`", role.name);
+                assert!(
+                    rows.iter()
+                        .any(|row| row.split('|').nth(2).is_some_and(|cell| cell.contains(&written))),
+                    "docs/field-types.md has no row for {derive} {written}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_failed_derive_comes_with_stand_ins_of_its_traits() {
+        let input: DeriveInput = syn::parse_quote! {
+            struct Token {
+                #[oauth(access_token)] a: String,
+                #[oauth(familly)] d: String,
+            }
+        };
+        let output = or_stand_in(token::derive(&input), &input, token::stand_in).to_string();
+        assert!(output.contains("compile_error"), "{output}");
+        for implemented in [
+            "TokenModel for Token",
+            "SubjectToken for Token",
+            "RefreshableToken for Token",
+        ] {
+            assert!(
+                output.contains(implemented),
+                "`{implemented}` missing from {output}"
+            );
+        }
+        let input: DeriveInput = syn::parse_quote!(
+            struct App {
+                id: String,
+            }
+        );
+        let output = or_stand_in(client::derive(&input), &input, client::stand_in).to_string();
+        assert!(output.contains("ClientModel for App"), "{output}");
+        // A generic struct gets the errors alone.
+        let input: DeriveInput = syn::parse_quote!(
+            struct App<T> {
+                id: T,
+            }
+        );
+        let output = or_stand_in(client::derive(&input), &input, client::stand_in).to_string();
+        assert!(
+            output.contains("compile_error") && !output.contains("ClientModel"),
+            "{output}"
+        );
     }
 }

@@ -99,6 +99,22 @@ pub(crate) fn derive(input: &DeriveInput) -> syn::Result<TokenStream> {
     super::derive(input, &SPEC, check_refresh_fields, expand)
 }
 
+/// `TokenModel` and its optional traits for a struct whose derive failed:
+/// whatever the grants ask of the model is there.
+pub(crate) fn stand_in(ident: &syn::Ident) -> TokenStream {
+    let rt = paths::runtime();
+    let core = paths::core();
+    let never = super::never();
+    quote! {
+        impl #rt::model::TokenModel for #ident {
+            fn from_record(_: #rt::model::TokenRecord) -> Self { #never }
+            fn into_record(self) -> #core::result::Result<#rt::model::TokenRecord, #rt::model::ModelError> { #never }
+        }
+        impl #rt::model::SubjectToken for #ident {}
+        impl #rt::model::RefreshableToken for #ident {}
+    }
+}
+
 /// The refresh fields come as a set.
 fn check_refresh_fields(model: &Model<'_>, errors: &mut Errors) {
     let present: Vec<_> = REFRESH.iter().filter_map(|r| model.get(r)).collect();

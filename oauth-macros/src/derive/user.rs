@@ -35,6 +35,19 @@ pub(crate) fn derive(input: &DeriveInput) -> syn::Result<TokenStream> {
     super::derive(input, &SPEC, |_, _| {}, expand)
 }
 
+/// `UserModel` for a struct whose derive failed.
+pub(crate) fn stand_in(ident: &syn::Ident) -> TokenStream {
+    let rt = paths::runtime();
+    let core = paths::core();
+    quote! {
+        impl #rt::model::UserModel for #ident {
+            fn subject(&self) -> &#core::primitive::str { "" }
+            fn username(&self) -> &#core::primitive::str { "" }
+            fn password_hash(&self) -> &#core::primitive::str { "" }
+        }
+    }
+}
+
 fn expand(model: &Model<'_>) -> TokenStream {
     let rt = paths::runtime();
     let core = paths::core();

@@ -1,7 +1,9 @@
 //! Stage 3: code generation from a validated [`Server`]. Emits the user's
 //! `impl` block unchanged, then, in an anonymous `const _: () = { ... };`,
 //! the storage traits delegating to the user's methods and the `Grants`
-//! implementation with the declared policy; plus an inherent `into_server`.
+//! implementation with the declared policy; plus an inherent `into_server`
+//! taking what the policy needs at start (OpenID Connect: the signing keys
+//! and the issuer).
 //!
 //! What a grant needs of the token model (`RefreshableToken`,
 //! `SubjectToken`) is checked by the grant's call in `Grants::exchange`,
@@ -13,7 +15,7 @@ use proc_macro2::{Literal, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
 use syn::ItemImpl;
 
-use super::model::{Grant, Server};
+use super::model::{Grant, Known, Server};
 use crate::errors::render;
 use crate::methods::{self, Names, StorageTrait};
 use crate::paths;
@@ -106,6 +108,11 @@ fn storage_impls(server: &Server) -> TokenStream {
             }
         });
     }
+    out.extend(declared_storage(
+        self_ty,
+        server.enables(Grant::AuthorizationCode),
+        server.enables(Grant::RefreshToken),
+    ));
     if let Some(user) = server.user.as_ref().filter(|_| server.enables(Grant::Password)) {
         let methods = glue(StorageTrait::UserStorage);
         out.extend(quote! {
@@ -117,6 +124,29 @@ fn storage_impls(server: &Server) -> TokenStream {
         });
     }
     out
+}
+
+/// `DeclaredStorage`: which storage traits the grants made the storage
+/// implement, for tools generic over storages (the conformance kit).
+fn declared_storage(self_ty: &syn::Type, codes: bool, refresh_tokens: bool) -> TokenStream {
+    let rt = paths::runtime();
+    let calls = [
+        codes.then(|| quote!(visitor.codes();)),
+        refresh_tokens.then(|| quote!(visitor.refresh_tokens();)),
+    ];
+    let visitor = if codes || refresh_tokens {
+        quote!(visitor)
+    } else {
+        quote!(_)
+    };
+    quote! {
+        #[automatically_derived]
+        impl #rt::storage::DeclaredStorage for #self_ty {
+            fn declare<V: #rt::storage::StorageVisitor<Self>>(#visitor: &mut V) {
+                #(#calls)*
+            }
+        }
+    }
 }
 
 /// `Grants`: the declared policy and the dispatch to the enabled grants.
@@ -170,9 +200,16 @@ fn grants_impl(server: &Server) -> TokenStream {
             }
         }
     });
+    let setup = if server.openid.is_some() {
+        quote!(#rt::OpenIdSetup)
+    } else {
+        quote!(())
+    };
     quote! {
         #[automatically_derived]
         impl #rt::Grants for #self_ty {
+            type Setup = #setup;
+
             fn policy(&self) -> #rt::Policy {
                 #rt::Policy::new([#(#rt::GrantType::#variants),*])
                     .with_pkce(#rt::PkcePolicy::#pkce)
@@ -210,7 +247,6 @@ fn grants_impl(server: &Server) -> TokenStream {
 /// `into_server`, documented with the declared policy and the storage
 /// methods it relies on.
 fn into_server(server: &Server) -> TokenStream {
-    let rt = paths::runtime();
     let self_ty = &server.self_ty;
     let grants: Vec<Grant> = server.grants.iter().map(|g| g.grant).collect();
     let names: Vec<String> = grants.iter().map(|g| format!("`{}`", g.name())).collect();
@@ -235,28 +271,142 @@ fn into_server(server: &Server) -> TokenStream {
         doc.extend([
             String::new(),
             "OpenID Connect is declared: `keys` sign the id_tokens (generate them with".to_owned(),
-            "`granted::SigningKey::generate` once, store them, and load them on start).".to_owned(),
-            "id_tokens also need the issuer: `.configure(|p| p.with_issuer(...))`.".to_owned(),
+            "`granted::SigningKey::generate` once, store them, and load them on start),".to_owned(),
+            "and `issuer` is the provider's issuer identifier, the URL it is reached at".to_owned(),
+            "(`https://auth.example.com`): the `iss` of every id_token and of the metadata.".to_owned(),
         ]);
     }
+    into_server_fn(self_ty, server.openid.as_ref().map(|o| o.key.span()), &doc)
+}
+
+/// `impl Self { pub fn into_server(...) }`: with `openid` (written at
+/// `openid`), taking the signing keys and the issuer.
+fn into_server_fn(self_ty: &syn::Type, openid: Option<proc_macro2::Span>, doc: &[String]) -> TokenStream {
+    let rt = paths::runtime();
+    let core = paths::core();
+    let std = paths::std();
     let doc = doc.iter().map(|line| format!(" {line}"));
-    let (params, build) = if server.openid.is_some() {
+    let (params, build) = if openid.is_some() {
         (
-            quote!(self, keys: #rt::oidc::KeyRing),
-            quote!(#rt::Server::new(self).with_signing_keys(keys)),
+            quote!(self, keys: #rt::oidc::KeyRing, issuer: impl #core::convert::Into<#std::string::String>),
+            quote!(#rt::Server::with_setup(self, #rt::OpenIdSetup::new(keys, issuer))),
         )
     } else {
         (quote!(self), quote!(#rt::Server::new(self)))
     };
+    // With `openid`, the method is spanned at it: a call without the keys
+    // or the issuer shows the `openid` that asks for them.
+    let span = openid.unwrap_or_else(proc_macro2::Span::call_site);
+    let signature = quote_spanned!(span=> pub fn into_server(#params) -> #rt::Server<Self>);
     quote! {
         #[automatically_derived]
         impl #self_ty {
             #(#[doc = #doc])*
             #[must_use]
             #[allow(dead_code)]
-            pub fn into_server(#params) -> #rt::Server<Self> {
+            #signature {
                 #build
             }
         }
+    }
+}
+
+/// The stand-ins emitted beside the errors of an attribute with mistakes:
+/// the storage traits, `Grants` and `into_server` that the valid expansion
+/// would define, with the types that are known (the runtime's records in
+/// place of the others) and futures that never complete. They are never
+/// run, as the crate does not compile; they keep the code that uses the
+/// server from being reported on top of the mistake. Nothing is emitted for
+/// a trait or generic `impl` block, whose self type is not a plain type.
+pub(crate) fn stand_ins(known: &Known) -> TokenStream {
+    let Some(self_ty) = &known.self_ty else {
+        return TokenStream::new();
+    };
+    let rt = paths::runtime();
+    let core = paths::core();
+    let or_record = |ty: &Option<syn::Type>, record: &str| {
+        let record = format_ident!("{}", record);
+        ty.as_ref().map_or_else(|| quote!(#rt::#record), |ty| quote!(#ty))
+    };
+    let stand_ins = |storage_trait: StorageTrait| -> TokenStream {
+        methods::METHODS
+            .iter()
+            .filter(|m| m.storage_trait == storage_trait)
+            .map(methods::Method::stand_in)
+            .collect()
+    };
+    let (client, token) = (
+        or_record(&known.client, "ClientRecord"),
+        or_record(&known.token, "TokenRecord"),
+    );
+    let base = stand_ins(StorageTrait::Storage);
+    let mut out = quote! {
+        impl #rt::storage::Storage for #self_ty {
+            type Client = #client;
+            type Token = #token;
+            type Error = #core::convert::Infallible;
+            #base
+        }
+    };
+    if known.enables(Grant::AuthorizationCode) || known.code.is_some() {
+        let code = or_record(&known.code, "CodeRecord");
+        let methods = stand_ins(StorageTrait::CodeStorage);
+        out.extend(quote! {
+            impl #rt::storage::CodeStorage for #self_ty {
+                type Code = #code;
+                #methods
+            }
+        });
+    }
+    if known.enables(Grant::RefreshToken) {
+        let methods = stand_ins(StorageTrait::RefreshStorage);
+        out.extend(quote!(impl #rt::storage::RefreshStorage for #self_ty { #methods }));
+    }
+    if known.enables(Grant::Password) || known.user.is_some() {
+        let user = or_record(&known.user, "UserRecord");
+        let methods = stand_ins(StorageTrait::UserStorage);
+        out.extend(quote! {
+            impl #rt::storage::UserStorage for #self_ty {
+                type User = #user;
+                #methods
+            }
+        });
+    }
+    if known.openid.is_some() {
+        let methods = stand_ins(StorageTrait::ClaimsStorage);
+        out.extend(quote!(impl #rt::storage::ClaimsStorage for #self_ty { #methods }));
+    }
+    let setup = if known.openid.is_some() {
+        quote!(#rt::OpenIdSetup)
+    } else {
+        quote!(())
+    };
+    let into_server = into_server_fn(self_ty, known.openid, &[]);
+    let declared = declared_storage(self_ty, false, false);
+    quote! {
+        const _: () = {
+            #out
+            #declared
+
+            impl #rt::Grants for #self_ty {
+                type Setup = #setup;
+
+                fn policy(&self) -> #rt::Policy {
+                    #rt::Policy::new([])
+                }
+
+                fn exchange(
+                    &self,
+                    _: #rt::GrantType,
+                    _: #rt::GrantRequest<'_, <Self as #rt::storage::Storage>::Client>,
+                ) -> impl #core::future::Future<
+                    Output = #core::result::Result<#rt::TokenResponse, #rt::OAuthError>,
+                > + #core::marker::Send {
+                    #core::future::pending()
+                }
+            }
+        };
+
+        #into_server
     }
 }

@@ -192,6 +192,10 @@ pub(crate) struct GrantsArg {
     /// Whether an entry was left out for a mistake (already reported): rules
     /// about the set of grants are then skipped, as the set is not known.
     pub(crate) had_errors: bool,
+    /// The grants that misspelt entries most likely meant (`authorisation_code`
+    /// for `authorization_code`): after the error, the rest of the crate is
+    /// compiled as if they were enabled, so that it is not reported on top.
+    pub(crate) meant: Vec<Grant>,
 }
 
 /// `key = "1h"`, parsed to seconds.
@@ -277,5 +281,30 @@ impl Server {
     /// Whether `grant` is enabled.
     pub(crate) fn enables(&self, grant: Grant) -> bool {
         self.grants.iter().any(|g| g.grant == grant)
+    }
+}
+
+/// What is known of a server whose attribute has mistakes: enough to emit,
+/// beside the errors, the items the rest of the crate uses (`into_server`,
+/// the storage traits, `Grants`), so that one mistake is one error. Every
+/// field holds what was written and well formed, or nothing.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Known {
+    /// The type of the `impl` block, when it is a plain inherent one.
+    pub(crate) self_ty: Option<Type>,
+    pub(crate) client: Option<Type>,
+    pub(crate) token: Option<Type>,
+    pub(crate) code: Option<Type>,
+    pub(crate) user: Option<Type>,
+    /// The grants written, and those misspelt names most likely meant.
+    pub(crate) grants: Vec<Grant>,
+    /// Where `openid` was written.
+    pub(crate) openid: Option<Span>,
+}
+
+impl Known {
+    /// Whether `grant` is, or probably was meant to be, enabled.
+    pub(crate) fn enables(&self, grant: Grant) -> bool {
+        self.grants.contains(&grant)
     }
 }

@@ -34,6 +34,9 @@ pub(crate) const KEYS: [&str; 10] = [
 /// every grant and option inside `grants(...)`.
 struct Item {
     name: Ident,
+    /// The name was written as a string literal (`"authorization_code"`):
+    /// reported once, then read as the name it holds.
+    quoted: Option<LitStr>,
     value: Value,
 }
 
@@ -45,7 +48,20 @@ enum Value {
 
 impl Parse for Item {
     fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
-        let name = input.call(Ident::parse_any)?;
+        let (name, quoted) = if input.peek(LitStr) {
+            let lit: LitStr = input.parse()?;
+            let mut name = syn::parse_str::<Ident>(&lit.value()).map_err(|_| {
+                syn::Error::new(
+                    lit.span(),
+                    "expected a name, not a string: write names without quotes, e.g. \
+                     `grants(authorization_code)`",
+                )
+            })?;
+            name.set_span(lit.span());
+            (name, Some(lit))
+        } else {
+            (input.call(Ident::parse_any)?, None)
+        };
         let value = if input.peek(Token![=]) {
             let eq: Token![=] = input.parse()?;
             let tokens = until_comma(input)?;
@@ -63,7 +79,7 @@ impl Parse for Item {
         } else {
             Value::Flag
         };
-        Ok(Item { name, value })
+        Ok(Item { name, quoted, value })
     }
 }
 
@@ -116,12 +132,31 @@ fn items(tokens: TokenStream) -> syn::Result<Punctuated<Item, Token![,]>> {
     Punctuated::<Item, Token![,]>::parse_terminated.parse2(tokens)
 }
 
+/// The items of a list, each quoted name reported (and then read as the
+/// name it holds, so that nothing else is reported about it).
+fn checked_items(tokens: TokenStream, errors: &mut Errors) -> Option<Punctuated<Item, Token![,]>> {
+    let items = errors.ok(items(tokens))?;
+    items.iter().for_each(|item| report_quoted(item, errors));
+    Some(items)
+}
+
+fn report_quoted(item: &Item, errors: &mut Errors) {
+    if let Some(lit) = &item.quoted {
+        errors.spanned(
+            lit,
+            format!("`{}` is a name, not a string: write it without quotes", item.name),
+        );
+    }
+}
+
 /// Parses the attribute's arguments. `Err` only when the argument list
 /// itself is malformed; every other mistake is recorded in `errors`.
 pub(crate) fn parse(tokens: TokenStream, errors: &mut Errors) -> syn::Result<Args> {
     let mut args = Args::default();
     let mut seen: Vec<Ident> = Vec::new();
-    for item in items(tokens)? {
+    let all = items(tokens)?;
+    all.iter().for_each(|item| report_quoted(item, errors));
+    for item in all {
         let key = item.name.to_string();
         if seen.contains(&item.name) {
             errors.spanned(&item.name, format!("`{key}` is given twice"));
@@ -148,7 +183,9 @@ pub(crate) fn parse(tokens: TokenStream, errors: &mut Errors) -> syn::Result<Arg
 
 fn unknown_key(name: &Ident, errors: &mut Errors) {
     let key = name.to_string();
-    let message = if GrantName::from_name(&key).is_some() {
+    let message = if let Some(message) = deployment_setting(&key) {
+        message
+    } else if GrantName::from_name(&key).is_some() {
         format!("`{key}` is a grant: list it inside `grants(...)`, e.g. `grants({key})`")
     } else if let Some(close) = suggest::closest(&key, KEYS) {
         format!("unknown argument `{key}`; did you mean `{close}`?")
@@ -156,6 +193,25 @@ fn unknown_key(name: &Ident, errors: &mut Errors) {
         format!("unknown argument `{key}`: expected {}", suggest::one_of(&KEYS))
     };
     errors.spanned(name, message);
+}
+
+/// Settings that belong to a deployment, not to the policy: where each goes.
+fn deployment_setting(key: &str) -> Option<String> {
+    let message = match key {
+        "issuer" | "iss" => {
+            "the issuer is not part of the policy: it is the URL of a deployment\n\
+             help: an OpenID provider takes it when it is built: \
+             `store.into_server(keys, \"https://auth.example.com\")`\n\
+             help: without `openid`, set it at start-up: \
+             `server.configure(|policy| policy.with_issuer(\"https://auth.example.com\"))`"
+        }
+        "keys" | "signing_keys" | "key" => {
+            "the signing keys are not part of the policy: they are loaded at start-up\n\
+             help: with `openid`, pass them to `store.into_server(keys, issuer)`"
+        }
+        _ => return None,
+    };
+    Some(message.to_owned())
 }
 
 /// `key = Type`, naming a struct with `#[derive(granted::<derive>)]`.
@@ -183,13 +239,19 @@ fn grants(item: Item, errors: &mut Errors) -> Option<GrantsArg> {
         );
         return None;
     };
-    let entries = errors.ok(items(tokens))?;
+    let entries = checked_items(tokens, errors)?;
     let mut arg = GrantsArg {
         key,
         grants: Vec::new(),
         had_errors: false,
+        meant: Vec::new(),
     };
     for entry in entries {
+        if let Some(Some(GrantName::Supported(meant))) =
+            suggest::closest(&entry.name.to_string(), GrantName::NAMES).map(GrantName::from_name)
+        {
+            arg.meant.push(meant);
+        }
         match grant(entry, errors) {
             Some(spec) if arg.grants.iter().any(|g| g.name == spec.name) => {
                 errors.spanned(&spec.ident, format!("grant `{}` is listed twice", spec.ident));
@@ -225,7 +287,7 @@ fn grant(item: Item, errors: &mut Errors) -> Option<GrantSpec> {
     };
     let options = match item.value {
         Value::Flag => return Some(spec),
-        Value::List(tokens) => errors.ok(items(tokens))?,
+        Value::List(tokens) => checked_items(tokens, errors)?,
         Value::Assign(tokens) => {
             errors.spanned(
                 tokens,
@@ -347,7 +409,7 @@ fn openid(item: Item, errors: &mut Errors) -> Option<OpenIdArg> {
                 signing: Signing::default(),
             });
         }
-        Value::List(tokens) => errors.ok(items(tokens))?,
+        Value::List(tokens) => checked_items(tokens, errors)?,
         Value::Assign(tokens) => {
             errors.spanned(tokens, expected);
             return None;
@@ -573,10 +635,22 @@ fn scopes(item: Item, errors: &mut Errors) -> Option<ScopesArg> {
 }
 
 /// Parses declared scopes with RFC 6749 §3.3's rules, like the runtime's
-/// `Scope::parse`, and refuses duplicates.
+/// `Scope::parse`, and refuses duplicates. Commas are refused too: §3.3
+/// allows them inside a scope token, but in a declaration they are a list
+/// written the wrong way (`"read, write"` would declare `read,`).
 pub(crate) fn parse_scopes(text: &str) -> Result<Vec<String>, String> {
     if text.trim().is_empty() {
         return Err("declare at least one scope, or remove `scopes`".to_owned());
+    }
+    if text.contains(',') {
+        let spaced: Vec<&str> = text
+            .split(|c: char| c == ',' || c.is_whitespace())
+            .filter(|s| !s.is_empty())
+            .collect();
+        return Err(format!(
+            "scopes are separated by spaces, not commas (RFC 6749 §3.3): write `scopes = \"{}\"`",
+            spaced.join(" ")
+        ));
     }
     let mut scopes: Vec<String> = Vec::new();
     for token in text.split(' ') {
@@ -703,6 +777,10 @@ mod tests {
                 "unknown argument `acess_token_ttl`; did you mean `access_token_ttl`?"
             ]
         );
+        assert!(
+            messages(quote!(issuer = "https://as.example"))[0]
+                .starts_with("the issuer is not part of the policy: it is the URL of a deployment\nhelp: an OpenID provider takes it when it is built: `store.into_server(keys,")
+        );
         assert_eq!(
             messages(quote!(client_credentials)),
             [
@@ -818,6 +896,15 @@ mod tests {
         assert!(parse_scopes("read read").is_err_and(|e| e.contains("twice")));
         assert!(parse_scopes("ré").is_err_and(|e| e.contains("`é`")));
         assert!(parse_scopes("a\"b").is_err());
+        assert_eq!(
+            parse_scopes("read, write"),
+            Err(
+                "scopes are separated by spaces, not commas (RFC 6749 §3.3): write `scopes = \"read write\"`"
+                    .to_owned()
+            )
+        );
+        assert!(parse_scopes("read,write").is_err_and(|e| e.contains("`scopes = \"read write\"`")));
+        assert!(parse_scopes("read\twrite").is_err_and(|e| e.contains("the character \\t")));
     }
 
     #[test]
@@ -839,6 +926,51 @@ mod tests {
                 "write the opt-in alone: `allow_insecure`",
                 "a grant takes its options in parentheses: `refresh_token(...)`"
             ]
+        );
+    }
+
+    #[test]
+    fn quoted_names_are_one_error_and_read_as_names() {
+        let (args, messages) = run(quote!(
+            "client" = App,
+            token = Token,
+            grants("authorization_code", refresh_token("rotate"))
+        ));
+        assert_eq!(
+            messages,
+            [
+                "`client` is a name, not a string: write it without quotes",
+                "`authorization_code` is a name, not a string: write it without quotes",
+                "`rotate` is a name, not a string: write it without quotes"
+            ]
+        );
+        let Some(args) = args else { return };
+        assert!(args.client.is_some());
+        let grants = args.grants.map(|g| g.grants).unwrap_or_default();
+        assert_eq!(
+            grants.iter().map(|g| g.name).collect::<Vec<_>>(),
+            [
+                GrantName::Supported(Grant::AuthorizationCode),
+                GrantName::Supported(Grant::RefreshToken)
+            ]
+        );
+        assert_eq!(
+            messages_of_str("grants(\"authorization code\")"),
+            ["expected a name, not a string: write names without quotes, e.g. `grants(authorization_code)`"]
+        );
+    }
+
+    fn messages_of_str(text: &str) -> Vec<String> {
+        messages(text.parse().unwrap_or_default())
+    }
+
+    #[test]
+    fn misspelt_grants_record_what_they_meant() {
+        let (args, _) = run(quote!(grants(authorisation_code, refresh, nonsense)));
+        let grants = args.and_then(|a| a.grants);
+        assert_eq!(
+            grants.map(|g| g.meant),
+            Some(vec![Grant::AuthorizationCode, Grant::RefreshToken])
         );
     }
 

@@ -11,7 +11,7 @@ use super::model::{
     Args, BoundMethod, Enabled, Grant, GrantName, GrantSpec, OpenIdArg, Pkce, Server, TypeArg,
 };
 use crate::errors::{Errors, render};
-use crate::methods::{self, Method, Names, NeededBy};
+use crate::methods::{self, Method, Model, Names, NeededBy, Param};
 
 /// The default lifetimes, as the runtime's `Policy::new`.
 const ACCESS_TOKEN_TTL: u64 = 3600;
@@ -115,7 +115,13 @@ pub(crate) fn validate(args: Args, item: &ItemImpl, errors: &mut Errors) -> Opti
              help: add `authorization_code` to `grants(...)`",
         );
     }
-    let (methods, error) = check_methods(item, &enabled, args.openid.as_ref(), names, errors);
+    let models = Models {
+        client: args.client.as_ref().map(|a| &a.ty),
+        token: args.token.as_ref().map(|a| &a.ty),
+        code: args.code.as_ref().map(|a| &a.ty),
+        user: args.user.as_ref().map(|a| &a.ty),
+    };
+    let (methods, error) = check_methods(item, &enabled, args.openid.as_ref(), (names, &models), errors);
 
     let pkce = specs
         .iter()
@@ -264,7 +270,7 @@ fn check_methods(
     item: &ItemImpl,
     enabled: &[Enabled],
     openid: Option<&OpenIdArg>,
-    mut names: Names,
+    (mut names, models): (Names, &Models<'_>),
     errors: &mut Errors,
 ) -> (Vec<BoundMethod>, Option<Type>) {
     let grants: Vec<Grant> = enabled.iter().map(|e| e.grant).collect();
@@ -311,10 +317,17 @@ fn check_methods(
             for ty in method.granted_types() {
                 message.push_str(&format!("\nnote: `{ty}` is `granted::{ty}`"));
             }
+            message.push_str(&format!(
+                "\nnote: only the methods of the `impl` block under `#[granted::server]` count: \
+                 if `{}` is in another `impl {self_ty}` block, move it into this one",
+                method.name
+            ));
             errors.at(span, message);
             continue;
         };
-        if !check_shape(method, user_fn, &names, errors) {
+        if !check_shape(method, user_fn, &names, errors)
+            || !check_params(method, user_fn, &names, models, errors)
+        {
             continue;
         }
         match (error_type(user_fn), &reference) {
@@ -354,8 +367,9 @@ fn check_methods(
     (bound, error)
 }
 
-/// `async`, `&self`, and the number of parameters. Types are left to the
-/// compiler, through the generated glue.
+/// `async`, `&self`, and the number of parameters. Parameter types are
+/// checked next ([`check_params`]); the `Ok` types are left to the compiler,
+/// through the generated glue, whose errors point at the method.
 fn check_shape(method: &Method, user_fn: &ImplItemFn, names: &Names, errors: &mut Errors) -> bool {
     let sig = &user_fn.sig;
     let mut problems = Vec::new();
@@ -396,6 +410,117 @@ fn check_shape(method: &Method, user_fn: &ImplItemFn, names: &Names, errors: &mu
         ),
     );
     false
+}
+
+/// The model types the attribute names, as written.
+struct Models<'a> {
+    client: Option<&'a Type>,
+    token: Option<&'a Type>,
+    code: Option<&'a Type>,
+    user: Option<&'a Type>,
+}
+
+impl Models<'_> {
+    fn of(&self, model: Model) -> Option<&Type> {
+        match model {
+            Model::Client => self.client,
+            Model::Token => self.token,
+            Model::Code => self.code,
+            Model::User => self.user,
+        }
+    }
+}
+
+/// The type of each parameter after `&self` (the arity is already right):
+/// `&str`, `&TokenHash`, or the model by value. A mismatch would otherwise
+/// surface as a raw type error inside the generated glue, with suggestions
+/// that do not apply to the user's code.
+fn check_params(
+    method: &Method,
+    user_fn: &ImplItemFn,
+    names: &Names,
+    models: &Models<'_>,
+    errors: &mut Errors,
+) -> bool {
+    let inputs = user_fn.sig.inputs.iter().filter_map(|input| match input {
+        FnArg::Typed(typed) => Some(&*typed.ty),
+        FnArg::Receiver(_) => None,
+    });
+    let mut wrong = Vec::new();
+    for ((name, param), ty) in method.params.iter().zip(inputs) {
+        if let Some(why) = param_mismatch(*param, ty, models) {
+            wrong.push((*name, *param, ty, why));
+        }
+    }
+    let Some((_, _, first, _)) = wrong.first() else {
+        return true;
+    };
+    let described: Vec<String> = wrong
+        .iter()
+        .map(|(name, param, ty, why)| {
+            format!(
+                "`{name}: {}`, not `{}` ({why})",
+                methods::param_type(*param, names),
+                render(*ty)
+            )
+        })
+        .collect();
+    let list = described.join(", and ");
+    let mut message = format!(
+        "storage method `{}` must take {list}\nexpected: {}\n   found: {}",
+        method.name,
+        method.signature(names),
+        render(&user_fn.sig)
+    );
+    for ty in method.granted_types() {
+        message.push_str(&format!("\nnote: `{ty}` is `granted::{ty}`"));
+    }
+    errors.spanned(first, message);
+    false
+}
+
+/// Why `ty` cannot be the parameter `param`, if it cannot.
+fn param_mismatch(param: Param, ty: &Type, models: &Models<'_>) -> Option<&'static str> {
+    let ty = peel(ty);
+    let referent = match ty {
+        Type::Reference(reference) if reference.mutability.is_none() => Some(peel(&reference.elem)),
+        _ => None,
+    };
+    let last_segment = |ty: &Type| match ty {
+        Type::Path(path) if path.qself.is_none() => path.path.segments.last().map(|s| s.ident.to_string()),
+        _ => None,
+    };
+    match param {
+        Param::Str => match referent {
+            Some(inner) if last_segment(inner).as_deref() == Some("str") => None,
+            Some(_) => Some("the runtime lends a string slice"),
+            None => Some("the runtime lends the text, it does not give it away"),
+        },
+        Param::Hash => match referent {
+            Some(inner) if last_segment(inner).as_deref() == Some("TokenHash") => None,
+            Some(_) => Some("codes and tokens are looked up by their SHA-256, never by their value"),
+            None => Some("the runtime lends the hash, it does not give it away"),
+        },
+        Param::Model(model) => {
+            if matches!(ty, Type::Reference(_)) {
+                return Some("the storage takes ownership of what it stores");
+            }
+            match models.of(model) {
+                Some(expected) if differ(ty, expected) => Some("the model type named in the attribute"),
+                _ => None,
+            }
+        }
+    }
+}
+
+/// `ty` without the parentheses or invisible groups around it (a type
+/// passed through a `macro_rules!` arrives in a group).
+fn peel(ty: &Type) -> &Type {
+    match ty {
+        Type::Group(group) => peel(&group.elem),
+        Type::Paren(paren) => peel(&paren.elem),
+        _ => ty,
+    }
 }
 
 /// `E` of a method returning `Result<_, E>`.
@@ -510,7 +635,9 @@ mod tests {
                 "grant `refresh_token` needs a storage method that is missing: `rotate_refresh_token`\n\
               help: add to `impl Store`:\n    \
               async fn rotate_refresh_token(&self, old: &TokenHash, new: Token) -> Result<bool, StoreError>\n\
-              note: `TokenHash` is `granted::TokenHash`"
+              note: `TokenHash` is `granted::TokenHash`\n\
+              note: only the methods of the `impl` block under `#[granted::server]` count: if \
+              `rotate_refresh_token` is in another `impl Store` block, move it into this one"
             ]
         );
     }
@@ -544,6 +671,106 @@ mod tests {
               expected: async fn save_token(&self, token: Token) -> Result<(), StoreError>\n   \
               found: fn save_token(&mut self) -> Result<(), StoreError>"
             ]
+        );
+    }
+
+    #[test]
+    fn parameter_types_are_checked_with_the_expected_signature() {
+        let code = quote!(
+            client = App,
+            token = Token,
+            code = Code,
+            grants(authorization_code)
+        );
+        let methods = format!(
+            "{BASE} async fn save_code(&self, code: Code) -> Result<(), StoreError> {{ todo!() }}
+                    async fn take_code(&self, hash: &str) -> Result<Option<Code>, StoreError> {{ todo!() }}"
+        );
+        assert_eq!(
+            errors_of(code.clone(), &methods),
+            [
+                "storage method `take_code` must take `hash: &TokenHash`, not `&str` (codes and tokens are looked up \
+                 by their SHA-256, never by their value)\n\
+                 expected: async fn take_code(&self, hash: &TokenHash) -> Result<Option<Code>, StoreError>\n   \
+                 found: async fn take_code(&self, hash: &str) -> Result<Option<Code>, StoreError>\n\
+                 note: `TokenHash` is `granted::TokenHash`"
+            ]
+        );
+        let methods = BASE
+            .replace(
+                "client(&self, client_id: &str)",
+                "client(&self, client_id: String)",
+            )
+            .replace(
+                "save_token(&self, token: Token)",
+                "save_token(&self, token: &Token)",
+            );
+        let errors = errors_of(
+            quote!(client = App, token = Token, grants(client_credentials)),
+            &methods,
+        );
+        assert_eq!(errors.len(), 2, "{errors:#?}");
+        assert!(errors[0].starts_with(
+            "storage method `client` must take `client_id: &str`, not `String` (the runtime lends the text, it does \
+             not give it away)"
+        ));
+        assert!(errors[1].starts_with(
+            "storage method `save_token` must take `token: Token`, not `&Token` (the storage takes ownership of what it \
+             stores)"
+        ));
+        // Another model type, and two wrong parameters in one method.
+        let methods = format!(
+            "{BASE} async fn refresh_token(&self, hash: &TokenHash) -> Result<Option<Token>, StoreError> {{ todo!() }}
+                    async fn save_code(&self, code: Code) -> Result<(), StoreError> {{ todo!() }}
+                    async fn take_code(&self, hash: &TokenHash) -> Result<Option<Code>, StoreError> {{ todo!() }}
+                    async fn rotate_refresh_token(&self, old: TokenHash, new: App) -> Result<bool, StoreError> {{ todo!() }}"
+        );
+        let errors = errors_of(
+            quote!(
+                client = App,
+                token = Token,
+                code = Code,
+                grants(authorization_code, refresh_token)
+            ),
+            &methods,
+        );
+        assert_eq!(errors.len(), 1, "{errors:#?}");
+        assert!(
+            errors[0].starts_with(
+                "storage method `rotate_refresh_token` must take `old: &TokenHash`, not `TokenHash` (the runtime lends \
+                 the hash, it does not give it away), and `new: Token`, not `App` (the model type named in the \
+                 attribute)"
+            ),
+            "{}",
+            errors[0]
+        );
+    }
+
+    #[test]
+    fn parameter_types_may_be_spelt_with_paths_and_lifetimes() {
+        let methods = BASE
+            .replace(
+                "client(&self, client_id: &str)",
+                "client<'a>(&self, client_id: &'a str)",
+            )
+            .replace(
+                "save_token(&self, token: Token)",
+                "save_token(&self, mut token: crate::Token)",
+            )
+            .replace(
+                "access_token(&self, hash: &TokenHash)",
+                "access_token(&self, hash: &granted::TokenHash)",
+            )
+            .replace(
+                "revoke_token_family(&self, family: &str)",
+                "revoke_token_family(&self, family: &(str))",
+            );
+        assert!(
+            check(
+                quote!(client = App, token = Token, grants(client_credentials)),
+                &methods
+            )
+            .is_ok()
         );
     }
 

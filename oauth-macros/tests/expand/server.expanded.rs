@@ -150,6 +150,15 @@ const _: () = {
         }
     }
     #[automatically_derived]
+    impl ::granted::__private::runtime::storage::DeclaredStorage for Store {
+        fn declare<V: ::granted::__private::runtime::storage::StorageVisitor<Self>>(
+            visitor: &mut V,
+        ) {
+            visitor.codes();
+            visitor.refresh_tokens();
+        }
+    }
+    #[automatically_derived]
     impl ::granted::__private::runtime::storage::UserStorage for Store {
         type User = Account;
         fn user_by_username(
@@ -168,6 +177,7 @@ const _: () = {
     }
     #[automatically_derived]
     impl ::granted::__private::runtime::Grants for Store {
+        type Setup = ();
         fn policy(&self) -> ::granted::__private::runtime::Policy {
             ::granted::__private::runtime::Policy::new([
                     ::granted::__private::runtime::GrantType::AuthorizationCode,

@@ -212,8 +212,12 @@ mod tests {
     fn openid_adds_discovery_fields_and_nothing_else_changes() {
         let policy = Policy::new([GrantType::AuthorizationCode]).with_scopes_supported(["profile"]);
         let plain = server_with(policy.clone()).metadata("https://as.example", &EndpointPaths::default());
-        let oidc = server_with(policy.with_openid(SigningAlg::Rs256))
-            .metadata("https://as.example", &EndpointPaths::default());
+        let setup = crate::OpenIdSetup::new(crate::KeyRing::default(), "https://as.example");
+        let oidc = crate::grants::test_support::server_with_setup(
+            policy.with_openid(SigningAlg::Rs256),
+            Some(setup),
+        )
+        .metadata("https://as.example", &EndpointPaths::default());
         let doc = serde_json::to_value(&oidc).unwrap();
         assert_eq!(doc["jwks_uri"], "https://as.example/jwks.json");
         assert_eq!(doc["userinfo_endpoint"], "https://as.example/userinfo");

@@ -8,8 +8,8 @@ use http::{HeaderMap, HeaderValue, Method};
 use crate::model::CodeRecord;
 use crate::storage::Storage as _;
 use crate::{
-    AuthMethod, ClientRecord, GrantType, MemoryStore, PkceMethod, Policy, Request, Response, Scope, Server,
-    TokenHash, UserRecord, now, pkce,
+    AuthMethod, ClientRecord, GrantType, MemoryStore, OpenIdSetup, PkceMethod, Policy, Request, Response,
+    Scope, Server, TokenHash, UserRecord, now, pkce,
 };
 
 pub const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
@@ -24,6 +24,11 @@ pub fn all_grants() -> Policy {
 /// refresh), `svc` (confidential, client_credentials only), `pub-cc` (public,
 /// lists client_credentials), and user alice/wonderland.
 pub fn server_with(policy: Policy) -> Server<MemoryStore> {
+    server_with_setup(policy, None)
+}
+
+/// As [`server_with`], built with `setup` (OpenID Connect's keys and issuer).
+pub fn server_with_setup(policy: Policy, setup: Option<OpenIdSetup>) -> Server<MemoryStore> {
     let store = MemoryStore::with_policy(policy);
     store.add_client(
         ClientRecord::confidential("web", "web-secret")
@@ -57,7 +62,7 @@ pub fn server_with(policy: Policy) -> Server<MemoryStore> {
     if let Ok(user) = UserRecord::new("user-1", "alice", "wonderland") {
         store.add_user(user);
     }
-    Server::new(store)
+    Server::with_setup(store, setup)
 }
 
 pub fn server() -> Server<MemoryStore> {

@@ -49,7 +49,9 @@ pub enum KeyError {
         reason: String,
     },
     /// The server has no key for the algorithm its policy signs with.
-    #[error("no {alg} signing key is configured: give the server one with `with_signing_keys`")]
+    #[error(
+        "no {alg} signing key is configured: give the server one in its `OpenIdSetup` (`into_server(keys, issuer)`)"
+    )]
     Missing {
         /// The algorithm.
         alg: &'static str,

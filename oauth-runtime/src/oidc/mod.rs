@@ -3,8 +3,11 @@
 //! `prompt` / `max_age` parameters of the authorization request.
 //!
 //! Declared in the policy (`openid(signing = "RS256")` in
-//! `#[granted::server]`, or [`crate::Policy::with_openid`]); the keys are
-//! given to the server at start-up ([`crate::Server::with_signing_keys`]).
+//! `#[granted::server]`, or [`crate::Policy::with_openid`]); the signing keys
+//! and the issuer are given to the server at start-up, in an
+//! [`OpenIdSetup`](crate::OpenIdSetup): `into_server(keys, issuer)` for a
+//! storage declared with `#[granted::server(..., openid)]`, or
+//! [`Server::with_setup`](crate::Server::with_setup).
 
 mod claims;
 pub(crate) mod id_token;

@@ -15,7 +15,8 @@ use super::*;
 use crate::endpoints::authorize::{AuthorizationResponse, AuthorizeError, PendingAuthorization};
 use crate::grants::test_support::*;
 use crate::{
-    ClientRecord, GrantType, MemoryStore, Params, Policy, Request, Response, Server, UserRecord, now, pkce,
+    ClientRecord, GrantType, MemoryStore, OpenIdSetup, Params, Policy, Request, Response, Server, UserRecord,
+    now, pkce,
 };
 
 const ISSUER: &str = "https://as.example";
@@ -27,8 +28,9 @@ fn rsa_key() -> SigningKey {
 }
 
 fn oidc_server_with(alg: SigningAlg, key: Option<SigningKey>) -> Server<MemoryStore> {
-    let policy = Policy::new(GrantType::ALL).with_issuer(ISSUER).with_openid(alg);
-    let server = server_with(policy);
+    let policy = Policy::new(GrantType::ALL).with_openid(alg);
+    let keys = KeyRing::new(key);
+    let server = server_with_setup(policy, Some(OpenIdSetup::new(keys, ISSUER)));
     server.storage().add_client(
         ClientRecord::confidential("rp", "rp-secret")
             .redirect_uris([REDIRECT])
@@ -44,10 +46,7 @@ fn oidc_server_with(alg: SigningAlg, key: Option<SigningKey>) -> Server<MemorySt
             .unwrap()
             .with_claims(claims),
     );
-    match key {
-        Some(key) => server.with_signing_keys(KeyRing::new([key])),
-        None => server,
-    }
+    server
 }
 
 fn oidc_server() -> Server<MemoryStore> {
@@ -405,4 +404,27 @@ async fn discovery_lists_the_signing_algorithm_and_endpoints() {
     let doc = serde_json::to_value(server.metadata(ISSUER, &crate::EndpointPaths::default())).unwrap();
     assert_eq!(doc["id_token_signing_alg_values_supported"], json!(["ES256"]));
     assert_eq!(doc["jwks_uri"], "https://as.example/jwks.json");
+}
+
+#[test]
+fn a_server_serves_openid_only_with_its_keys_and_issuer() {
+    // A policy that declares OpenID Connect, built without its setup:
+    // OAuth 2.0 alone, never a provider that fails at its first id_token.
+    let policy = Policy::new(GrantType::ALL).with_openid(SigningAlg::Es256);
+    let plain = Server::new(MemoryStore::with_policy(policy.clone()));
+    assert_eq!(plain.policy().openid(), None);
+    let provider = Server::with_setup(
+        MemoryStore::with_policy(policy),
+        Some(OpenIdSetup::new(KeyRing::default(), ISSUER)),
+    );
+    assert_eq!(provider.policy().openid(), Some(SigningAlg::Es256));
+    assert_eq!(provider.policy().issuer(), Some(ISSUER));
+}
+
+#[test]
+fn configure_keeps_the_issuer_of_a_provider() {
+    let server = oidc_server().configure(|_| Policy::new(GrantType::ALL));
+    assert_eq!(server.policy().issuer(), Some(ISSUER));
+    let moved = oidc_server().configure(|p| p.with_issuer("https://moved.example"));
+    assert_eq!(moved.policy().issuer(), Some("https://moved.example"));
 }

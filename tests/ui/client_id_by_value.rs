@@ -1,0 +1,18 @@
+//! `client` takes the client id as a `String` instead of `&str`.
+use std::io::Error;
+
+use granted::{ClientRecord, CodeRecord, TokenHash, TokenRecord};
+
+struct Store;
+
+#[granted::server(client = ClientRecord, token = TokenRecord, code = CodeRecord, grants(authorization_code))]
+impl Store {
+    async fn client(&self, client_id: String) -> Result<Option<ClientRecord>, Error> { let _ = client_id; todo!() }
+    async fn save_token(&self, _: TokenRecord) -> Result<(), Error> { todo!() }
+    async fn access_token(&self, _: &TokenHash) -> Result<Option<TokenRecord>, Error> { todo!() }
+    async fn revoke_token_family(&self, _: &str) -> Result<(), Error> { todo!() }
+    async fn save_code(&self, _: CodeRecord) -> Result<(), Error> { todo!() }
+    async fn take_code(&self, _: &TokenHash) -> Result<Option<CodeRecord>, Error> { todo!() }
+}
+
+fn main() {}

@@ -1,0 +1,24 @@
+//! The code methods sit in a second `impl` block, which the attribute does
+//! not see: the error says where they must go.
+use std::io::Error;
+
+use granted::{ClientRecord, CodeRecord, TokenHash, TokenRecord};
+
+struct Store;
+
+#[granted::server(client = ClientRecord, token = TokenRecord, code = CodeRecord, grants(authorization_code))]
+impl Store {
+    async fn client(&self, _: &str) -> Result<Option<ClientRecord>, Error> { todo!() }
+    async fn save_token(&self, _: TokenRecord) -> Result<(), Error> { todo!() }
+    async fn access_token(&self, _: &TokenHash) -> Result<Option<TokenRecord>, Error> { todo!() }
+    async fn revoke_token_family(&self, _: &str) -> Result<(), Error> { todo!() }
+    async fn save_code(&self, _: CodeRecord) -> Result<(), Error> { todo!() }
+}
+
+impl Store {
+    async fn take_code(&self, _: &TokenHash) -> Result<Option<CodeRecord>, Error> { todo!() }
+}
+
+fn main() {
+    let _server = Store.into_server();
+}

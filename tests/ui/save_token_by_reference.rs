@@ -1,0 +1,18 @@
+//! `save_token` borrows the token instead of taking it by value.
+use std::io::Error;
+
+use granted::{ClientRecord, CodeRecord, TokenHash, TokenRecord};
+
+struct Store;
+
+#[granted::server(client = ClientRecord, token = TokenRecord, code = CodeRecord, grants(authorization_code))]
+impl Store {
+    async fn client(&self, _: &str) -> Result<Option<ClientRecord>, Error> { todo!() }
+    async fn save_token(&self, token: &TokenRecord) -> Result<(), Error> { let _ = token; todo!() }
+    async fn access_token(&self, _: &TokenHash) -> Result<Option<TokenRecord>, Error> { todo!() }
+    async fn revoke_token_family(&self, _: &str) -> Result<(), Error> { todo!() }
+    async fn save_code(&self, _: CodeRecord) -> Result<(), Error> { todo!() }
+    async fn take_code(&self, _: &TokenHash) -> Result<Option<CodeRecord>, Error> { todo!() }
+}
+
+fn main() {}
