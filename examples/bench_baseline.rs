@@ -21,6 +21,11 @@
 //! each use, WAL and `synchronous = NORMAL` for a file): the same storage as
 //! granted's, without granted's group commit, so that the benchmark can
 //! compare granted with a bare server on the same storage too.
+//!
+//! With `--db postgres://USER:PASSWORD@HOST:PORT/DB` (built with
+//! `--features postgres`) it does the same on PostgreSQL: one autocommit
+//! `INSERT` per request, no batching, on a pool of [`PG_POOL`] connections
+//! opened at start and not pinged before each use.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -59,7 +64,18 @@ struct Stored {
 enum Tokens {
     Memory(Mutex<HashMap<[u8; 32], Stored>>),
     Sqlite(sqlx::SqlitePool),
+    #[cfg(feature = "postgres")]
+    Postgres(sqlx::PgPool),
 }
+
+/// Connections of the Postgres pool: sqlx's default, which is also the size
+/// of granted's Postgres pool, so that both servers keep at most as many
+/// PostgreSQL backends busy. A request holds one for a single round trip;
+/// with the server on one core and PostgreSQL on the other, a few in flight
+/// keep PostgreSQL busy, and ten leave room for bursts of the 32 HTTP
+/// connections without making PostgreSQL juggle 32 backends on one core.
+#[cfg(feature = "postgres")]
+const PG_POOL: u32 = 10;
 
 struct App {
     secret_hash: [u8; 32],
@@ -94,16 +110,17 @@ async fn main() -> Result<(), String> {
                     .parse()
                     .map_err(|_| format!("--addr: `{text}` is not HOST:PORT"))?;
             }
-            "--db" => db = Some(words.next().ok_or("--db needs a sqlite URL")?),
+            "--db" => db = Some(words.next().ok_or("--db needs a sqlite:// or postgres:// URL")?),
             _ => {
                 return Err(format!(
-                    "unknown flag `{word}` (usage: bench_baseline [--addr HOST:PORT] [--db SQLITE_URL])"
+                    "unknown flag `{word}` (usage: bench_baseline [--addr HOST:PORT] [--db SQLITE_URL|POSTGRES_URL])"
                 ));
             }
         }
     }
     let tokens = match db {
         None => Tokens::Memory(Mutex::new(HashMap::new())),
+        Some(url) if url.starts_with("postgres:") || url.starts_with("postgresql:") => postgres(&url).await?,
         Some(url) => Tokens::Sqlite(sqlite(&url).await?),
     };
     let app = Arc::new(App {
@@ -150,6 +167,40 @@ async fn sqlite(url: &str) -> Result<sqlx::SqlitePool, String> {
     Ok(pool)
 }
 
+/// A pool of [`PG_POOL`] connections, no ping, and the token table.
+#[cfg(feature = "postgres")]
+async fn postgres(url: &str) -> Result<Tokens, String> {
+    use sqlx::postgres::PgPoolOptions;
+    // The URL carries the password: never print it (granted's redaction,
+    // used for error messages only).
+    let failed = |e: sqlx::Error| granted::sql::redact_password(&format!("--db {url}: {e}"), url);
+    let pool = PgPoolOptions::new()
+        .max_connections(PG_POOL)
+        .min_connections(PG_POOL)
+        .test_before_acquire(false)
+        .connect(url)
+        .await
+        .map_err(failed)?;
+    sqlx::query(
+        "CREATE TABLE IF NOT EXISTS tokens (hash BYTEA NOT NULL PRIMARY KEY, client_id TEXT NOT NULL, \
+         scope TEXT NOT NULL, expires_at BIGINT NOT NULL)",
+    )
+    .execute(&pool)
+    .await
+    .map_err(failed)?;
+    Ok(Tokens::Postgres(pool))
+}
+
+/// Without the `postgres` feature: says how to build with it.
+#[cfg(not(feature = "postgres"))]
+async fn postgres(_url: &str) -> Result<Tokens, String> {
+    Err(
+        "--db postgres://...: this build has no PostgreSQL support; build it with \
+         `cargo build --release --features postgres --example bench_baseline`"
+            .to_owned(),
+    )
+}
+
 async fn token(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes) -> Response {
     let issued = match issue(&app, &headers, &body) {
         Ok((hash, stored, response)) => store(&app, hash, stored).await.map(|()| response),
@@ -181,6 +232,24 @@ async fn store(app: &App, hash: [u8; 32], stored: Stored) -> Result<(), Refusal>
         }
         Tokens::Sqlite(pool) => {
             sqlx::query("INSERT INTO tokens (hash, client_id, scope, expires_at) VALUES (?, ?, ?, ?)")
+                .bind(hash.as_slice())
+                .bind(stored.client_id)
+                .bind(stored.scope)
+                .bind(i64::try_from(stored.expires_at).unwrap_or(i64::MAX))
+                .execute(pool)
+                .await
+                .map(drop)
+                .map_err(|_| {
+                    (
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        "server_error",
+                        "storage failed",
+                    )
+                })
+        }
+        #[cfg(feature = "postgres")]
+        Tokens::Postgres(pool) => {
+            sqlx::query("INSERT INTO tokens (hash, client_id, scope, expires_at) VALUES ($1, $2, $3, $4)")
                 .bind(hash.as_slice())
                 .bind(stored.client_id)
                 .bind(stored.scope)
