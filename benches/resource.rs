@@ -43,7 +43,7 @@ fn server_with_tokens(rt: &Runtime) -> (Server<MemoryStore>, String) {
     let mut last = String::new();
     for _ in 0..=OTHER_TOKENS {
         let response = rt.block_on(server.token(
-            Request::new(&Method::POST, &headers).with_body(b"grant_type=client_credentials&scope=read"),
+            &Request::new(&Method::POST, &headers).with_body(b"grant_type=client_credentials&scope=read"),
         ));
         assert_eq!(response.status(), 200);
         last = response.json()["access_token"]
@@ -91,7 +91,7 @@ fn introspection(c: &mut Criterion) {
     c.bench_function("resource/introspection", |b| {
         b.iter(|| {
             let response = rt.block_on(
-                server.introspect(Request::new(&Method::POST, &headers).with_body(body.as_bytes())),
+                server.introspect(&Request::new(&Method::POST, &headers).with_body(body.as_bytes())),
             );
             assert_eq!(response.status(), 200);
             black_box(response);

@@ -57,7 +57,7 @@ fn headers() -> HeaderMap {
 /// Posts `body` to the token endpoint; panics unless it answers 200.
 async fn token(server: &Server<MemoryStore>, headers: &HeaderMap, body: &[u8]) -> serde_json::Value {
     let response = server
-        .token(Request::new(&Method::POST, headers).with_body(body))
+        .token(&Request::new(&Method::POST, headers).with_body(body))
         .await;
     assert_eq!(response.status(), 200, "{:?}", response.json());
     response.json()

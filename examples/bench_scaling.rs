@@ -225,7 +225,7 @@ async fn measure(args: &Args, size: u64) -> Result<Point, String> {
     let issue = time(args.ops, async |_| {
         let response = server
             .token(
-                Request::new(&Method::POST, &headers).with_body(b"grant_type=client_credentials&scope=read"),
+                &Request::new(&Method::POST, &headers).with_body(b"grant_type=client_credentials&scope=read"),
             )
             .await;
         issued.push(
@@ -240,7 +240,7 @@ async fn measure(args: &Args, size: u64) -> Result<Point, String> {
     let introspect = time(args.ops, async |i| {
         let body = format!("token={}", issued[i]);
         let response = server
-            .introspect(Request::new(&Method::POST, &headers).with_body(body.as_bytes()))
+            .introspect(&Request::new(&Method::POST, &headers).with_body(body.as_bytes()))
             .await;
         if ok(&response)?["active"] != true {
             return Err("an issued token introspected inactive".into());
@@ -251,7 +251,7 @@ async fn measure(args: &Args, size: u64) -> Result<Point, String> {
     let refresh = time(args.ops, async |i| {
         let body = format!("grant_type=refresh_token&refresh_token={}", refresh_tokens[i]);
         let response = server
-            .token(Request::new(&Method::POST, &headers).with_body(body.as_bytes()))
+            .token(&Request::new(&Method::POST, &headers).with_body(body.as_bytes()))
             .await;
         if !ok(&response)?["refresh_token"].is_string() {
             return Err("a refresh gave no new refresh token".into());

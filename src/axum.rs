@@ -168,7 +168,7 @@ async fn token<S: Grants>(
     State(guards): State<Guards>,
     request: OAuthRequest,
 ) -> axum::response::Response {
-    guards.run(&request, server.token(request.as_request())).await
+    guards.run(&request, server.token(&request.as_request())).await
 }
 
 async fn revoke<S: Grants>(
@@ -176,7 +176,7 @@ async fn revoke<S: Grants>(
     State(guards): State<Guards>,
     request: OAuthRequest,
 ) -> axum::response::Response {
-    guards.run(&request, server.revoke(request.as_request())).await
+    guards.run(&request, server.revoke(&request.as_request())).await
 }
 
 async fn introspect<S: Grants>(
@@ -185,7 +185,7 @@ async fn introspect<S: Grants>(
     request: OAuthRequest,
 ) -> axum::response::Response {
     guards
-        .run(&request, server.introspect(request.as_request()))
+        .run(&request, server.introspect(&request.as_request()))
         .await
 }
 

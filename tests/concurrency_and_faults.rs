@@ -268,7 +268,7 @@ fn headers() -> HeaderMap {
 async fn token(server: &Server<TestStore>, body: &str) -> Response {
     let headers = headers();
     server
-        .token(Request::new(&Method::POST, &headers).with_body(body.as_bytes()))
+        .token(&Request::new(&Method::POST, &headers).with_body(body.as_bytes()))
         .await
 }
 
@@ -276,7 +276,7 @@ async fn revoke(server: &Server<TestStore>, value: &str) -> Response {
     let headers = headers();
     let body = format!("token={value}");
     server
-        .revoke(Request::new(&Method::POST, &headers).with_body(body.as_bytes()))
+        .revoke(&Request::new(&Method::POST, &headers).with_body(body.as_bytes()))
         .await
 }
 
@@ -284,7 +284,7 @@ async fn is_active(server: &Server<TestStore>, value: &str) -> bool {
     let headers = headers();
     let body = format!("token={value}");
     let response = server
-        .introspect(Request::new(&Method::POST, &headers).with_body(body.as_bytes()))
+        .introspect(&Request::new(&Method::POST, &headers).with_body(body.as_bytes()))
         .await;
     assert_eq!(response.status(), 200, "{}", response.json());
     response.json()["active"] == true

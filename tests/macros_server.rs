@@ -270,7 +270,7 @@ async fn post(server: &Server<Store>, client: &str, params: &str) -> (u16, Value
     );
     let body = format!("client_id={client}&client_secret={client}-secret&{params}");
     let response = server
-        .token(Request::new(&Method::POST, &headers).with_body(body.as_bytes()))
+        .token(&Request::new(&Method::POST, &headers).with_body(body.as_bytes()))
         .await;
     (response.status().as_u16(), response.json())
 }

@@ -38,7 +38,7 @@ async fn post(server: &Server<MemoryStore>, body: &str) -> Response {
     // base64("web:s3cret")
     headers.insert(AUTHORIZATION, HeaderValue::from_static("Basic d2ViOnMzY3JldA=="));
     server
-        .token(Request::new(&Method::POST, &headers).with_body(body.as_bytes()))
+        .token(&Request::new(&Method::POST, &headers).with_body(body.as_bytes()))
         .await
 }
 

@@ -22,7 +22,7 @@ fuzz_target!(|data: &[u8]| {
     let server = server();
     let body = b"grant_type=client_credentials&token=abc";
     let request = || Request::new(&Method::POST, &headers).with_body(body);
-    let token = block_on(server.token(request()));
+    let token = block_on(server.token(&request()));
     check_token_response(&token);
     if token.status() != 200 {
         let error = token.json()["error"].as_str().unwrap_or_default().to_owned();
@@ -31,6 +31,6 @@ fuzz_target!(|data: &[u8]| {
             "{error}"
         );
     }
-    check_token_response(&block_on(server.revoke(request())));
-    check_token_response(&block_on(server.introspect(request())));
+    check_token_response(&block_on(server.revoke(&request())));
+    check_token_response(&block_on(server.introspect(&request())));
 });

@@ -31,7 +31,7 @@ fuzz_target!(|data: &[u8]| {
         headers.insert(AUTHORIZATION, HeaderValue::from_static(value));
     }
     let server = server();
-    let response = block_on(server.token(Request::new(&Method::POST, &headers).with_body(body)));
+    let response = block_on(server.token(&Request::new(&Method::POST, &headers).with_body(body)));
     check_token_response(&response);
     if response.status() == 200 {
         let json = response.json();

@@ -259,7 +259,7 @@ impl OpenIdSetup {
 /// # store.add_client(oauth_runtime::ClientRecord::confidential("svc", "s3cret")
 /// #     .grant_types(["client_credentials"]).scope("read").auth_method(oauth_runtime::AuthMethod::ClientSecretPost));
 /// # let server = Server::new(store);
-/// let response = server.token(Request::new(&Method::POST, &headers).with_body(body)).await;
+/// let response = server.token(&Request::new(&Method::POST, &headers).with_body(body)).await;
 /// assert_eq!(response.status(), 200);
 /// assert_eq!(response.json()["token_type"], "Bearer");
 /// # });

@@ -125,7 +125,7 @@ async fn public_client_cannot_introspect() {
         h
     };
     let response = server
-        .introspect(granted::Request::new(&granted::http::Method::POST, &headers).with_body(body.as_bytes()))
+        .introspect(&granted::Request::new(&granted::http::Method::POST, &headers).with_body(body.as_bytes()))
         .await;
     assert_eq!(error_of(&response), "invalid_client");
 }

@@ -31,9 +31,9 @@ async fn all_endpoints(
 ) -> [Response; 3] {
     let request = || Request::new(method, headers).with_body(body);
     [
-        server.token(request()).await,
-        server.revoke(request()).await,
-        server.introspect(request()).await,
+        server.token(&request()).await,
+        server.revoke(&request()).await,
+        server.introspect(&request()).await,
     ]
 }
 
@@ -107,7 +107,7 @@ async fn non_form_bodies_and_methods_are_invalid_request() {
     let query = format!("client_secret={POST_SECRET}");
     let response = server
         .token(
-            Request::new(&Method::POST, &headers)
+            &Request::new(&Method::POST, &headers)
                 .with_query(Some(&query))
                 .with_body(b"grant_type=client_credentials&client_id=post"),
         )

@@ -105,7 +105,7 @@ pub async fn token(server: &Server<MemoryStore>, auth: Auth<'_>, body: &str) -> 
 pub async fn token_raw(server: &Server<MemoryStore>, auth: Auth<'_>, body: &[u8]) -> Response {
     let headers = form_headers(auth);
     server
-        .token(Request::new(&Method::POST, &headers).with_body(body))
+        .token(&Request::new(&Method::POST, &headers).with_body(body))
         .await
 }
 
@@ -113,7 +113,7 @@ pub async fn token_raw(server: &Server<MemoryStore>, auth: Auth<'_>, body: &[u8]
 pub async fn revoke(server: &Server<MemoryStore>, auth: Auth<'_>, body: &str) -> Response {
     let headers = form_headers(auth);
     server
-        .revoke(Request::new(&Method::POST, &headers).with_body(body.as_bytes()))
+        .revoke(&Request::new(&Method::POST, &headers).with_body(body.as_bytes()))
         .await
 }
 
@@ -122,7 +122,7 @@ pub async fn introspect(server: &Server<MemoryStore>, token: &str) -> serde_json
     let headers = form_headers(Auth::Basic("svc", SVC_SECRET));
     let body = format!("token={token}");
     let response = server
-        .introspect(Request::new(&Method::POST, &headers).with_body(body.as_bytes()))
+        .introspect(&Request::new(&Method::POST, &headers).with_body(body.as_bytes()))
         .await;
     assert_eq!(response.status(), 200, "{}", response.json());
     response.json()
@@ -132,7 +132,7 @@ pub async fn introspect(server: &Server<MemoryStore>, token: &str) -> serde_json
 pub async fn introspect_as(server: &Server<MemoryStore>, auth: Auth<'_>, body: &str) -> serde_json::Value {
     let headers = form_headers(auth);
     let response = server
-        .introspect(Request::new(&Method::POST, &headers).with_body(body.as_bytes()))
+        .introspect(&Request::new(&Method::POST, &headers).with_body(body.as_bytes()))
         .await;
     assert_eq!(response.status(), 200, "{}", response.json());
     response.json()

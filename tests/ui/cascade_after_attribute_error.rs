@@ -18,7 +18,7 @@ impl Store {
 async fn serve() {
     let server = Store.into_server();
     let headers = HeaderMap::new();
-    let _ = server.token(Request::new(&Method::POST, &headers)).await;
+    let _ = server.token(&Request::new(&Method::POST, &headers)).await;
     let _ = server.policy().grants();
 }
 

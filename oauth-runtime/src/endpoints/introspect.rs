@@ -54,7 +54,7 @@ impl Introspection {
 
 impl<S: Grants> Server<S> {
     /// Handles an introspection request and renders the JSON answer.
-    pub async fn introspect(&self, request: Request<'_>) -> Response {
+    pub async fn introspect(&self, request: &Request<'_>) -> Response {
         match self.introspect_token(request).await {
             Ok(answer) => Response::from_json(StatusCode::OK, &answer),
             Err(error) => error.into_response(),
@@ -70,10 +70,10 @@ impl<S: Grants> Server<S> {
     ///
     /// `invalid_request` for a malformed request or a missing `token`;
     /// `invalid_client` when client authentication fails.
-    pub async fn introspect_token(&self, request: Request<'_>) -> Result<Introspection, OAuthError> {
+    pub async fn introspect_token(&self, request: &Request<'_>) -> Result<Introspection, OAuthError> {
         let params = request.form()?;
         let token = params.require("token")?;
-        let caller = authenticate(self.storage(), &request, &params).await?;
+        let caller = authenticate(self.storage(), request, &params).await?;
         if caller.client.is_public() {
             return Err(OAuthError::invalid_client(
                 "introspection requires a confidential client",
@@ -130,7 +130,7 @@ mod tests {
         );
         let body = format!("{body}&client_id=post&client_secret=post-secret");
         server
-            .introspect(Request::new(&Method::POST, &headers).with_body(body.as_bytes()))
+            .introspect(&Request::new(&Method::POST, &headers).with_body(body.as_bytes()))
             .await
     }
 
@@ -153,7 +153,7 @@ mod tests {
         );
         let body = format!("token={token}");
         server
-            .introspect(Request::new(&Method::POST, &headers).with_body(body.as_bytes()))
+            .introspect(&Request::new(&Method::POST, &headers).with_body(body.as_bytes()))
             .await
     }
 
@@ -376,7 +376,7 @@ mod tests {
             "token=x&client_id=post&client_secret=bad",
         ] {
             let response = server
-                .introspect(Request::new(&Method::POST, &headers).with_body(body.as_bytes()))
+                .introspect(&Request::new(&Method::POST, &headers).with_body(body.as_bytes()))
                 .await;
             assert_eq!(error_of(&response), "invalid_client", "{body}");
         }

@@ -11,7 +11,7 @@ impl<S: Grants> Server<S> {
     /// Handles a revocation request and renders the response: `200` with an
     /// empty body whether or not the token existed, the RFC 6749 error JSON
     /// when the request or the client authentication fails.
-    pub async fn revoke(&self, request: Request<'_>) -> Response {
+    pub async fn revoke(&self, request: &Request<'_>) -> Response {
         match self.revoke_token(request).await {
             Ok(()) => Response::empty(StatusCode::OK),
             Err(error) => error.into_response(),
@@ -27,11 +27,11 @@ impl<S: Grants> Server<S> {
     ///
     /// `invalid_request` for a malformed request or a missing `token`;
     /// `invalid_client` when client authentication fails.
-    pub async fn revoke_token(&self, request: Request<'_>) -> Result<(), OAuthError> {
+    pub async fn revoke_token(&self, request: &Request<'_>) -> Result<(), OAuthError> {
         let params = request.form()?;
         let token = params.require("token")?;
         // The hint only orders the search (§2.1); every type is searched.
-        let client = authenticate(self.storage(), &request, &params).await?.client;
+        let client = authenticate(self.storage(), request, &params).await?.client;
         let Some(found) = self.storage().find_token(&TokenHash::of(token)).await? else {
             return Ok(());
         };
@@ -72,7 +72,7 @@ mod tests {
             );
         }
         server
-            .revoke(Request::new(&Method::POST, &headers).with_body(body.as_bytes()))
+            .revoke(&Request::new(&Method::POST, &headers).with_body(body.as_bytes()))
             .await
     }
 

@@ -11,7 +11,7 @@ use crate::{ErrorCode, GrantType, OAuthError, Request, Response};
 impl<S: Grants> Server<S> {
     /// Handles a token-endpoint request (RFC 6749 §3.2) and renders the
     /// response: JSON, `Cache-Control: no-store`, `Pragma: no-cache`.
-    pub async fn token(&self, request: Request<'_>) -> Response {
+    pub async fn token(&self, request: &Request<'_>) -> Response {
         match self.token_response(request).await {
             Ok(tokens) => Response::from_json(StatusCode::OK, &tokens),
             Err(error) => {
@@ -26,7 +26,7 @@ impl<S: Grants> Server<S> {
     /// # Errors
     ///
     /// The RFC 6749 §5.2 error for the request.
-    pub async fn token_response(&self, request: Request<'_>) -> Result<TokenResponse, OAuthError> {
+    pub async fn token_response(&self, request: &Request<'_>) -> Result<TokenResponse, OAuthError> {
         let params = request.form()?;
         let grant_name = params.require("grant_type")?;
         let grant = GrantType::from_name(grant_name)
@@ -38,7 +38,7 @@ impl<S: Grants> Server<S> {
                     "grant_type names a grant this server does not support",
                 )
             })?;
-        let authenticated = authenticate(self.storage(), &request, &params).await?;
+        let authenticated = authenticate(self.storage(), request, &params).await?;
         if !authenticated.client.allows_grant(grant.as_str()) {
             return Err(OAuthError::unauthorized_client(format!(
                 "the client may not use the {} grant",
@@ -77,7 +77,7 @@ mod tests {
             headers.insert(CONTENT_TYPE, HeaderValue::from_static(ct));
         }
         server
-            .token(Request::new(&method, &headers).with_query(query).with_body(body))
+            .token(&Request::new(&method, &headers).with_query(query).with_body(body))
             .await
     }
 
@@ -287,7 +287,7 @@ mod tests {
             HeaderValue::from_static("Basic c3ZjOnN2Yy1zZWNyZXQ="),
         );
         let response = server
-            .token(Request::new(&Method::POST, &headers).with_body(b"grant_type=client_credentials"))
+            .token(&Request::new(&Method::POST, &headers).with_body(b"grant_type=client_credentials"))
             .await;
         assert_eq!(error_of(&response), "invalid_request");
     }

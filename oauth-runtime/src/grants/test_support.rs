@@ -81,7 +81,7 @@ pub async fn post(server: &Server<MemoryStore>, basic: Option<(&str, &str)>, bod
         headers.insert(AUTHORIZATION, HeaderValue::from_str(&value).unwrap());
     }
     server
-        .token(Request::new(&Method::POST, &headers).with_body(body.as_bytes()))
+        .token(&Request::new(&Method::POST, &headers).with_body(body.as_bytes()))
         .await
 }
 

@@ -328,7 +328,7 @@ async fn a_revoked_token_gets_no_userinfo() {
         .unwrap(),
     );
     let answer = server
-        .revoke(Request::new(&Method::POST, &headers).with_body(revoke.as_bytes()))
+        .revoke(&Request::new(&Method::POST, &headers).with_body(revoke.as_bytes()))
         .await;
     assert_eq!(answer.status(), 200);
     assert_eq!(userinfo(&server, token).await.status(), 401);

@@ -206,7 +206,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
     let body = b"grant_type=client_credentials&client_id=svc&client_secret=s3cret&scope=read";
     let runtime = tokio::runtime::Builder::new_current_thread().build()?;
-    let response = runtime.block_on(server.token(Request::new(&Method::POST, &headers).with_body(body)));
+    let response = runtime.block_on(server.token(&Request::new(&Method::POST, &headers).with_body(body)));
     assert_eq!(response.status(), 200, "{}", response.json());
     let json = response.json();
     assert_eq!(json["token_type"], "Bearer");
