@@ -538,8 +538,8 @@ async fn concurrent_rotation_has_one_winner() {
     store.close().await;
 }
 
-/// A failing write (a duplicate hash) fails alone: on SQLite the writes
-/// batched with it still commit.
+/// A failing write (a duplicate hash) fails alone: the writes batched with
+/// it (SQLite's writer, Postgres' token writer) still commit.
 async fn a_failing_write_fails_alone(url: &str) {
     let store = SqlStore::connect(url).await.unwrap();
     let (duplicate, _, _) = token("f", "c", true);

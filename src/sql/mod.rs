@@ -15,7 +15,8 @@
 //! With SQLite every write goes through one writer task that commits queued
 //! writes together (group commit), and reads go through a separate pool of
 //! read-only connections; with Postgres every operation is one atomic
-//! statement on a pool. Clients found by a lookup are kept for a few seconds
+//! statement on a pool, and new tokens are batched into one statement (group
+//! commit as well). Clients found by a lookup are kept for a few seconds
 //! (see [`SqlStore::with_client_cache`]).
 //!
 //! ```no_run
@@ -54,6 +55,8 @@ mod clients;
 mod error;
 mod migrations;
 mod ops;
+#[cfg(feature = "postgres")]
+mod pg_token_writer;
 #[cfg(feature = "postgres")]
 mod postgres;
 mod redact;

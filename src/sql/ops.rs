@@ -85,6 +85,7 @@ pub(crate) const TAKE_CODE: &str = concat!(
 
 /// Stores nothing when the token's family (`$6`) was revoked: see
 /// [`TOMBSTONE_FAMILY`].
+#[cfg(feature = "sqlite")]
 pub(crate) const INSERT_TOKEN: &str = concat!(
     "INSERT INTO tokens (",
     token_columns!(),
@@ -424,17 +425,6 @@ macro_rules! shared_ops {
                 .fetch_optional(exec)
                 .await?;
             row.map(rows::code_from_row).transpose()
-        }
-
-        /// Stores a new token.
-        pub(crate) async fn save_token<'c>(
-            exec: impl sqlx::Executor<'c, Database = $db>,
-            token: &TokenRecord,
-        ) -> Result<(), SqlError> {
-            bind_token!(sqlx::query(sql::INSERT_TOKEN), token)
-                .execute(exec)
-                .await?;
-            Ok(())
         }
 
         /// Looks a token up by its access token hash.

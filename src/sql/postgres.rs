@@ -1,8 +1,9 @@
 //! The PostgreSQL backend: one pool for reads and writes. Postgres has
-//! row-level locking and many concurrent writers, so there is no writer
-//! task: every operation is one atomic statement (the rotation included, as a
-//! data-modifying `WITH`), except the revocation of a family, which locks
-//! out writers for its one statement (see [`revoke_token_family`]).
+//! row-level locking and many concurrent writers, so every operation is one
+//! atomic statement on the pool (the rotation included, as a data-modifying
+//! `WITH`), except two: the revocation of a family, which locks out writers
+//! for its one statement (see [`revoke_token_family`]), and new tokens, which
+//! one task stores in batches (see [`super::pg_token_writer`]).
 
 use std::time::Duration;
 
@@ -15,6 +16,7 @@ use oauth_runtime::{
 
 use super::SqlError;
 use super::migrations;
+use super::pg_token_writer::TokenWriter;
 use super::rows::{AuthFailureRow, ClientRow, SigningKeyRow};
 
 /// The statements, for Postgres connections.
@@ -72,6 +74,7 @@ pub(super) const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
 #[derive(Debug)]
 pub(super) struct PostgresBackend {
     pool: PgPool,
+    tokens: TokenWriter,
 }
 
 impl PostgresBackend {
@@ -86,7 +89,8 @@ impl PostgresBackend {
             .connect(url)
             .await?;
         migrations::migrator(migrations::POSTGRES).run(&pool).await?;
-        Ok(Self { pool })
+        let tokens = TokenWriter::spawn(pool.clone());
+        Ok(Self { pool, tokens })
     }
 
     pub(super) async fn ping(&self) -> Result<(), SqlError> {
@@ -168,7 +172,7 @@ impl PostgresBackend {
     }
 
     pub(super) async fn save_token(&self, token: TokenRecord) -> Result<(), SqlError> {
-        statements::save_token(&self.pool, &token).await
+        self.tokens.save(token).await
     }
 
     pub(super) async fn revoke_token_family(&self, family: &str) -> Result<(), SqlError> {
@@ -251,6 +255,7 @@ impl PostgresBackend {
     }
 
     pub(super) async fn close(&self) {
+        self.tokens.close().await;
         self.pool.close().await;
     }
 }

@@ -85,6 +85,17 @@ pub(super) mod statements {
         Ok(())
     }
 
+    /// Stores a new token.
+    pub(crate) async fn save_token(
+        connection: &mut sqlx::SqliteConnection,
+        token: &TokenRecord,
+    ) -> Result<(), SqlError> {
+        bind_token!(sqlx::query(sql::INSERT_TOKEN), token)
+            .execute(connection)
+            .await?;
+        Ok(())
+    }
+
     /// Stores several tokens with one multi-row `INSERT` (all or none).
     pub(crate) async fn insert_tokens(
         connection: &mut sqlx::SqliteConnection,
