@@ -8,8 +8,9 @@
 //! queued (up to [`MAX_BATCH`] tokens) and stores it with one `INSERT ...
 //! SELECT FROM UNNEST(...)`, one prepared statement whatever the batch size,
 //! then answers each caller. A caller's token is committed before its call
-//! returns, as with its own `INSERT`; while one batch runs, the next one
-//! gathers, so the more requests wait, the fewer commits they share.
+//! returns, as with its own `INSERT`. Up to [`IN_FLIGHT`] batches run at
+//! once, and while they do the next one gathers: the more requests wait, the
+//! more tokens share a commit.
 //!
 //! The statement keeps the single `INSERT`'s rules: a token of a family
 //! revoked before it is skipped (the `NOT EXISTS` on `revoked_families`, per
@@ -25,8 +26,10 @@
 //! Each instance has its own task; instances sharing a database need nothing
 //! from each other here, as every row is an independent insert.
 
-use sqlx::PgPool;
+use sqlx::pool::PoolConnection;
+use sqlx::{PgConnection, PgPool, Postgres};
 use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinSet;
 
 use oauth_runtime::TokenRecord;
 
@@ -34,6 +37,11 @@ use super::SqlError;
 
 /// The most tokens one statement stores.
 const MAX_BATCH: usize = 256;
+
+/// How many batches may be stored at once: while one waits for its round
+/// trip and commit, the next can start (with a pool of 10 connections, the
+/// other operations keep theirs).
+const IN_FLIGHT: usize = 2;
 
 /// How many tokens may wait before callers wait to enqueue.
 const QUEUE: usize = 4096;
@@ -98,9 +106,32 @@ async fn run(pool: PgPool, mut inbox: mpsc::Receiver<Message>) {
     let mut messages = Vec::with_capacity(MAX_BATCH);
     let mut batch = Vec::with_capacity(MAX_BATCH);
     let mut closers = Vec::new();
-    // `recv_many` waits for one message, then takes what else is queued; 0
-    // means every handle is gone and the queue is empty.
-    while inbox.recv_many(&mut messages, MAX_BATCH).await > 0 {
+    let mut in_flight = JoinSet::new();
+    // Connections that finished a batch, kept for the next while tokens keep
+    // coming (see `Held`).
+    let mut spare: Vec<Held> = Vec::with_capacity(IN_FLIGHT);
+    loop {
+        // Take back the connections of the batches that are done; at the
+        // limit, wait for one, while the queue gathers the next batch.
+        while let Some(done) = in_flight.try_join_next() {
+            spare.extend(done.ok().flatten());
+        }
+        if in_flight.len() >= IN_FLIGHT {
+            if let Some(done) = in_flight.join_next().await {
+                spare.extend(done.ok().flatten());
+            }
+            continue;
+        }
+        if inbox.is_empty() {
+            // A lull: the connections go back to the pool, which checks them
+            // before their next use.
+            spare.clear();
+        }
+        // `recv_many` waits for one message, then takes what else is queued;
+        // 0 means every handle is gone and the queue is empty.
+        if inbox.recv_many(&mut messages, MAX_BATCH).await == 0 {
+            break;
+        }
         for message in messages.drain(..) {
             match message {
                 Message::Save(token, reply) if closers.is_empty() => batch.push((token, reply)),
@@ -111,7 +142,7 @@ async fn run(pool: PgPool, mut inbox: mpsc::Receiver<Message>) {
             }
         }
         if !batch.is_empty() {
-            store(&pool, std::mem::take(&mut batch)).await;
+            in_flight.spawn(store(pool.clone(), spare.pop(), std::mem::take(&mut batch)));
         }
         if !closers.is_empty() {
             inbox.close();
@@ -126,41 +157,86 @@ async fn run(pool: PgPool, mut inbox: mpsc::Receiver<Message>) {
             break;
         }
     }
+    // Everything accepted is answered before the store counts as closed, and
+    // every connection is back in the pool before it closes.
+    while in_flight.join_next().await.is_some() {}
+    drop(spare);
     for done in closers {
         let _ = done.send(());
     }
 }
 
-/// Stores a batch and answers every caller (a caller that went away no
-/// longer wants the answer).
-async fn store(pool: &PgPool, batch: Vec<(TokenRecord, Reply)>) {
+/// A connection taken from the pool for a batch. Under load it goes straight
+/// on to the next batch: a connection that has just answered needs no check,
+/// and the pool pings every connection it hands out (a round trip that would
+/// otherwise lengthen every batch).
+type Held = PoolConnection<Postgres>;
+
+/// Stores a batch on `held` (or a connection from the pool), answers every
+/// caller (a caller that went away no longer wants the answer), and returns
+/// the connection unless an error left it in doubt.
+async fn store(pool: PgPool, held: Option<Held>, batch: Vec<(TokenRecord, Reply)>) -> Option<Held> {
+    let mut connection = match held {
+        Some(connection) => connection,
+        None => match pool.acquire().await {
+            Ok(connection) => connection,
+            Err(error) => {
+                let error = SqlError::from(error);
+                for (_, reply) in batch {
+                    let _ = reply.send(Err(error.clone()));
+                }
+                return None;
+            }
+        },
+    };
     let result = {
         let tokens: Vec<&TokenRecord> = batch.iter().map(|(token, _)| token).collect();
-        insert(pool, &tokens).await
+        insert(&mut connection, &tokens).await
     };
+    let mut broken = false;
     match result {
         Err(error) if batch.len() > 1 && error.is_statement_level() => {
             for (token, reply) in batch {
-                let _ = reply.send(insert(pool, &[&token]).await);
+                let result = insert(&mut connection, &[&token]).await;
+                if let Err(error) = &result
+                    && !error.is_statement_level()
+                {
+                    broken = true;
+                }
+                let _ = reply.send(result);
             }
         }
         result => {
+            if result.as_ref().is_err_and(|error| !error.is_statement_level()) {
+                broken = true;
+            }
             for (_, reply) in batch {
                 let _ = reply.send(result.clone());
             }
         }
     }
+    if broken {
+        // The connection may be broken: it is closed, not reused.
+        connection.close_on_drop();
+        return None;
+    }
+    Some(connection)
 }
 
 /// One statement for all of `tokens`.
-async fn insert(pool: &PgPool, tokens: &[&TokenRecord]) -> Result<(), SqlError> {
+async fn insert(connection: &mut PgConnection, tokens: &[&TokenRecord]) -> Result<(), SqlError> {
     let scopes: Vec<String> = tokens.iter().map(|t| t.scope.to_string()).collect();
     let refresh_scopes: Vec<Option<String>> = tokens
         .iter()
         .map(|t| t.refresh_scope.as_ref().map(ToString::to_string))
         .collect();
     sqlx::query(INSERT_TOKENS)
-        .bind(tokens.iter().map(|t| t.access_token.as_bytes().as_slice()).collect::<Vec<_>>())
+        .bind(
+            tokens
+                .iter()
+                .map(|t| t.access_token.as_bytes().as_slice())
+                .collect::<Vec<_>>(),
+        )
         .bind(
             tokens
                 .iter()
@@ -176,7 +252,7 @@ async fn insert(pool: &PgPool, tokens: &[&TokenRecord]) -> Result<(), SqlError> 
         .bind(tokens.iter().map(|t| t.refresh_expires_at).collect::<Vec<_>>())
         .bind(tokens.iter().map(|t| t.rotated).collect::<Vec<_>>())
         .bind(refresh_scopes)
-        .execute(pool)
+        .execute(connection)
         .await?;
     Ok(())
 }
