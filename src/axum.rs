@@ -38,7 +38,7 @@ mod serve;
 
 pub use crate::throttle::{AuthFailureLimit, AuthFailureLimiter};
 pub use blocking::{tokio_offload, tokio_offload_unbounded};
-pub use cors::CorsOrigins;
+pub use cors::{CorsGate, CorsGateFuture, CorsGateLayer, CorsOrigins};
 pub use deadline::time_limited;
 pub use failure_sync::spawn_failure_sync;
 pub use routes::OAuthRoutes;
@@ -168,7 +168,12 @@ async fn token<S: Grants>(
     State(guards): State<Guards>,
     request: OAuthRequest,
 ) -> axum::response::Response {
-    guards.run(&request, server.token(&request.as_request())).await
+    // Boxed: the endpoint's future is a few KiB, which would otherwise be
+    // copied into each future wrapping it (the guards, the time limit, axum's
+    // own box) on every request.
+    guards
+        .run(&request, Box::pin(server.token(&request.as_request())))
+        .await
 }
 
 async fn revoke<S: Grants>(
@@ -176,7 +181,9 @@ async fn revoke<S: Grants>(
     State(guards): State<Guards>,
     request: OAuthRequest,
 ) -> axum::response::Response {
-    guards.run(&request, server.revoke(&request.as_request())).await
+    guards
+        .run(&request, Box::pin(server.revoke(&request.as_request())))
+        .await
 }
 
 async fn introspect<S: Grants>(
@@ -185,7 +192,7 @@ async fn introspect<S: Grants>(
     request: OAuthRequest,
 ) -> axum::response::Response {
     guards
-        .run(&request, server.introspect(&request.as_request()))
+        .run(&request, Box::pin(server.introspect(&request.as_request())))
         .await
 }
 

@@ -15,8 +15,14 @@
 //! - `413` at once for a declared `Content-Length` above the body limit,
 //!   without reading the body.
 //!
-//! The clock of a connection is one timer, re-armed when its state changes
-//! (idle, reading headers, busy): nothing runs per byte.
+//! The clock of a connection is one timer that nothing but itself re-arms:
+//! a request only stores a few numbers (when it started, when it finished),
+//! and the timer, when it fires, computes the connection's deadline from them
+//! and sleeps again. It never sleeps past the deadline, because it never
+//! sleeps longer than the shortest time-out: whatever happened since it was
+//! armed, no deadline can fall earlier than that (see [`Connection::next_check`]).
+//! So a request costs no wake-up and no timer of its own, and an idle
+//! connection wakes once per shortest time-out.
 
 use std::convert::Infallible;
 use std::future::{Future, IntoFuture};
@@ -265,8 +271,6 @@ struct Connection {
     /// Set by the accept loop to make room: the connection closes at once
     /// (it is idle, so no request is cut).
     evict: Notify,
-    /// Wakes the connection's clock when its state changes.
-    changed: Notify,
 }
 
 impl Registry {
@@ -301,7 +305,6 @@ impl Registry {
             // A new connection's first request is timed from the accept.
             header_started: AtomicU64::new(now + 1),
             evict: Notify::new(),
-            changed: Notify::new(),
         });
         connections.push(Arc::clone(&connection));
         Some(connection)
@@ -323,13 +326,11 @@ impl Connection {
     fn request_started(&self) {
         self.busy.fetch_add(1, Ordering::AcqRel);
         self.header_started.store(0, Ordering::Relaxed);
-        self.changed.notify_one();
     }
 
     fn response_finished(&self) {
         self.idle_since.store(self.now(), Ordering::Relaxed);
         self.busy.fetch_sub(1, Ordering::AcqRel);
-        self.changed.notify_one();
     }
 
     /// Bytes arrived: on an idle connection they start the next request's
@@ -337,7 +338,6 @@ impl Connection {
     fn bytes_read(&self) {
         if self.busy.load(Ordering::Acquire) == 0 && self.header_started.load(Ordering::Relaxed) == 0 {
             self.header_started.store(self.now() + 1, Ordering::Relaxed);
-            self.changed.notify_one();
         }
     }
 
@@ -352,6 +352,16 @@ impl Connection {
             started => (started - 1, limits.header_timeout),
         };
         Some(self.origin + Duration::from_millis(since) + timeout)
+    }
+
+    /// When the clock must look again, at `now`: the deadline if it is near,
+    /// else one shortest time-out from now. Every deadline a later change can
+    /// set is at least a shortest time-out after that change, which comes
+    /// after `now`: the clock cannot miss it.
+    fn next_check(&self, limits: &ConnectionLimits, now: Instant) -> Instant {
+        let soonest = now + limits.header_timeout.min(limits.idle_timeout);
+        self.deadline(limits)
+            .map_or(soonest, |deadline| deadline.min(soonest))
     }
 }
 
@@ -385,9 +395,10 @@ async fn serve_connection(
         }),
     );
     tokio::pin!(http);
+    let clock = tokio::time::sleep_until(connection.next_check(&limits, Instant::now()));
+    tokio::pin!(clock);
     let mut stopping = false;
     loop {
-        let deadline = connection.deadline(&limits);
         tokio::select! {
             result = http.as_mut() => {
                 if let Err(error) = result {
@@ -399,13 +410,13 @@ async fn serve_connection(
                 tracing::debug!(%peer, "idle connection closed to make room");
                 break;
             }
-            () = connection.changed.notified() => {}
-            () = sleep_until(deadline) => {
-                // The state may have changed since the deadline was taken.
-                if connection.deadline(&limits).is_some_and(|d| d <= Instant::now()) {
+            () = clock.as_mut() => {
+                let now = Instant::now();
+                if connection.deadline(&limits).is_some_and(|deadline| deadline <= now) {
                     tracing::debug!(%peer, "connection timed out");
                     break;
                 }
+                clock.as_mut().reset(connection.next_check(&limits, now));
             }
             changed = stop.changed(), if !stopping => {
                 stopping = true;
@@ -414,13 +425,6 @@ async fn serve_connection(
                 }
             }
         }
-    }
-}
-
-async fn sleep_until(deadline: Option<Instant>) {
-    match deadline {
-        Some(deadline) => tokio::time::sleep_until(deadline).await,
-        None => std::future::pending().await,
     }
 }
 
@@ -456,7 +460,8 @@ impl ConnectionService {
         let deadline = Instant::now() + self.limits.body_timeout;
         let body = Body::new(DeadlineBody {
             inner: body,
-            deadline: Box::pin(tokio::time::sleep_until(deadline)),
+            deadline,
+            timer: None,
         });
         match self
             .router
@@ -535,7 +540,10 @@ pub struct BodyTimedOut;
 /// A request body that fails with [`BodyTimedOut`] after its deadline.
 struct DeadlineBody {
     inner: Incoming,
-    deadline: Pin<Box<tokio::time::Sleep>>,
+    deadline: Instant,
+    /// Made the first time the body is not there yet: a small body, in
+    /// the same packets as the headers, needs no timer.
+    timer: Option<Pin<Box<tokio::time::Sleep>>>,
 }
 
 impl hyper::body::Body for DeadlineBody {
@@ -549,7 +557,11 @@ impl hyper::body::Body for DeadlineBody {
         if let Poll::Ready(frame) = Pin::new(&mut self.inner).poll_frame(cx) {
             return Poll::Ready(frame.map(|frame| frame.map_err(Into::into)));
         }
-        match self.deadline.as_mut().poll(cx) {
+        let deadline = self.deadline;
+        let timer = self
+            .timer
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline)));
+        match timer.as_mut().poll(cx) {
             Poll::Ready(()) => Poll::Ready(Some(Err(Box::new(BodyTimedOut)))),
             Poll::Pending => Poll::Pending,
         }
@@ -652,5 +664,60 @@ mod tests {
             0,
             "the idle connection was closed"
         );
+    }
+    /// Starts a server with `limits` answering `GET /` with `ok`.
+    async fn start(limits: ConnectionLimits) -> SocketAddr {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let app = Router::new().route("/", get(|| async { "ok" }));
+        tokio::spawn(serve(listener, app).limits(limits).into_future());
+        addr
+    }
+
+    /// Reads until the peer closes; fails the test if it never does.
+    async fn read_until_closed(stream: &mut TcpStream) -> Vec<u8> {
+        let mut all = Vec::new();
+        let read = tokio::time::timeout(Duration::from_secs(20), stream.read_to_end(&mut all)).await;
+        assert!(read.is_ok(), "the connection was never closed: {all:?}");
+        all
+    }
+
+    #[tokio::test]
+    async fn headers_that_stall_after_requests_end_in_time_close_the_connection() {
+        let limits = ConnectionLimits::default()
+            .with_header_timeout(Duration::from_millis(300))
+            .with_idle_timeout(Duration::from_secs(30));
+        let addr = start(limits).await;
+        let mut stream = TcpStream::connect(addr).await.unwrap();
+        // Two whole requests (the clock sees them only as state), then the
+        // start of a third whose headers never end.
+        for _ in 0..2 {
+            stream
+                .write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+                .await
+                .unwrap();
+            let mut answer = [0u8; 256];
+            let mut n = 0;
+            while !answer[..n].ends_with(b"ok") {
+                n += stream.read(&mut answer[n..]).await.unwrap();
+            }
+        }
+        stream.write_all(b"GET / HTTP/1.1\r\nHo").await.unwrap();
+        read_until_closed(&mut stream).await;
+    }
+
+    #[tokio::test]
+    async fn an_idle_keep_alive_connection_is_closed_after_its_time_out() {
+        let limits = ConnectionLimits::default()
+            .with_header_timeout(Duration::from_secs(30))
+            .with_idle_timeout(Duration::from_millis(300));
+        let addr = start(limits).await;
+        let mut stream = TcpStream::connect(addr).await.unwrap();
+        stream
+            .write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+            .await
+            .unwrap();
+        let answer = read_until_closed(&mut stream).await;
+        assert!(answer.starts_with(b"HTTP/1.1 200"), "{answer:?}");
     }
 }
