@@ -269,3 +269,154 @@ pub async fn record_jti<S: AssertionStorage>(
         .await
         .map_err(|e| OAuthError::storage(&e))
 }
+
+#[cfg(test)]
+mod tests {
+    use base64::Engine as _;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use jsonwebtoken::{EncodingKey, Header};
+    use proptest::prelude::*;
+    use serde_json::json;
+
+    use super::*;
+    use crate::{SigningAlg, SigningKey, now};
+
+    const ISSUER: &str = "https://as.example";
+
+    fn claims(exp_in: i64, aud: &str, jti: Option<&str>) -> serde_json::Value {
+        let mut claims = json!({"iss": "svc", "sub": "svc", "aud": aud, "exp": now() + exp_in});
+        if let Some(jti) = jti {
+            claims["jti"] = jti.into();
+        }
+        claims
+    }
+
+    fn jwks(key: &SigningKey) -> String {
+        json!({"keys": [key.public_jwk()]}).to_string()
+    }
+
+    /// An EdDSA assertion (granted's own keys sign with the `Ed25519` name).
+    fn eddsa(key: &SigningKey, claims: &serde_json::Value) -> String {
+        let encoding = EncodingKey::from_ed_pem(key.private_pem().as_bytes()).unwrap();
+        let mut header = Header::new(Algorithm::EdDSA);
+        header.kid = Some(key.kid().to_owned());
+        jsonwebtoken::encode(&header, claims, &encoding).unwrap()
+    }
+
+    fn check(token: &str, jwks: &str) -> Result<VerifiedAssertion, AssertionError> {
+        let parsed = parse(token)?;
+        verify(token, &parsed, "svc", jwks, &[ISSUER.to_owned()], now())
+    }
+
+    #[test]
+    fn rs256_es256_and_eddsa_assertions_verify() {
+        for alg in [SigningAlg::Rs256, SigningAlg::Es256] {
+            let key = SigningKey::generate(alg).unwrap();
+            let token = key.sign(&claims(60, ISSUER, Some("j-1"))).unwrap();
+            let verified = check(&token, &jwks(&key)).unwrap();
+            assert_eq!(verified.jti, "j-1", "{alg:?}");
+        }
+        let key = SigningKey::generate(SigningAlg::Ed25519).unwrap();
+        let token = eddsa(&key, &claims(60, ISSUER, Some("j-2")));
+        assert_eq!(check(&token, &jwks(&key)).unwrap().jti, "j-2");
+    }
+
+    #[test]
+    fn audience_lifetime_jti_and_key_are_enforced() {
+        let key = SigningKey::generate(SigningAlg::Es256).unwrap();
+        let keys = jwks(&key);
+        let sign = |c: serde_json::Value| key.sign(&c).unwrap();
+        assert_eq!(
+            check(&sign(claims(60, "https://other.example", Some("j"))), &keys),
+            Err(AssertionError::Invalid)
+        );
+        assert_eq!(
+            check(&sign(claims(-120, ISSUER, Some("j"))), &keys),
+            Err(AssertionError::Invalid)
+        );
+        assert_eq!(
+            check(&sign(claims(3600, ISSUER, Some("j"))), &keys),
+            Err(AssertionError::TooLongLived)
+        );
+        assert_eq!(
+            check(&sign(claims(60, ISSUER, None)), &keys),
+            Err(AssertionError::NoJti)
+        );
+        let mut wrong_issuer = claims(60, ISSUER, Some("j"));
+        wrong_issuer["iss"] = "web".into();
+        assert_eq!(check(&sign(wrong_issuer), &keys), Err(AssertionError::Invalid));
+        // Another key of the same type does not verify it.
+        let other = SigningKey::generate(SigningAlg::Es256).unwrap();
+        let forged = other.sign(&claims(60, ISSUER, Some("j"))).unwrap();
+        // Its kid names no registered key.
+        assert_eq!(check(&forged, &keys), Err(AssertionError::NoKey));
+        assert_eq!(check(&forged, r#"{"keys": []}"#), Err(AssertionError::NoKey));
+        assert_eq!(check(&forged, "not json"), Err(AssertionError::NoKey));
+    }
+
+    #[test]
+    fn none_and_hmac_never_verify() {
+        let key = SigningKey::generate(SigningAlg::Rs256).unwrap();
+        let keys = jwks(&key);
+        let payload = URL_SAFE_NO_PAD.encode(claims(60, ISSUER, Some("j")).to_string());
+        for header in [r#"{"alg":"none"}"#, r#"{"alg":"None","typ":"JWT"}"#] {
+            let token = format!("{}.{payload}.", URL_SAFE_NO_PAD.encode(header));
+            assert_eq!(check(&token, &keys), Err(AssertionError::Malformed), "{header}");
+        }
+        // HS256 keyed with the public key's text: the classic confusion.
+        let secret = key.public_jwk().to_string();
+        let token = jsonwebtoken::encode(
+            &Header::new(Algorithm::HS256),
+            &claims(60, ISSUER, Some("j")),
+            &EncodingKey::from_secret(secret.as_bytes()),
+        )
+        .unwrap();
+        assert_eq!(check(&token, &keys), Err(AssertionError::Algorithm));
+        // Even a symmetric key registered in the set is never used.
+        let oct =
+            json!({"keys": [{"kty": "oct", "k": URL_SAFE_NO_PAD.encode(secret.as_bytes())}]}).to_string();
+        let parsed = UnverifiedAssertion {
+            alg: Algorithm::HS256,
+            kid: None,
+            subject: "svc".into(),
+        };
+        assert_eq!(
+            verify(&token, &parsed, "svc", &oct, &[ISSUER.to_owned()], now()),
+            Err(AssertionError::Algorithm)
+        );
+    }
+
+    #[test]
+    fn parse_reads_the_subject_and_refuses_the_unreadable() {
+        let key = SigningKey::generate(SigningAlg::Es256).unwrap();
+        let token = key.sign(&claims(60, ISSUER, Some("j"))).unwrap();
+        let parsed = parse(&token).unwrap();
+        assert_eq!(parsed.subject, "svc");
+        assert_eq!(parsed.alg, Algorithm::ES256);
+        assert_eq!(parsed.kid.as_deref(), Some(key.kid()));
+        let no_sub = key.sign(&json!({"iss": "svc", "exp": now() + 60})).unwrap();
+        assert_eq!(parse(&no_sub), Err(AssertionError::NoSubject));
+        assert_eq!(parse(&"a.".repeat(5000)), Err(AssertionError::Malformed));
+        assert_eq!(parse("a.b.c"), Err(AssertionError::Malformed));
+    }
+
+    #[test]
+    fn jti_keys_are_per_client() {
+        assert_ne!(jti_key("a", "bc"), jti_key("ab", "c"));
+        assert_eq!(jti_key("a", "b"), jti_key("a", "b"));
+    }
+
+    proptest! {
+        /// The entry point of `fuzz/fuzz_targets/client_assertion.rs`: any
+        /// text is parsed or refused, never a panic.
+        #[test]
+        fn parse_never_panics(text in ".{0,300}") {
+            let _ = parse(&text);
+        }
+
+        #[test]
+        fn parse_never_panics_on_three_parts(a in "[A-Za-z0-9_-]{0,80}", b in "[A-Za-z0-9_-]{0,120}", c in "[A-Za-z0-9_-]{0,40}") {
+            let _ = parse(&format!("{a}.{b}.{c}"));
+        }
+    }
+}
