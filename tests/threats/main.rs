@@ -12,6 +12,7 @@ mod code_injection_and_replay;
 mod malformed_input;
 mod mix_up;
 mod open_redirect;
+mod par_and_client_assertions;
 mod openid;
 mod pkce_downgrade;
 mod redirect_uri_manipulation;
