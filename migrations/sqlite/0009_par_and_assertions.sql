@@ -6,20 +6,21 @@
 
 -- A JWK Set (JSON) of the client's public keys, for private_key_jwt.
 ALTER TABLE clients ADD COLUMN jwks TEXT;
-ALTER TABLE clients ADD COLUMN require_pushed_authorization_requests BOOLEAN NOT NULL DEFAULT FALSE;
+ALTER TABLE clients ADD COLUMN require_pushed_authorization_requests INTEGER NOT NULL DEFAULT 0
+    CHECK (require_pushed_authorization_requests IN (0, 1));
 
 CREATE TABLE pushed_requests (
     request_uri_hash BLOB NOT NULL PRIMARY KEY CHECK (length(request_uri_hash) = 32),
     client_id        TEXT NOT NULL,
     params           TEXT NOT NULL,
-    expires_at       BIGINT NOT NULL
-);
+    expires_at       INTEGER NOT NULL
+) STRICT;
 
 CREATE INDEX pushed_requests_expires_at ON pushed_requests (expires_at);
 
 CREATE TABLE assertion_jtis (
     jti_hash   BLOB NOT NULL PRIMARY KEY CHECK (length(jti_hash) = 32),
-    expires_at BIGINT NOT NULL
-);
+    expires_at INTEGER NOT NULL
+) STRICT;
 
 CREATE INDEX assertion_jtis_expires_at ON assertion_jtis (expires_at);

@@ -45,7 +45,10 @@ async fn push(server: &Server<MemoryStore>, client: &str, secret: &str) -> Strin
         .pushed_authorization(&Request::new(&Method::POST, &headers).with_body(body.as_bytes()))
         .await;
     assert_eq!(response.status(), 201);
-    response.json()["request_uri"].as_str().unwrap_or_default().to_owned()
+    response.json()["request_uri"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
 }
 
 async fn use_request_uri(server: &Server<MemoryStore>, client: &str, uri: &str) -> bool {
@@ -100,16 +103,27 @@ async fn a_replayed_assertion_is_invalid_client() {
     let server = server(&key);
     let assertion = key.sign(&claims(60, ISSUER, "once")).expect("sign");
     assert_eq!(with_assertion(&server, &assertion).await.status(), 200);
-    assert_eq!(error_of(&with_assertion(&server, &assertion).await), "invalid_client");
+    assert_eq!(
+        error_of(&with_assertion(&server, &assertion).await),
+        "invalid_client"
+    );
 }
 
 #[tokio::test]
 async fn an_assertion_for_another_audience_is_invalid_client() {
     let key = SigningKey::generate(SigningAlg::Es256).expect("key");
     let server = server(&key);
-    for aud in ["https://evil.example", "https://as.example/other", "https://as.example.evil"] {
+    for aud in [
+        "https://evil.example",
+        "https://as.example/other",
+        "https://as.example.evil",
+    ] {
         let assertion = key.sign(&claims(60, aud, aud)).expect("sign");
-        assert_eq!(error_of(&with_assertion(&server, &assertion).await), "invalid_client", "{aud}");
+        assert_eq!(
+            error_of(&with_assertion(&server, &assertion).await),
+            "invalid_client",
+            "{aud}"
+        );
     }
 }
 
@@ -120,7 +134,11 @@ async fn alg_none_and_hmac_with_the_public_key_are_invalid_client() {
     let payload = URL_SAFE_NO_PAD.encode(claims(60, ISSUER, "none").to_string());
     for header in [r#"{"alg":"none","typ":"JWT"}"#, r#"{"alg":"NONE"}"#] {
         let unsigned = format!("{}.{payload}.", URL_SAFE_NO_PAD.encode(header));
-        assert_eq!(error_of(&with_assertion(&server, &unsigned).await), "invalid_client", "{header}");
+        assert_eq!(
+            error_of(&with_assertion(&server, &unsigned).await),
+            "invalid_client",
+            "{header}"
+        );
     }
     // The public key, as published, used as an HMAC secret.
     for secret in [key.public_jwk().to_string(), key.public_jwk()["n"].to_string()] {
@@ -132,7 +150,10 @@ async fn alg_none_and_hmac_with_the_public_key_are_invalid_client() {
             &EncodingKey::from_secret(secret.as_bytes()),
         )
         .expect("sign");
-        assert_eq!(error_of(&with_assertion(&server, &forged).await), "invalid_client");
+        assert_eq!(
+            error_of(&with_assertion(&server, &forged).await),
+            "invalid_client"
+        );
     }
 }
 
@@ -142,7 +163,11 @@ async fn expired_and_long_lived_assertions_are_invalid_client() {
     let server = server(&key);
     for (exp_in, jti) in [(-300, "expired"), (3600, "too-far"), (86_400 * 365, "a-year")] {
         let assertion = key.sign(&claims(exp_in, ISSUER, jti)).expect("sign");
-        assert_eq!(error_of(&with_assertion(&server, &assertion).await), "invalid_client", "{jti}");
+        assert_eq!(
+            error_of(&with_assertion(&server, &assertion).await),
+            "invalid_client",
+            "{jti}"
+        );
     }
     // Within the five minutes it is accepted.
     let assertion = key.sign(&claims(290, ISSUER, "ok")).expect("sign");
