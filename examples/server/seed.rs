@@ -221,6 +221,39 @@ mod tests {
     }
 
     #[test]
+    fn extension_keys_are_read_and_checked() {
+        let seed = parse(
+            r#"{"clients": [{"client_id": "jwt", "token_endpoint_auth_method": "private_key_jwt",
+                "grant_types": ["client_credentials"], "require_pushed_authorization_requests": true,
+                "jwks": {"keys": [{"kty": "OKP", "crv": "Ed25519",
+                                   "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}]}}]}"#,
+        )
+        .unwrap();
+        let client = seed.clients[0].record().unwrap();
+        use granted::ClientModel;
+        assert_eq!(ClientModel::auth_method(&client), Some(AuthMethod::PrivateKeyJwt));
+        assert!(client.requires_pushed_authorization_requests());
+        assert!(ClientModel::jwks(&client).unwrap().contains("Ed25519"));
+        assert!(client.secret_hash().is_none());
+        for bad in [
+            // private_key_jwt without keys, or with a secret.
+            r#"{"clients": [{"client_id": "a", "token_endpoint_auth_method": "private_key_jwt"}]}"#,
+            r#"{"clients": [{"client_id": "a", "client_secret": "x", "token_endpoint_auth_method": "private_key_jwt",
+                "jwks": {"keys": [{"kty": "OKP", "crv": "Ed25519", "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}]}}]}"#,
+            // Keys for a client that does not use them, no keys, a private key.
+            r#"{"clients": [{"client_id": "a", "client_secret": "x", "jwks": {"keys": []}}]}"#,
+            r#"{"clients": [{"client_id": "a", "token_endpoint_auth_method": "private_key_jwt", "jwks": {"keys": []}}]}"#,
+            r#"{"clients": [{"client_id": "a", "token_endpoint_auth_method": "private_key_jwt",
+                "jwks": {"keys": [{"kty": "OKP", "crv": "Ed25519", "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo",
+                                   "d": "nWGxne_9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2A"}]}}]}"#,
+            r#"{"clients": [{"client_id": "a", "token_endpoint_auth_method": "private_key_jwt", "jwks": [1]}]}"#,
+            r#"{"clients": [{"client_id": "a", "require_pushed_authorization_requests": "yes"}]}"#,
+        ] {
+            assert!(parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
     fn subjects_are_stable_and_distinct() {
         assert_eq!(subject_of("alice"), subject_of("alice"));
         assert_ne!(subject_of("alice"), subject_of("bob"));

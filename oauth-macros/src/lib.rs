@@ -34,7 +34,9 @@ use syn::{DeriveInput, parse_macro_input};
 /// `client_id`, `client_secret` (the hash from
 /// `granted::hash_client_secret`; `None` marks a public client),
 /// `redirect_uris`, `grant_types`, `scope`, and optionally
-/// `token_endpoint_auth_method`. The types each accepts are in the table
+/// `token_endpoint_auth_method`, `jwks` (the public keys of a
+/// `private_key_jwt` client, a JWK Set as JSON text) and
+/// `require_pushed_authorization_requests`. The types each accepts are in the table
 /// below, with those of the other derives.
 ///
 /// ```ignore

@@ -9,7 +9,9 @@ use crate::{Scope, TokenHash};
 
 mod field;
 
-pub use field::{AuthMethodField, ListField, ModelError, ModelField, OptionalTextField, StrIter, TextField};
+pub use field::{
+    AuthMethodField, FlagField, ListField, ModelError, ModelField, OptionalTextField, StrIter, TextField,
+};
 
 /// Seconds since the Unix epoch.
 pub type UnixTime = i64;

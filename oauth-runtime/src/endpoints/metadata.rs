@@ -286,6 +286,58 @@ mod tests {
     }
 
     #[test]
+    fn par_and_private_key_jwt_are_listed_only_when_declared() {
+        let plain = server_with(Policy::new(GrantType::ALL));
+        let doc =
+            serde_json::to_value(plain.metadata("https://as.example", &EndpointPaths::default())).unwrap();
+        for field in [
+            "pushed_authorization_request_endpoint",
+            "require_pushed_authorization_requests",
+            "token_endpoint_auth_signing_alg_values_supported",
+        ] {
+            assert!(doc.get(field).is_none(), "{field}");
+        }
+        let server = server_with(
+            Policy::new(GrantType::ALL)
+                .with_par(ParPolicy::Optional)
+                .with_private_key_jwt(),
+        );
+        let doc =
+            serde_json::to_value(server.metadata("https://as.example", &EndpointPaths::default())).unwrap();
+        assert_eq!(
+            doc["pushed_authorization_request_endpoint"],
+            "https://as.example/oauth/par"
+        );
+        assert_eq!(doc["require_pushed_authorization_requests"], false);
+        assert_eq!(
+            doc["token_endpoint_auth_methods_supported"],
+            serde_json::json!([
+                "client_secret_basic",
+                "client_secret_post",
+                "none",
+                "private_key_jwt"
+            ])
+        );
+        assert_eq!(
+            doc["introspection_endpoint_auth_methods_supported"],
+            serde_json::json!(["client_secret_basic", "client_secret_post", "private_key_jwt"])
+        );
+        assert_eq!(
+            doc["token_endpoint_auth_signing_alg_values_supported"],
+            serde_json::json!(["RS256", "ES256", "EdDSA"])
+        );
+        let required = server_with(Policy::new(GrantType::ALL).with_par(ParPolicy::Required));
+        let doc =
+            serde_json::to_value(required.metadata("https://as.example", &EndpointPaths::default())).unwrap();
+        assert_eq!(doc["require_pushed_authorization_requests"], true);
+        // PAR is part of the code flow: nothing without it.
+        let no_code = server_with(Policy::new([GrantType::ClientCredentials]).with_par(ParPolicy::Optional));
+        let doc =
+            serde_json::to_value(no_code.metadata("https://as.example", &EndpointPaths::default())).unwrap();
+        assert!(doc.get("pushed_authorization_request_endpoint").is_none());
+    }
+
+    #[test]
     fn without_the_code_grant_there_is_no_authorization_endpoint() {
         let server = server_with(Policy::new([GrantType::ClientCredentials]));
         let doc =
