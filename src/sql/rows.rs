@@ -285,7 +285,9 @@ mod tests {
             .scope("read write")
             .auth_method(AuthMethod::ClientSecretPost);
         let public = ClientRecord::public("spa").scope("");
-        for client in [confidential, public] {
+        let jwt = ClientRecord::private_key_jwt("jwt", r#"{"keys":[]}"#)
+            .require_pushed_authorization_requests(true);
+        for client in [confidential, public, jwt] {
             let back = client_from_row(client_to_row(&client).unwrap()).unwrap();
             assert_eq!(back, client);
         }
@@ -301,6 +303,8 @@ mod tests {
                 "[]".to_owned(),
                 String::new(),
                 method.to_owned(),
+                None,
+                false,
             )
         };
         assert!(client_from_row(row("none")).is_ok());
