@@ -127,7 +127,7 @@ impl ClientRecord {
     /// use oauth_runtime::{AuthMethod, ClientModel, ClientRecord};
     ///
     /// let client = ClientRecord::private_key_jwt("svc", r#"{"keys": []}"#);
-    /// assert_eq!(client.auth_method(), Some(AuthMethod::PrivateKeyJwt));
+    /// assert_eq!(ClientModel::auth_method(&client), Some(AuthMethod::PrivateKeyJwt));
     /// assert!(client.secret_hash().is_none());
     /// ```
     pub fn private_key_jwt(client_id: impl Into<String>, jwks: impl Into<String>) -> Self {
