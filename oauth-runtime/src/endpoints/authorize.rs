@@ -348,7 +348,8 @@ impl<S: Grants> Server<S> {
     /// Validates an authorization request (the query of `GET /authorize`).
     ///
     /// With pushed authorization requests enabled (RFC 9126), a request of
-    /// `client_id` and `request_uri` takes the pushed request, once: it is
+    /// `client_id` and a `request_uri` this server issued
+    /// (`urn:ietf:params:oauth:request_uri:...`) takes the pushed request, once: it is
     /// gone afterwards, and its parameters are the request's
     /// ([`PendingAuthorization::pushed_request`]). When the policy or the
     /// client requires pushed requests, any other request is refused.
@@ -364,7 +365,12 @@ impl<S: Grants> Server<S> {
         params: &Params<'_>,
     ) -> Result<PendingAuthorization<S::Client>, AuthorizeError> {
         let issuer = self.policy().issuer();
-        if self.policy().par().is_some() && params.contains("request_uri") {
+        // Only this server's own request_uris name pushed requests; any other
+        // is a request object by reference (RFC 9101), not supported.
+        let pushed = params
+            .get("request_uri")
+            .is_some_and(|uri| uri.starts_with(crate::par::REQUEST_URI_PREFIX));
+        if self.policy().par().is_some() && pushed {
             return self
                 .take_pushed(params)
                 .await

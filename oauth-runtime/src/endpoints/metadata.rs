@@ -182,8 +182,9 @@ impl<S: Grants> Server<S> {
                 Vec::new()
             },
             request_parameter_supported: openid.then_some(false),
-            // With PAR, request_uri is accepted: the pushed requests' own.
-            request_uri_parameter_supported: openid.then_some(par.is_some()),
+            // Request objects by reference (RFC 9101) are not fetched; the
+            // request_uris of pushed requests are this server's own.
+            request_uri_parameter_supported: openid.then_some(false),
             pushed_authorization_request_endpoint: par
                 .map(|_| format!("{issuer}{}", paths.pushed_authorization_request)),
             require_pushed_authorization_requests: par.map(|p| p == ParPolicy::Required),

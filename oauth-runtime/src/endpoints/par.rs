@@ -276,17 +276,22 @@ mod tests {
             })
             .await
             .unwrap();
-        for uri in [
-            uri.as_str(),
-            "urn:ietf:params:oauth:request_uri:nope",
-            "https://evil.example/r",
-        ] {
+        for uri in [uri.as_str(), "urn:ietf:params:oauth:request_uri:nope"] {
             let result = authorize(&server, &format!("client_id=web&request_uri={}", encoded(uri))).await;
             assert!(
                 matches!(result, Err(AuthorizeError::Display(_))),
                 "{uri}: {result:?}"
             );
         }
+        // Another server's request_uri is a request object by reference.
+        let query = format!(
+            "client_id=web&{}&request_uri=https%3A%2F%2Fevil.example%2Fr",
+            authorization("")
+        );
+        let Err(AuthorizeError::Redirect(response)) = authorize(&server, &query).await else {
+            panic!("a request object by reference is redirected")
+        };
+        assert_eq!(response.param("error"), Some("request_uri_not_supported"));
     }
 
     #[tokio::test]
