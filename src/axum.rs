@@ -141,6 +141,7 @@ pub fn into_axum(response: Response) -> axum::response::Response {
 /// | `POST /oauth/token` | [`Server::token`] |
 /// | `POST /oauth/revoke` | [`Server::revoke`] |
 /// | `POST /oauth/introspect` | [`Server::introspect`] |
+/// | `POST /oauth/par` | [`Server::pushed_authorization`], when the policy declares `par` (RFC 9126) |
 /// | `GET /.well-known/oauth-authorization-server` | [`Server::metadata`] for the policy's issuer |
 ///
 /// Merge it into your application's router; [`OAuthRoutes`] builds it with

@@ -343,6 +343,25 @@ mod tests {
     }
 
     #[test]
+    fn presented_client_id_reads_a_client_assertions_subject() {
+        use http::header::CONTENT_TYPE;
+        use http::{HeaderMap, HeaderValue, Method};
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            CONTENT_TYPE,
+            HeaderValue::from_static("application/x-www-form-urlencoded"),
+        );
+        let key = crate::SigningKey::generate(crate::SigningAlg::Es256).unwrap();
+        let assertion = key.sign(&serde_json::json!({"sub": "jwt-client"})).unwrap();
+        let body = format!("client_assertion_type=x&client_assertion={assertion}");
+        let request = Request::new(&Method::POST, &headers).with_body(body.as_bytes());
+        // Unverified: only what a failure budget is keyed by.
+        assert_eq!(presented_client_id(&request).as_deref(), Some("jwt-client"));
+        let garbage = Request::new(&Method::POST, &headers).with_body(b"client_assertion=abc");
+        assert_eq!(presented_client_id(&garbage), None);
+    }
+
+    #[test]
     fn other_schemes_are_not_client_auth() {
         assert_eq!(parse_basic("Bearer abc").unwrap(), None);
     }

@@ -173,3 +173,49 @@ async fn expired_and_long_lived_assertions_are_invalid_client() {
     let assertion = key.sign(&claims(290, ISSUER, "ok")).expect("sign");
     assert_eq!(with_assertion(&server, &assertion).await.status(), 200);
 }
+
+/// Failed assertions count in the client's failed-authentication budget
+/// (RFC 6819 §5.1.4.2), at the token and at the PAR endpoint alike: after
+/// the budget even a valid assertion is refused with `429`.
+#[cfg(feature = "axum")]
+#[tokio::test]
+async fn failed_assertions_spend_the_clients_budget() {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use granted::axum::{AuthFailureLimit, AuthFailureLimiter, OAuthRoutes};
+
+    let key = SigningKey::generate(SigningAlg::Es256).expect("key");
+    let limiter = AuthFailureLimiter::new(
+        AuthFailureLimit::default()
+            .with_max_failures(3)
+            .with_window(Duration::from_secs(600))
+            .with_lockout(Duration::from_secs(600)),
+    );
+    let app = OAuthRoutes::new(Arc::new(server(&key)))
+        .limit_failed_authentications(limiter)
+        .into_router();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let post = |path: &'static str, assertion: String| async move {
+        reqwest::Client::new()
+            .post(format!("http://{addr}{path}"))
+            .form(&[
+                ("grant_type", "client_credentials"),
+                ("client_assertion_type", JWT_BEARER),
+                ("client_assertion", assertion.as_str()),
+            ])
+            .send()
+            .await
+            .expect("request")
+            .status()
+            .as_u16()
+    };
+    for (path, jti) in [("/oauth/token", "a"), ("/oauth/par", "b"), ("/oauth/token", "c")] {
+        let wrong_audience = key.sign(&claims(60, "https://evil.example", jti)).expect("sign");
+        assert_eq!(post(path, wrong_audience).await, 400, "{path}");
+    }
+    let valid = key.sign(&claims(60, ISSUER, "valid")).expect("sign");
+    assert_eq!(post("/oauth/token", valid).await, 429);
+}
