@@ -474,7 +474,8 @@ fn client_auth(item: Item, errors: &mut Errors) -> Option<ClientAuthArg> {
                 errors.spanned(
                     &method.name,
                     format!(
-                        "`{name}` is always accepted (for clients registered with it): list only the                          opt-in methods, {}",
+                        "`{name}` is always accepted (for clients registered with it): list only the opt-in \
+                         methods, {}",
                         suggest::one_of(&CLIENT_AUTH_METHODS)
                     ),
                 );
