@@ -8,6 +8,10 @@
 //!
 //! Parsing ([`parse`]) reads, without trusting it, what is needed to find
 //! the client and its key; [`verify`] then decides.
+//!
+//! Ed25519 assertions carry `"alg": "EdDSA"` in their header (jsonwebtoken
+//! 11 does not read RFC 9864's `Ed25519` there); a registered key may name
+//! itself either way.
 
 use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, Jwk, KeyAlgorithm, PublicKeyUse};
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
