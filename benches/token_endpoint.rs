@@ -73,7 +73,7 @@ fn parse_and_authenticate(c: &mut Criterion) {
             let request = Request::new(&Method::POST, &headers).with_body(black_box(body));
             let params = request.form().expect("a valid form");
             let client = rt
-                .block_on(authenticate(server.storage(), &request, &params))
+                .block_on(authenticate(&server, &request, &params))
                 .expect("authenticated");
             black_box(client);
         });

@@ -141,6 +141,7 @@ pub fn into_axum(response: Response) -> axum::response::Response {
 /// | `POST /oauth/token` | [`Server::token`] |
 /// | `POST /oauth/revoke` | [`Server::revoke`] |
 /// | `POST /oauth/introspect` | [`Server::introspect`] |
+/// | `POST /oauth/par` | [`Server::pushed_authorization`], when the policy declares `par` (RFC 9126) |
 /// | `GET /.well-known/oauth-authorization-server` | [`Server::metadata`] for the policy's issuer |
 ///
 /// Merge it into your application's router; [`OAuthRoutes`] builds it with
@@ -151,7 +152,7 @@ pub fn oauth_routes<S: Grants>(server: Arc<Server<S>>) -> Router {
 
 /// The endpoints browsers may call (with CORS when configured), and
 /// introspection, which only resource servers call.
-fn route_table<S: Grants>(cors: Option<&CorsOrigins>) -> Router<RouteState<S>> {
+fn route_table<S: Grants>(cors: Option<&CorsOrigins>, par: bool) -> Router<RouteState<S>> {
     let browser = Router::new()
         .route("/oauth/token", post(token::<S>))
         .route("/oauth/revoke", post(revoke::<S>))
@@ -160,7 +161,23 @@ fn route_table<S: Grants>(cors: Option<&CorsOrigins>) -> Router<RouteState<S>> {
         Some(origins) => browser.layer(origins.layer()),
         None => browser,
     };
-    browser.route("/oauth/introspect", post(introspect::<S>))
+    let router = browser.route("/oauth/introspect", post(introspect::<S>));
+    // Pushed requests come from clients' back ends, never from browsers.
+    if par {
+        router.route("/oauth/par", post(pushed_authorization::<S>))
+    } else {
+        router
+    }
+}
+
+async fn pushed_authorization<S: Grants>(
+    State(server): State<Arc<Server<S>>>,
+    State(guards): State<Guards>,
+    request: OAuthRequest,
+) -> axum::response::Response {
+    guards
+        .run(&request, server.pushed_authorization(&request.as_request()))
+        .await
 }
 
 async fn token<S: Grants>(

@@ -11,11 +11,14 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use granted::sql::{SqlError, SqlStore};
-use granted::storage::{ClaimsStorage, CodeStorage, RefreshStorage, SessionStorage, Storage, UserStorage};
+use granted::storage::{
+    AssertionStorage, ClaimsStorage, CodeStorage, PushedRequestStorage, RefreshStorage, SessionStorage,
+    Storage, UserStorage,
+};
 use granted::throttle::{AuthFailureLimit, FailureScope, FailureStore};
 use granted::{
-    AuthMethod, ClientRecord, CodeRecord, LoginSession, MemoryStore, NewToken, PkceMethod, Scope, SigningAlg,
-    SigningKey, TokenHash, TokenRecord, UserClaims, UserRecord,
+    AuthMethod, ClientModel as _, ClientRecord, CodeRecord, LoginSession, MemoryStore, NewToken, PkceMethod,
+    PushedRequest, Scope, SigningAlg, SigningKey, TokenHash, TokenRecord, UserClaims, UserRecord,
 };
 use tokio::sync::Barrier;
 
@@ -353,6 +356,133 @@ where
     assert!(
         other.session(&bob, NOW + 30).await.unwrap().is_none(),
         "signed out"
+    );
+}
+
+/// Pushed requests are taken once and only by their client, and assertion
+/// ids are recorded once, also by two stores on one database (`one`,
+/// `other`) racing each other.
+async fn pushed_requests_and_assertion_ids<S>(one: &S, other: &S)
+where
+    S: PushedRequestStorage + AssertionStorage,
+{
+    let uri = TokenHash::of(&unique("urn:ietf:params:oauth:request_uri:"));
+    let pushed = PushedRequest {
+        request_uri: uri,
+        client_id: "web".into(),
+        params: "response_type=code&client_id=web&state=a%20b".into(),
+        expires_at: granted::now() + 60,
+    };
+    one.save_pushed_request(pushed.clone()).await.unwrap();
+    assert_eq!(
+        other.take_pushed_request(&uri, "spa").await.unwrap(),
+        None,
+        "another client"
+    );
+    let (a, b) = tokio::join!(
+        one.take_pushed_request(&uri, "web"),
+        other.take_pushed_request(&uri, "web")
+    );
+    let winners: Vec<PushedRequest> = [a.unwrap(), b.unwrap()].into_iter().flatten().collect();
+    assert_eq!(winners, [pushed], "taken exactly once");
+    assert_eq!(one.take_pushed_request(&uri, "web").await.unwrap(), None);
+
+    let jti = TokenHash::of(&unique("jti"));
+    let until = granted::now() + 300;
+    let (a, b) = tokio::join!(
+        one.record_assertion_jti(&jti, until),
+        other.record_assertion_jti(&jti, until)
+    );
+    assert_eq!(
+        [a.unwrap(), b.unwrap()].iter().filter(|first| **first).count(),
+        1,
+        "recorded exactly once"
+    );
+    assert!(!one.record_assertion_jti(&jti, until).await.unwrap());
+    assert!(
+        other
+            .record_assertion_jti(&TokenHash::of(&unique("jti")), until)
+            .await
+            .unwrap()
+    );
+}
+
+/// The registration fields of the extensions survive the round trip.
+async fn extension_fields_round_trip(store: &SqlStore) {
+    let jwks =
+        r#"{"keys":[{"kty":"OKP","crv":"Ed25519","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}]}"#;
+    let id = unique("jwt-client");
+    let client = ClientRecord::private_key_jwt(&id, jwks)
+        .grant_types(["client_credentials"])
+        .require_pushed_authorization_requests(true);
+    store.upsert_client(&client).await.unwrap();
+    let read = store.client(&id).await.unwrap().unwrap();
+    assert_eq!(read, client);
+    assert_eq!(granted::ClientModel::jwks(&read), Some(jwks));
+    assert!(read.requires_pushed_authorization_requests());
+    assert_eq!(
+        granted::ClientModel::auth_method(&read),
+        Some(AuthMethod::PrivateKeyJwt)
+    );
+    // Not public: it has keys instead of a secret.
+    assert!(
+        !store
+            .public_clients()
+            .await
+            .unwrap()
+            .iter()
+            .any(|c| c.client_id() == id)
+    );
+}
+
+#[tokio::test]
+async fn pushed_requests_and_assertion_ids_in_memory_and_on_sqlite() {
+    let memory = MemoryStore::new();
+    pushed_requests_and_assertion_ids(&memory, &memory).await;
+    let in_memory = SqlStore::connect(MEMORY).await.unwrap();
+    pushed_requests_and_assertion_ids(&in_memory, &in_memory).await;
+    extension_fields_round_trip(&in_memory).await;
+    let db = TempDb::new();
+    let one = SqlStore::connect(&db.url()).await.unwrap();
+    let other = SqlStore::connect(&db.url()).await.unwrap();
+    pushed_requests_and_assertion_ids(&one, &other).await;
+    one.close().await;
+    other.close().await;
+}
+
+#[tokio::test]
+async fn expired_pushed_requests_and_assertion_ids_are_purged() {
+    let store = SqlStore::connect(MEMORY).await.unwrap();
+    let uri = TokenHash::of("urn:ietf:params:oauth:request_uri:old");
+    let old = PushedRequest {
+        request_uri: uri,
+        client_id: "web".into(),
+        params: "client_id=web".into(),
+        expires_at: NOW - 1,
+    };
+    store.save_pushed_request(old).await.unwrap();
+    store
+        .record_assertion_jti(&TokenHash::of("old"), NOW - 1)
+        .await
+        .unwrap();
+    store
+        .record_assertion_jti(&TokenHash::of("live"), NOW + 60)
+        .await
+        .unwrap();
+    assert_eq!(store.purge_expired(NOW).await.unwrap(), 2);
+    assert_eq!(store.take_pushed_request(&uri, "web").await.unwrap(), None);
+    // The live one is still recorded, the purged one may be recorded again.
+    assert!(
+        !store
+            .record_assertion_jti(&TokenHash::of("live"), NOW + 60)
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .record_assertion_jti(&TokenHash::of("old"), NOW + 60)
+            .await
+            .unwrap()
     );
 }
 
@@ -1038,6 +1168,17 @@ mod postgres {
         assert!(again.client("no-such-client").await.unwrap().is_none());
         again.close().await;
         store.close().await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn pushed_requests_and_assertion_ids_on_postgres() {
+        let db = database!();
+        let one = SqlStore::connect(&db.url).await.unwrap();
+        let other = SqlStore::connect(&db.url).await.unwrap();
+        pushed_requests_and_assertion_ids(&one, &other).await;
+        extension_fields_round_trip(&one).await;
+        one.close().await;
+        other.close().await;
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

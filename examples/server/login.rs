@@ -48,7 +48,13 @@ pub async fn show(login: Arc<Login>, request: OAuthRequest) -> axum::response::R
         Ok(pending) => pending,
         Err(error) => return into_axum(error.into_response()),
     };
-    let params = match request.as_request().query() {
+    // A pushed request (RFC 9126) is used up now: the form carries its
+    // parameters, not the request_uri.
+    let query = match pending.pushed_request() {
+        Some(pushed) => Params::parse(pushed.as_bytes()),
+        None => request.as_request().query(),
+    };
+    let params = match query {
         Ok(params) => params,
         Err(error) => return into_axum(AuthorizeError::Display(error).into_response()),
     };
@@ -95,7 +101,9 @@ pub async fn submit(login: Arc<Login>, request: OAuthRequest) -> axum::response:
         );
         return into_axum(AuthorizeError::Display(error).into_response());
     }
-    let pending = match login.server.validate_authorization(&params).await {
+    // The form's request parameters are bound to its CSRF token (checked
+    // above): this page rendered them from a request validated on `GET`.
+    let pending = match login.server.validate_resumed_authorization(&params).await {
         Ok(pending) => pending,
         Err(error) => return into_axum(error.into_response()),
     };

@@ -293,6 +293,8 @@ async fn seed_demo(store: &ExampleStore) -> Result<Demo, String> {
             response_types: vec!["code".into()],
             scope: "openid profile email read write".into(),
             token_endpoint_auth_method: None,
+            jwks: None,
+            require_pushed_authorization_requests: false,
         }],
         users: vec![SeedUser {
             username: DEMO_USER.into(),

@@ -29,6 +29,11 @@ pub struct SeedClient {
     #[serde(default)]
     pub scope: String,
     pub token_endpoint_auth_method: Option<String>,
+    /// A JWK Set: the client's public keys for `private_key_jwt`.
+    pub jwks: Option<serde_json::Value>,
+    /// Whether the client's authorization requests must be pushed (RFC 9126).
+    #[serde(default)]
+    pub require_pushed_authorization_requests: bool,
 }
 
 #[derive(Debug, Deserialize)]
@@ -76,12 +81,45 @@ impl SeedClient {
             }
         }
         let method = self.auth_method()?;
+        self.check_jwks(method)?;
         match (method, &self.client_secret) {
             (AuthMethod::None, Some(_)) => Err("a client with a secret cannot use `none`".into()),
             (AuthMethod::None, None) => Ok(()),
+            (AuthMethod::PrivateKeyJwt, Some(_)) => {
+                Err("a client using `private_key_jwt` has keys (`jwks`), not a client_secret".into())
+            }
+            (AuthMethod::PrivateKeyJwt, None) => Ok(()),
             (_, None) => Err("a client without a secret must use token_endpoint_auth_method `none`".into()),
             (_, Some(_)) => Ok(()),
         }
+    }
+
+    /// `jwks` goes with `private_key_jwt`, and holds public keys only.
+    fn check_jwks(&self, method: AuthMethod) -> Result<(), String> {
+        let Some(jwks) = &self.jwks else {
+            return match method {
+                AuthMethod::PrivateKeyJwt => Err("a client using `private_key_jwt` needs `jwks`".into()),
+                _ => Ok(()),
+            };
+        };
+        if method != AuthMethod::PrivateKeyJwt {
+            return Err("`jwks` is only used with token_endpoint_auth_method `private_key_jwt`".into());
+        }
+        let set: jsonwebtoken::jwk::JwkSet =
+            serde_json::from_value(jwks.clone()).map_err(|e| format!("`jwks` is not a JWK Set: {e}"))?;
+        if set.keys.is_empty() {
+            return Err("`jwks` holds no keys".into());
+        }
+        // A private or symmetric key has no place in a registration.
+        let secret_members = ["d", "p", "q", "dp", "dq", "qi", "k"];
+        let keys = jwks.get("keys").and_then(serde_json::Value::as_array);
+        if keys.is_some_and(|keys| {
+            keys.iter()
+                .any(|k| secret_members.iter().any(|m| k.get(m).is_some()))
+        }) {
+            return Err("`jwks` must hold public keys only".into());
+        }
+        Ok(())
     }
 
     fn auth_method(&self) -> Result<AuthMethod, String> {
@@ -89,7 +127,7 @@ impl SeedClient {
             None if self.client_secret.is_some() => Ok(AuthMethod::ClientSecretBasic),
             None => Ok(AuthMethod::None),
             Some(name) => AuthMethod::from_name(name).ok_or_else(|| {
-                format!("token_endpoint_auth_method `{name}` is not supported (client_secret_basic, client_secret_post, none)")
+                format!("token_endpoint_auth_method `{name}` is not supported (client_secret_basic, client_secret_post, none, private_key_jwt)")
             }),
         }
     }
@@ -105,7 +143,9 @@ impl SeedClient {
             .redirect_uris(self.redirect_uris.iter().cloned())
             .grant_types(self.grant_types.iter().cloned())
             .scope(&self.scope)
-            .auth_method(method))
+            .auth_method(method)
+            .jwks(self.jwks.as_ref().map(serde_json::Value::to_string))
+            .require_pushed_authorization_requests(self.require_pushed_authorization_requests))
     }
 }
 
@@ -175,6 +215,39 @@ mod tests {
             r#"{"clients": [{"client_id": "a", "response_types": ["token"]}]}"#,
             r#"{"users": [{"username": "u", "password": "p", "claims": {"sub": "x"}}]}"#,
             r#"{"users": [{"username": "u", "password": "p", "claims": {"emial": "x"}}]}"#,
+        ] {
+            assert!(parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn extension_keys_are_read_and_checked() {
+        let seed = parse(
+            r#"{"clients": [{"client_id": "jwt", "token_endpoint_auth_method": "private_key_jwt",
+                "grant_types": ["client_credentials"], "require_pushed_authorization_requests": true,
+                "jwks": {"keys": [{"kty": "OKP", "crv": "Ed25519",
+                                   "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}]}}]}"#,
+        )
+        .unwrap();
+        let client = seed.clients[0].record().unwrap();
+        use granted::ClientModel;
+        assert_eq!(ClientModel::auth_method(&client), Some(AuthMethod::PrivateKeyJwt));
+        assert!(client.requires_pushed_authorization_requests());
+        assert!(ClientModel::jwks(&client).unwrap().contains("Ed25519"));
+        assert!(client.secret_hash().is_none());
+        for bad in [
+            // private_key_jwt without keys, or with a secret.
+            r#"{"clients": [{"client_id": "a", "token_endpoint_auth_method": "private_key_jwt"}]}"#,
+            r#"{"clients": [{"client_id": "a", "client_secret": "x", "token_endpoint_auth_method": "private_key_jwt",
+                "jwks": {"keys": [{"kty": "OKP", "crv": "Ed25519", "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}]}}]}"#,
+            // Keys for a client that does not use them, no keys, a private key.
+            r#"{"clients": [{"client_id": "a", "client_secret": "x", "jwks": {"keys": []}}]}"#,
+            r#"{"clients": [{"client_id": "a", "token_endpoint_auth_method": "private_key_jwt", "jwks": {"keys": []}}]}"#,
+            r#"{"clients": [{"client_id": "a", "token_endpoint_auth_method": "private_key_jwt",
+                "jwks": {"keys": [{"kty": "OKP", "crv": "Ed25519", "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo",
+                                   "d": "nWGxne_9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2A"}]}}]}"#,
+            r#"{"clients": [{"client_id": "a", "token_endpoint_auth_method": "private_key_jwt", "jwks": [1]}]}"#,
+            r#"{"clients": [{"client_id": "a", "require_pushed_authorization_requests": "yes"}]}"#,
         ] {
             assert!(parse(bad).is_err(), "{bad}");
         }

@@ -7,12 +7,13 @@ use std::time::Duration;
 
 use granted::sql::{SqlError, SqlStore, redact_password, redact_url};
 use granted::storage::{
-    ClaimsStorage as _, CodeStorage as _, RefreshStorage as _, SessionStorage, Storage as _, UserStorage as _,
+    AssertionStorage as _, ClaimsStorage as _, CodeStorage as _, PushedRequestStorage as _,
+    RefreshStorage as _, SessionStorage, Storage as _, UserStorage as _,
 };
 use granted::throttle::FailureStore;
 use granted::{
-    ClientRecord, CodeRecord, KeyRing, LoginSession, MemoryStore, MemoryStoreError, NewToken, Scope,
-    SigningAlg, SigningKey, TokenHash, TokenRecord, UnixTime, UserClaims, UserRecord,
+    ClientRecord, CodeRecord, KeyRing, LoginSession, MemoryStore, MemoryStoreError, NewToken, PushedRequest,
+    Scope, SigningAlg, SigningKey, TokenHash, TokenRecord, UnixTime, UserClaims, UserRecord,
 };
 
 /// Where the data lives.
@@ -227,6 +228,8 @@ impl SessionStorage for ExampleStore {
     code_ttl = "60s",
     scopes = "openid profile email read write",
     openid(signing = "RS256"),
+    par,
+    client_auth(private_key_jwt),
 )]
 impl ExampleStore {
     async fn client(&self, client_id: &str) -> Result<Option<ClientRecord>, StoreError> {
@@ -267,6 +270,22 @@ impl ExampleStore {
 
     async fn user_claims(&self, subject: &str) -> Result<Option<UserClaims>, StoreError> {
         delegate!(self.user_claims(subject))
+    }
+
+    async fn save_pushed_request(&self, request: PushedRequest) -> Result<(), StoreError> {
+        delegate!(self.save_pushed_request(request))
+    }
+
+    async fn take_pushed_request(
+        &self,
+        request_uri: &TokenHash,
+        client_id: &str,
+    ) -> Result<Option<PushedRequest>, StoreError> {
+        delegate!(self.take_pushed_request(request_uri, client_id))
+    }
+
+    async fn record_assertion_jti(&self, jti: &TokenHash, expires_at: i64) -> Result<bool, StoreError> {
+        delegate!(self.record_assertion_jti(jti, expires_at))
     }
 }
 

@@ -34,7 +34,9 @@ use syn::{DeriveInput, parse_macro_input};
 /// `client_id`, `client_secret` (the hash from
 /// `granted::hash_client_secret`; `None` marks a public client),
 /// `redirect_uris`, `grant_types`, `scope`, and optionally
-/// `token_endpoint_auth_method`. The types each accepts are in the table
+/// `token_endpoint_auth_method`, `jwks` (the public keys of a
+/// `private_key_jwt` client, a JWK Set as JSON text) and
+/// `require_pushed_authorization_requests`. The types each accepts are in the table
 /// below, with those of the other derives.
 ///
 /// ```ignore
@@ -212,6 +214,33 @@ pub fn derive_user(input: TokenStream) -> TokenStream {
 /// | `access_token_ttl = "1h"`, `refresh_token_ttl = "30d"`, `code_ttl = "60s"` | lifetimes (these are the defaults): a positive whole number and a unit, `s`, `m`, `h` or `d` |
 /// | `scopes = "read write"` | the declared scopes (`scopes_supported` in the metadata), separated by single spaces; each is visible ASCII without `"` or `\` (RFC 6749 §3.3), and commas are refused (`"read, write"` would declare `read,`) |
 /// | `openid`, `openid(signing = "RS256")` | OpenID Connect on the code flow, below |
+/// | `par`, `par(required)` | pushed authorization requests (RFC 9126), below |
+/// | `client_auth(private_key_jwt)` | the opt-in client authentication methods, below |
+///
+/// # Pushed authorization requests
+///
+/// `par` serves `POST /oauth/par` (RFC 9126): a client, authenticated as at
+/// the token endpoint, pushes the parameters of an authorization request,
+/// which are validated as at the authorization endpoint, and receives a
+/// `request_uri` (`urn:ietf:params:oauth:request_uri:...`, valid 60 s) to
+/// send the user agent to `/oauth/authorize?client_id=...&request_uri=...`
+/// with; it is used once. With `par(required)` every authorization request
+/// must be pushed; with `par`, only those of clients registered with
+/// `require_pushed_authorization_requests`. It needs `authorization_code`
+/// and the `save_pushed_request` and `take_pushed_request` storage methods.
+///
+/// # Client authentication
+///
+/// `client_secret_basic`, `client_secret_post` and `none` are always
+/// accepted, each from the clients registered with it.
+/// `client_auth(private_key_jwt)` also accepts `private_key_jwt` (RFC 7523
+/// §2.2, OpenID Connect Core §9) from clients registered with it and with
+/// their public keys (`jwks`): a JWT signed with RS256, ES256 or EdDSA
+/// (Ed25519), `iss` and `sub` the client id, `aud` the issuer or the
+/// endpoint's URL, `exp` at most 5 minutes ahead, and a `jti` used once (kept
+/// by the `record_assertion_jti` storage method). It works at every endpoint
+/// that authenticates clients, and needs an issuer (`server.configure(|p|
+/// p.with_issuer(...))`, or the one `openid` takes).
 ///
 /// # OpenID Connect
 ///
@@ -290,6 +319,17 @@ pub fn derive_user(input: TokenStream) -> TokenStream {
 /// `openid` (`UserClaims` is `granted::UserClaims`):
 ///
 /// - `async fn user_claims(&self, subject: &str) -> Result<Option<UserClaims>, MyError>`
+///
+/// `par` (`PushedRequest` is `granted::PushedRequest`; `take_pushed_request`
+/// is atomic and takes only a request pushed by `client_id`):
+///
+/// - `async fn save_pushed_request(&self, request: PushedRequest) -> Result<(), MyError>`
+/// - `async fn take_pushed_request(&self, request_uri: &TokenHash, client_id: &str) -> Result<Option<PushedRequest>, MyError>`
+///
+/// `client_auth(private_key_jwt)` (returns `false` for a `jti` already
+/// recorded, atomically: store it under a unique key until `expires_at`):
+///
+/// - `async fn record_assertion_jti(&self, jti: &TokenHash, expires_at: i64) -> Result<bool, MyError>`
 ///
 /// Other methods of the block are left alone. Every future must be `Send`.
 ///

@@ -19,6 +19,10 @@ pub(crate) enum NeededBy {
     Grant(Grant),
     /// OpenID Connect (`openid`).
     OpenId,
+    /// Pushed authorization requests (`par`).
+    Par,
+    /// `client_auth(private_key_jwt)`.
+    PrivateKeyJwt,
 }
 
 /// The runtime storage trait a method belongs to.
@@ -29,6 +33,8 @@ pub(crate) enum StorageTrait {
     RefreshStorage,
     UserStorage,
     ClaimsStorage,
+    PushedRequestStorage,
+    AssertionStorage,
 }
 
 impl StorageTrait {
@@ -40,6 +46,8 @@ impl StorageTrait {
             StorageTrait::RefreshStorage => "RefreshStorage",
             StorageTrait::UserStorage => "UserStorage",
             StorageTrait::ClaimsStorage => "ClaimsStorage",
+            StorageTrait::PushedRequestStorage => "PushedRequestStorage",
+            StorageTrait::AssertionStorage => "AssertionStorage",
         }
     }
 }
@@ -74,6 +82,10 @@ pub(crate) enum Param {
     Hash,
     /// A model, by value.
     Model(Model),
+    /// The runtime's `PushedRequest`, by value.
+    PushedRequest,
+    /// A Unix time: `i64`.
+    Time,
 }
 
 /// The `Ok` type of the returned `Result`.
@@ -87,6 +99,8 @@ pub(crate) enum Returns {
     Found(Model),
     /// `Option<UserClaims>`: the runtime's claims type.
     Claims,
+    /// `Option<PushedRequest>`: the runtime's pushed request record.
+    Pushed,
 }
 
 /// One storage method.
@@ -101,7 +115,7 @@ pub(crate) struct Method {
 }
 
 /// Every storage method, grouped by trait in the order of the runtime.
-pub(crate) static METHODS: [Method; 10] = [
+pub(crate) static METHODS: [Method; 13] = [
     Method {
         name: "client",
         needed_by: NeededBy::EveryServer,
@@ -172,15 +186,62 @@ pub(crate) static METHODS: [Method; 10] = [
         params: &[("subject", Param::Str)],
         returns: Returns::Claims,
     },
+    Method {
+        name: "save_pushed_request",
+        needed_by: NeededBy::Par,
+        storage_trait: StorageTrait::PushedRequestStorage,
+        params: &[("request", Param::PushedRequest)],
+        returns: Returns::Unit,
+    },
+    Method {
+        name: "take_pushed_request",
+        needed_by: NeededBy::Par,
+        storage_trait: StorageTrait::PushedRequestStorage,
+        params: &[("request_uri", Param::Hash), ("client_id", Param::Str)],
+        returns: Returns::Pushed,
+    },
+    Method {
+        name: "record_assertion_jti",
+        needed_by: NeededBy::PrivateKeyJwt,
+        storage_trait: StorageTrait::AssertionStorage,
+        params: &[("jti", Param::Hash), ("expires_at", Param::Time)],
+        returns: Returns::Bool,
+    },
 ];
+
+/// The declared extensions that need storage methods.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Extensions {
+    pub(crate) openid: bool,
+    pub(crate) par: bool,
+    pub(crate) private_key_jwt: bool,
+}
 
 /// The methods needed by a server enabling `grants` (and OpenID Connect
 /// when `openid`), in table order.
+#[cfg(test)]
 pub(crate) fn needed(grants: &[Grant], openid: bool) -> impl Iterator<Item = &'static Method> + '_ {
+    needed_with(
+        grants,
+        Extensions {
+            openid,
+            ..Extensions::default()
+        },
+    )
+}
+
+/// The methods needed by a server enabling `grants` and `extensions`, in
+/// table order.
+pub(crate) fn needed_with(
+    grants: &[Grant],
+    extensions: Extensions,
+) -> impl Iterator<Item = &'static Method> + '_ {
     METHODS.iter().filter(move |m| match m.needed_by {
         NeededBy::EveryServer => true,
         NeededBy::Grant(grant) => grants.contains(&grant),
-        NeededBy::OpenId => openid,
+        NeededBy::OpenId => extensions.openid,
+        NeededBy::Par => extensions.par,
+        NeededBy::PrivateKeyJwt => extensions.private_key_jwt,
     })
 }
 
@@ -212,6 +273,8 @@ pub(crate) fn param_type(param: Param, names: &Names) -> &str {
         Param::Str => "&str",
         Param::Hash => "&TokenHash",
         Param::Model(model) => names.of(model),
+        Param::PushedRequest => "PushedRequest",
+        Param::Time => "i64",
     }
 }
 
@@ -229,6 +292,7 @@ impl Method {
             Returns::Bool => "bool".to_owned(),
             Returns::Found(model) => format!("Option<{}>", names.of(model)),
             Returns::Claims => "Option<UserClaims>".to_owned(),
+            Returns::Pushed => "Option<PushedRequest>".to_owned(),
         };
         format!(
             "async fn {}(&self{params}) -> Result<{ok}, {}>",
@@ -244,6 +308,9 @@ impl Method {
         }
         if self.returns == Returns::Claims {
             types.push("UserClaims");
+        }
+        if self.returns == Returns::Pushed || self.params.iter().any(|(_, p)| *p == Param::PushedRequest) {
+            types.push("PushedRequest");
         }
         types
     }
@@ -272,6 +339,8 @@ impl Method {
                 Param::Str => quote_spanned!(span=> &#core::primitive::str),
                 Param::Hash => quote_spanned!(span=> &#rt::TokenHash),
                 Param::Model(m) => model(*m),
+                Param::PushedRequest => quote_spanned!(span=> #rt::par::PushedRequest),
+                Param::Time => quote_spanned!(span=> #core::primitive::i64),
             };
             quote_spanned!(span=> #param: #ty)
         });
@@ -287,6 +356,7 @@ impl Method {
                 quote_spanned!(span=> #core::option::Option<#m>)
             }
             Returns::Claims => quote_spanned!(span=> #core::option::Option<#rt::oidc::UserClaims>),
+            Returns::Pushed => quote_spanned!(span=> #core::option::Option<#rt::par::PushedRequest>),
         };
         let error = quote_spanned!(span=> <Self as #rt::storage::Storage>::Error);
         quote_spanned! {span=>
@@ -320,6 +390,8 @@ impl Method {
                 let m = model(*m);
                 quote_spanned!(span=> _: #m)
             }
+            Param::PushedRequest => quote_spanned!(span=> _: #rt::par::PushedRequest),
+            Param::Time => quote_spanned!(span=> _: #core::primitive::i64),
         });
         let ok = match self.returns {
             Returns::Unit => quote_spanned!(span=> ()),
@@ -329,6 +401,7 @@ impl Method {
                 quote_spanned!(span=> #core::option::Option<#m>)
             }
             Returns::Claims => quote_spanned!(span=> #core::option::Option<#rt::oidc::UserClaims>),
+            Returns::Pushed => quote_spanned!(span=> #core::option::Option<#rt::par::PushedRequest>),
         };
         quote_spanned! {span=>
             fn #name(&self, #(#params),*) -> impl #core::future::Future<
@@ -342,8 +415,8 @@ impl Method {
 
 /// Everything a grant needs, for the documentation of the generated
 /// `into_server`: one line per method.
-pub(crate) fn doc_lines(grants: &[Grant], openid: bool, names: &Names) -> Vec<String> {
-    needed(grants, openid)
+pub(crate) fn doc_lines(grants: &[Grant], extensions: Extensions, names: &Names) -> Vec<String> {
+    needed_with(grants, extensions)
         .map(|m| format!("- `{}`", m.signature(names)))
         .collect()
 }
@@ -409,6 +482,8 @@ mod tests {
                 NeededBy::Grant(Grant::Password) => StorageTrait::UserStorage,
                 NeededBy::Grant(Grant::ClientCredentials) => StorageTrait::Storage,
                 NeededBy::OpenId => StorageTrait::ClaimsStorage,
+                NeededBy::Par => StorageTrait::PushedRequestStorage,
+                NeededBy::PrivateKeyJwt => StorageTrait::AssertionStorage,
             };
             assert_eq!(method.storage_trait, expected, "{}", method.name);
         }
@@ -439,6 +514,40 @@ mod tests {
                 "lib.rs does not document `{signature}`"
             );
         }
+    }
+
+    #[test]
+    fn extensions_need_their_methods() {
+        let names: Vec<_> = needed_with(
+            &[Grant::AuthorizationCode],
+            Extensions {
+                par: true,
+                private_key_jwt: true,
+                ..Extensions::default()
+            },
+        )
+        .map(|m| m.name)
+        .collect();
+        assert_eq!(
+            &names[names.len() - 3..],
+            [
+                "save_pushed_request",
+                "take_pushed_request",
+                "record_assertion_jti"
+            ]
+        );
+        assert!(!needed(&[Grant::AuthorizationCode], true).any(|m| m.needed_by == NeededBy::Par));
+        let take = METHODS.iter().find(|m| m.name == "take_pushed_request").unwrap();
+        assert_eq!(
+            take.signature(&super::tests::names()),
+            "async fn take_pushed_request(&self, request_uri: &TokenHash, client_id: &str) -> Result<Option<PushedRequest>, MyError>"
+        );
+        assert_eq!(take.granted_types(), ["TokenHash", "PushedRequest"]);
+        let jti = METHODS.iter().find(|m| m.name == "record_assertion_jti").unwrap();
+        assert_eq!(
+            jti.signature(&super::tests::names()),
+            "async fn record_assertion_jti(&self, jti: &TokenHash, expires_at: i64) -> Result<bool, MyError>"
+        );
     }
 
     #[test]

@@ -11,6 +11,7 @@
 // Library code never panics on input; tests may.
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
+pub mod assertion;
 mod client_auth;
 pub mod endpoints;
 mod error;
@@ -21,6 +22,7 @@ mod memory;
 pub mod model;
 mod offload;
 pub mod oidc;
+pub mod par;
 pub mod pkce;
 mod policy;
 mod request;
@@ -37,6 +39,7 @@ pub use endpoints::authorize::{AuthorizationResponse, AuthorizeError, PendingAut
 pub use endpoints::bearer::{BearerError, BearerToken};
 pub use endpoints::introspect::Introspection;
 pub use endpoints::metadata::{EndpointPaths, Metadata};
+pub use endpoints::par::PushedAuthorization;
 pub use error::{ErrorCode, OAuthError, StorageUnavailable, is_description_char};
 pub use form::{MAX_PARAMS, Params};
 pub use grants::password::{SignIn, sign_in, verify_user_password};
@@ -47,8 +50,9 @@ pub use model::{
 };
 pub use offload::{BlockingJob, Offload, OffloadError};
 pub use oidc::{KeyRing, SigningAlg, SigningKey, UserClaims};
+pub use par::PushedRequest;
 pub use pkce::PkceMethod;
-pub use policy::{DurationError, GrantType, PkcePolicy, Policy, parse_duration};
+pub use policy::{DurationError, GrantType, ParPolicy, PkcePolicy, Policy, parse_duration};
 pub use request::{MAX_BODY_BYTES, Request, Response};
 pub use scope::Scope;
 pub use secret::{
@@ -60,7 +64,10 @@ pub use server::{
     TokenResponse, now,
 };
 pub use session::LoginSession;
-pub use storage::{ClaimsStorage, CodeStorage, RefreshStorage, SessionStorage, Storage, UserStorage};
+pub use storage::{
+    AssertionStorage, ClaimsStorage, CodeStorage, PushedRequestStorage, RefreshStorage, SessionStorage,
+    Storage, UserStorage,
+};
 pub use token::{NewToken, ParseTokenHashError, TokenHash};
 
 pub use http;

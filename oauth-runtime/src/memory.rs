@@ -13,10 +13,11 @@ use crate::model::{
     SubjectToken, TokenModel, TokenRecord, UnixTime, UserModel,
 };
 use crate::oidc::UserClaims;
+use crate::par::PushedRequest;
 use crate::server::{FoundToken, GrantRequest, Grants, TokenResponse};
 use crate::storage::{
-    ClaimsStorage, CodeStorage, REVOKED_FAMILY_RETENTION_SECS, RefreshStorage, SessionStorage, Storage,
-    UserStorage,
+    AssertionStorage, ClaimsStorage, CodeStorage, PushedRequestStorage, REVOKED_FAMILY_RETENTION_SECS,
+    RefreshStorage, SessionStorage, Storage, UserStorage,
 };
 use crate::{
     GrantType, LoginSession, OAuthError, PasswordError, Policy, Scope, TokenHash, hash_client_secret,
@@ -49,6 +50,9 @@ struct ClientFields {
     grant_types: Vec<String>,
     scope: Scope,
     auth_method: AuthMethod,
+    /// The JWK Set for `private_key_jwt`, as JSON text.
+    jwks: Option<String>,
+    require_pushed_authorization_requests: bool,
 }
 
 impl ClientRecord {
@@ -61,6 +65,8 @@ impl ClientRecord {
                 grant_types: Vec::new(),
                 scope: Scope::empty(),
                 auth_method,
+                jwks: None,
+                require_pushed_authorization_requests: false,
             }),
         }
     }
@@ -113,6 +119,36 @@ impl ClientRecord {
         Arc::make_mut(&mut self.fields).auth_method = method;
         self
     }
+
+    /// A client authenticating with `private_key_jwt` (RFC 7523 §2.2) with
+    /// the public keys of `jwks`, a JWK Set as JSON text.
+    ///
+    /// ```
+    /// use oauth_runtime::{AuthMethod, ClientModel, ClientRecord};
+    ///
+    /// let client = ClientRecord::private_key_jwt("svc", r#"{"keys": []}"#);
+    /// assert_eq!(ClientModel::auth_method(&client), Some(AuthMethod::PrivateKeyJwt));
+    /// assert!(client.secret_hash().is_none());
+    /// ```
+    pub fn private_key_jwt(client_id: impl Into<String>, jwks: impl Into<String>) -> Self {
+        Self::new(client_id.into(), None, AuthMethod::PrivateKeyJwt).jwks(Some(jwks.into()))
+    }
+
+    /// Sets the client's public keys (a JWK Set as JSON text), for
+    /// `private_key_jwt`.
+    #[must_use]
+    pub fn jwks(mut self, jwks: Option<String>) -> Self {
+        Arc::make_mut(&mut self.fields).jwks = jwks;
+        self
+    }
+
+    /// Sets whether the client's authorization requests must be pushed
+    /// (RFC 9126 §6).
+    #[must_use]
+    pub fn require_pushed_authorization_requests(mut self, required: bool) -> Self {
+        Arc::make_mut(&mut self.fields).require_pushed_authorization_requests = required;
+        self
+    }
 }
 
 impl fmt::Debug for ClientRecord {
@@ -125,6 +161,11 @@ impl fmt::Debug for ClientRecord {
             .field("grant_types", &fields.grant_types)
             .field("scope", &fields.scope)
             .field("auth_method", &fields.auth_method)
+            .field("jwks", &fields.jwks)
+            .field(
+                "require_pushed_authorization_requests",
+                &fields.require_pushed_authorization_requests,
+            )
             .finish()
     }
 }
@@ -147,6 +188,12 @@ impl ClientModel for ClientRecord {
     }
     fn auth_method(&self) -> Option<AuthMethod> {
         Some(self.fields.auth_method)
+    }
+    fn jwks(&self) -> Option<&str> {
+        self.fields.jwks.as_deref()
+    }
+    fn requires_pushed_authorization_requests(&self) -> bool {
+        self.fields.require_pushed_authorization_requests
     }
 }
 
@@ -266,6 +313,10 @@ struct Tables {
     revoked_order: VecDeque<(UnixTime, String)>,
     /// Login sessions by the hash of their cookie.
     sessions: DigestMap<LoginSession>,
+    /// Pushed authorization requests by the hash of their `request_uri`.
+    pushed: DigestMap<PushedRequest>,
+    /// Used client assertion ids → until when they are kept.
+    assertion_jtis: DigestMap<UnixTime>,
 }
 
 /// A map keyed by SHA-256 digests ([`TokenHash`]).
@@ -452,6 +503,8 @@ impl MemoryStore {
         tables.forget_tombstones(now - REVOKED_FAMILY_RETENTION_SECS, MAX_TOMBSTONES);
         tables.codes.retain(|_, code| code.expires_at > now);
         tables.sessions.retain(|_, session| session.is_live(now));
+        tables.pushed.retain(|_, pushed| pushed.expires_at > now);
+        tables.assertion_jtis.retain(|_, until| *until > now);
         let expired: Vec<TokenHash> = tables
             .tokens
             .values()
@@ -596,6 +649,45 @@ impl ClaimsStorage for MemoryStore {
     }
 }
 
+impl PushedRequestStorage for MemoryStore {
+    async fn save_pushed_request(&self, request: PushedRequest) -> Result<(), MemoryStoreError> {
+        self.tables()?.pushed.insert(request.request_uri, request);
+        Ok(())
+    }
+
+    async fn take_pushed_request(
+        &self,
+        request_uri: &TokenHash,
+        client_id: &str,
+    ) -> Result<Option<PushedRequest>, MemoryStoreError> {
+        let mut tables = self.tables()?;
+        // Another client's attempt leaves the request where it is.
+        if tables
+            .pushed
+            .get(request_uri)
+            .is_none_or(|p| p.client_id != client_id)
+        {
+            return Ok(None);
+        }
+        Ok(tables.pushed.remove(request_uri))
+    }
+}
+
+impl AssertionStorage for MemoryStore {
+    async fn record_assertion_jti(
+        &self,
+        jti: &TokenHash,
+        expires_at: UnixTime,
+    ) -> Result<bool, MemoryStoreError> {
+        let mut tables = self.tables()?;
+        if tables.assertion_jtis.contains_key(jti) {
+            return Ok(false);
+        }
+        tables.assertion_jtis.insert(*jti, expires_at);
+        Ok(true)
+    }
+}
+
 impl crate::storage::DeclaredStorage for MemoryStore {
     fn declare<V: crate::storage::StorageVisitor<Self>>(visitor: &mut V) {
         visitor.codes();
@@ -630,6 +722,22 @@ impl Grants for MemoryStore {
 
     async fn find_token(&self, hash: &TokenHash) -> Result<Option<FoundToken>, OAuthError> {
         crate::lookup::access_or_refresh_token(self, hash).await
+    }
+
+    async fn save_pushed_request(&self, request: PushedRequest) -> Result<(), OAuthError> {
+        crate::par::save(self, request).await
+    }
+
+    async fn take_pushed_request(
+        &self,
+        request_uri: &TokenHash,
+        client_id: &str,
+    ) -> Result<Option<PushedRequest>, OAuthError> {
+        crate::par::take(self, request_uri, client_id).await
+    }
+
+    async fn record_assertion_jti(&self, jti: &TokenHash, expires_at: UnixTime) -> Result<bool, OAuthError> {
+        crate::assertion::record_jti(self, jti, expires_at).await
     }
 }
 

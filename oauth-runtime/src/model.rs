@@ -9,7 +9,9 @@ use crate::{Scope, TokenHash};
 
 mod field;
 
-pub use field::{AuthMethodField, ListField, ModelError, ModelField, OptionalTextField, StrIter, TextField};
+pub use field::{
+    AuthMethodField, FlagField, ListField, ModelError, ModelField, OptionalTextField, StrIter, TextField,
+};
 
 /// Seconds since the Unix epoch.
 pub type UnixTime = i64;
@@ -24,6 +26,9 @@ pub enum AuthMethod {
     ClientSecretPost,
     /// A public client: `client_id` only, no secret.
     None,
+    /// A JWT signed with one of the client's registered keys (its `jwks`),
+    /// sent as `client_assertion` (RFC 7523 §2.2, OpenID Connect Core §9).
+    PrivateKeyJwt,
 }
 
 impl AuthMethod {
@@ -33,6 +38,7 @@ impl AuthMethod {
             Self::ClientSecretBasic => "client_secret_basic",
             Self::ClientSecretPost => "client_secret_post",
             Self::None => "none",
+            Self::PrivateKeyJwt => "private_key_jwt",
         }
     }
 
@@ -42,6 +48,7 @@ impl AuthMethod {
             "client_secret_basic" => Some(Self::ClientSecretBasic),
             "client_secret_post" => Some(Self::ClientSecretPost),
             "none" => Some(Self::None),
+            "private_key_jwt" => Some(Self::PrivateKeyJwt),
             _ => None,
         }
     }
@@ -76,6 +83,16 @@ pub trait ClientModel: Send + Sync {
             AuthMethod::None
         })
     }
+    /// The client's public keys for `private_key_jwt`: a JWK Set (RFC 7517
+    /// §5) as JSON text. `None` (the default) when none are registered.
+    fn jwks(&self) -> Option<&str> {
+        None
+    }
+    /// Whether the client registered `require_pushed_authorization_requests`
+    /// (RFC 9126 §6): its authorization requests must be pushed first.
+    fn requires_pushed_authorization_requests(&self) -> bool {
+        false
+    }
 }
 
 /// Helpers every [`ClientModel`] gets.
@@ -90,9 +107,10 @@ pub trait ClientModelExt: ClientModel {
         Scope::from_tokens(self.scope())
     }
 
-    /// Whether the client is public (has no secret).
+    /// Whether the client is public: it has no secret, and proves nothing
+    /// else either (a `private_key_jwt` client has keys instead).
     fn is_public(&self) -> bool {
-        self.secret_hash().is_none()
+        self.secret_hash().is_none() && self.auth_method() != Some(AuthMethod::PrivateKeyJwt)
     }
 }
 

@@ -61,6 +61,19 @@ pub enum PkcePolicy {
     AllowPlain,
 }
 
+/// Whether pushed authorization requests (RFC 9126) are accepted or
+/// required, when the policy enables them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ParPolicy {
+    /// `POST /oauth/par` is served; plain authorization requests are still
+    /// accepted, except from clients registered with
+    /// `require_pushed_authorization_requests`.
+    Optional,
+    /// Every authorization request must be pushed first.
+    Required,
+}
+
 /// The declared policy of a server.
 ///
 /// ```
@@ -89,6 +102,8 @@ pub struct Policy {
     scopes_supported: Vec<String>,
     issuer: Option<String>,
     openid: Option<SigningAlg>,
+    par: Option<ParPolicy>,
+    private_key_jwt: bool,
 }
 
 impl Policy {
@@ -113,7 +128,39 @@ impl Policy {
             scopes_supported: Vec::new(),
             issuer: None,
             openid: None,
+            par: None,
+            private_key_jwt: false,
         }
+    }
+
+    /// Serves pushed authorization requests (RFC 9126), optional or required
+    /// (`#[granted::server(par)]`, `par(required)`). A declaration: the
+    /// storage must keep pushed requests
+    /// ([`Grants::take_pushed_request`](crate::Grants::take_pushed_request)).
+    #[must_use]
+    pub fn with_par(mut self, par: ParPolicy) -> Self {
+        self.par = Some(par);
+        self
+    }
+
+    /// Whether pushed authorization requests are served, and how.
+    pub fn par(&self) -> Option<ParPolicy> {
+        self.par
+    }
+
+    /// Accepts `private_key_jwt` client authentication (RFC 7523 §2.2,
+    /// `#[granted::server(client_auth(private_key_jwt))]`). A declaration:
+    /// the storage must remember assertion ids
+    /// ([`Grants::record_assertion_jti`](crate::Grants::record_assertion_jti)).
+    #[must_use]
+    pub fn with_private_key_jwt(mut self) -> Self {
+        self.private_key_jwt = true;
+        self
+    }
+
+    /// Whether `private_key_jwt` client authentication is accepted.
+    pub fn private_key_jwt(&self) -> bool {
+        self.private_key_jwt
     }
 
     /// Sets the PKCE policy.
@@ -220,6 +267,13 @@ impl Policy {
     pub(crate) fn restrict_to(mut self, allowed: &[GrantType], openid: Option<SigningAlg>) -> Self {
         self.grants.retain(|g| allowed.contains(g));
         self.openid = openid;
+        self
+    }
+
+    /// Keeps the extensions as the storage declared them (`declared`).
+    pub(crate) fn keep_extensions_of(mut self, declared: &Policy) -> Self {
+        self.par = declared.par;
+        self.private_key_jwt = declared.private_key_jwt;
         self
     }
 

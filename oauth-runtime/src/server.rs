@@ -8,6 +8,7 @@ use serde::Serialize;
 
 use crate::model::{TokenRecord, UnixTime};
 use crate::oidc::KeyRing;
+use crate::par::PushedRequest;
 use crate::storage::Storage;
 use crate::{GrantType, OAuthError, Params, Policy, TokenHash};
 
@@ -88,6 +89,45 @@ pub trait Grants: Storage {
         hash: &TokenHash,
     ) -> impl Future<Output = Result<Option<FoundToken>, OAuthError>> + Send {
         crate::lookup::access_token(self, hash)
+    }
+
+    /// Stores a pushed authorization request (RFC 9126). `#[granted::server]`
+    /// overrides it with `par` declared, delegating to
+    /// [`PushedRequestStorage`](crate::storage::PushedRequestStorage)
+    /// through [`crate::par::save`]; the default refuses, as the policy
+    /// serves no pushed requests.
+    fn save_pushed_request(
+        &self,
+        request: PushedRequest,
+    ) -> impl Future<Output = Result<(), OAuthError>> + Send {
+        let _ = request;
+        std::future::ready(Err(crate::par::not_enabled()))
+    }
+
+    /// Takes the pushed request with this `request_uri` hash pushed by
+    /// `client_id`, once. Overridden with `par` declared (through
+    /// [`crate::par::take`]); the default finds nothing.
+    fn take_pushed_request(
+        &self,
+        request_uri: &TokenHash,
+        client_id: &str,
+    ) -> impl Future<Output = Result<Option<PushedRequest>, OAuthError>> + Send {
+        let _ = (request_uri, client_id);
+        std::future::ready(Ok(None))
+    }
+
+    /// Records a client assertion's id until `expires_at`; `false` when it
+    /// was used before (a replay). Overridden with
+    /// `client_auth(private_key_jwt)` declared, delegating to
+    /// [`AssertionStorage`](crate::storage::AssertionStorage) through
+    /// [`crate::assertion::record_jti`]; the default refuses every assertion.
+    fn record_assertion_jti(
+        &self,
+        jti: &TokenHash,
+        expires_at: UnixTime,
+    ) -> impl Future<Output = Result<bool, OAuthError>> + Send {
+        let _ = (jti, expires_at);
+        std::future::ready(Ok(false))
     }
 }
 
@@ -322,7 +362,10 @@ impl<S: Grants> Server<S> {
         let grants = self.policy.grants().to_vec();
         let openid = self.policy.openid();
         let issuer = self.policy.issuer().map(str::to_owned);
-        let mut policy = settings(self.policy).restrict_to(&grants, openid);
+        let declared = self.policy.clone();
+        let mut policy = settings(self.policy)
+            .restrict_to(&grants, openid)
+            .keep_extensions_of(&declared);
         if let Some(issuer) = issuer.filter(|_| openid.is_some() && policy.issuer().is_none()) {
             policy = policy.with_issuer(issuer);
         }

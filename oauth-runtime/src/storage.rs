@@ -15,6 +15,7 @@ use std::future::Future;
 
 use crate::model::{ClientModel, CodeModel, TokenModel, UnixTime, UserModel};
 use crate::oidc::UserClaims;
+use crate::par::PushedRequest;
 use crate::{LoginSession, Scope, TokenHash};
 
 /// How long, in seconds, a store remembers a revoked token family (see
@@ -227,4 +228,49 @@ pub trait StorageVisitor<S: Storage> {
     fn sessions(&mut self)
     where
         S: SessionStorage;
+}
+
+/// Pushed authorization requests (RFC 9126), for `par` in
+/// `#[granted::server(...)]`.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot keep pushed authorization requests",
+    label = "`par` needs the pushed request storage",
+    note = "declare `par` in `#[granted::server(...)]` and define `save_pushed_request` and `take_pushed_request` in the `impl` block"
+)]
+pub trait PushedRequestStorage: Storage {
+    /// Stores a pushed request until it is taken or expires.
+    fn save_pushed_request(
+        &self,
+        request: PushedRequest,
+    ) -> impl Future<Output = Result<(), Self::Error>> + Send;
+
+    /// Removes the pushed request with this `request_uri` hash *pushed by
+    /// `client_id`* and returns it, atomically: of two concurrent calls at
+    /// most one returns `Some`, and a call naming another client neither
+    /// returns nor removes it. An expired request may be returned (the
+    /// runtime refuses it).
+    fn take_pushed_request(
+        &self,
+        request_uri: &TokenHash,
+        client_id: &str,
+    ) -> impl Future<Output = Result<Option<PushedRequest>, Self::Error>> + Send;
+}
+
+/// The ids (`jti`) of client assertions already used, for
+/// `client_auth(private_key_jwt)` in `#[granted::server(...)]`.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot remember used client assertions",
+    label = "`private_key_jwt` needs the assertion id storage",
+    note = "declare `client_auth(private_key_jwt)` in `#[granted::server(...)]` and define `record_assertion_jti` in the `impl` block"
+)]
+pub trait AssertionStorage: Storage {
+    /// Records the hash of a client assertion's client id and `jti` until
+    /// `expires_at` (the assertion's `exp`), under a unique key. Returns
+    /// `false`, recording nothing, when it is already recorded (a replay):
+    /// of two concurrent calls with one `jti` at most one returns `true`.
+    fn record_assertion_jti(
+        &self,
+        jti: &TokenHash,
+        expires_at: UnixTime,
+    ) -> impl Future<Output = Result<bool, Self::Error>> + Send;
 }

@@ -121,7 +121,8 @@ impl<S: Grants> OAuthRoutes<S> {
 
     /// The router.
     pub fn into_router(self) -> Router {
-        super::route_table::<S>(self.cors.as_ref()).with_state(RouteState {
+        let par = self.server.policy().par().is_some();
+        super::route_table::<S>(self.cors.as_ref(), par).with_state(RouteState {
             server: self.server,
             guards: self.guards,
         })

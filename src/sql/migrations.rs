@@ -50,6 +50,11 @@ pub(crate) const SQLITE: Embedded = &[
         "login sessions",
         include_str!("../../migrations/sqlite/0007_login_sessions.sql"),
     ),
+    (
+        9,
+        "par and assertions",
+        include_str!("../../migrations/sqlite/0009_par_and_assertions.sql"),
+    ),
 ];
 
 /// The PostgreSQL migrations.
@@ -85,6 +90,11 @@ pub(crate) const POSTGRES: Embedded = &[
         7,
         "login sessions",
         include_str!("../../migrations/postgres/0007_login_sessions.sql"),
+    ),
+    (
+        9,
+        "par and assertions",
+        include_str!("../../migrations/postgres/0009_par_and_assertions.sql"),
     ),
 ];
 

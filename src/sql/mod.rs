@@ -42,17 +42,18 @@ use std::time::Duration;
 
 use oauth_runtime::model::{ClientModel as _, UnixTime};
 use oauth_runtime::storage::{
-    ClaimsStorage, CodeStorage, DeclaredStorage, RefreshStorage, SessionStorage, Storage, StorageVisitor,
-    UserStorage,
+    AssertionStorage, ClaimsStorage, CodeStorage, DeclaredStorage, PushedRequestStorage, RefreshStorage,
+    SessionStorage, Storage, StorageVisitor, UserStorage,
 };
 use oauth_runtime::throttle::{AuthFailureLimit, FailureFuture, FailureScope, FailureStore};
 use oauth_runtime::{
-    ClientRecord, CodeRecord, KeyRing, LoginSession, Scope, SigningAlg, SigningKey, TokenHash, TokenRecord,
-    UserClaims, UserRecord,
+    ClientRecord, CodeRecord, KeyRing, LoginSession, PushedRequest, Scope, SigningAlg, SigningKey, TokenHash,
+    TokenRecord, UserClaims, UserRecord,
 };
 
 mod clients;
 mod error;
+mod extensions;
 mod migrations;
 mod ops;
 #[cfg(feature = "postgres")]
@@ -537,6 +538,26 @@ impl SessionStorage for SqlStore {
 
     async fn end_session(&self, id: &TokenHash) -> Result<(), SqlError> {
         dispatch!(self.end_session(id))
+    }
+}
+
+impl PushedRequestStorage for SqlStore {
+    async fn save_pushed_request(&self, request: PushedRequest) -> Result<(), SqlError> {
+        dispatch!(self.save_pushed_request(request))
+    }
+
+    async fn take_pushed_request(
+        &self,
+        request_uri: &TokenHash,
+        client_id: &str,
+    ) -> Result<Option<PushedRequest>, SqlError> {
+        dispatch!(self.take_pushed_request(request_uri, client_id))
+    }
+}
+
+impl AssertionStorage for SqlStore {
+    async fn record_assertion_jti(&self, jti: &TokenHash, expires_at: UnixTime) -> Result<bool, SqlError> {
+        dispatch!(self.record_assertion_jti(jti, expires_at))
     }
 }
 

@@ -14,18 +14,21 @@
 use super::rows::{code_columns, token_columns};
 
 pub(crate) const SELECT_CLIENT: &str = "SELECT client_id, secret_hash, redirect_uris, grant_types, scope, \
-     auth_method FROM clients WHERE client_id = $1";
+     auth_method, jwks, require_pushed_authorization_requests FROM clients WHERE client_id = $1";
 
 /// Public clients (no secret), for the CORS origins of their redirect URIs.
 pub(crate) const SELECT_PUBLIC_CLIENTS: &str = "SELECT client_id, secret_hash, redirect_uris, grant_types, \
-     scope, auth_method FROM clients WHERE secret_hash IS NULL";
+     scope, auth_method, jwks, require_pushed_authorization_requests FROM clients \
+     WHERE secret_hash IS NULL AND auth_method = 'none'";
 
 pub(crate) const UPSERT_CLIENT: &str = "INSERT INTO clients \
-     (client_id, secret_hash, redirect_uris, grant_types, scope, auth_method) \
-     VALUES ($1, $2, $3, $4, $5, $6) \
+     (client_id, secret_hash, redirect_uris, grant_types, scope, auth_method, jwks, \
+     require_pushed_authorization_requests) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
      ON CONFLICT (client_id) DO UPDATE SET secret_hash = excluded.secret_hash, \
      redirect_uris = excluded.redirect_uris, grant_types = excluded.grant_types, \
-     scope = excluded.scope, auth_method = excluded.auth_method";
+     scope = excluded.scope, auth_method = excluded.auth_method, jwks = excluded.jwks, \
+     require_pushed_authorization_requests = excluded.require_pushed_authorization_requests";
 
 pub(crate) const SELECT_USER: &str =
     "SELECT subject, username, password_hash, claims FROM users WHERE username = $1";
@@ -251,7 +254,8 @@ macro_rules! shared_ops {
             exec: impl sqlx::Executor<'c, Database = $db>,
             row: &ClientRow,
         ) -> Result<(), SqlError> {
-            let (client_id, secret_hash, redirect_uris, grant_types, scope, auth_method) = row;
+            let (client_id, secret_hash, redirect_uris, grant_types, scope, auth_method, jwks, require_par) =
+                row;
             sqlx::query(sql::UPSERT_CLIENT)
                 .bind(client_id.as_str())
                 .bind(secret_hash.as_deref())
@@ -259,6 +263,8 @@ macro_rules! shared_ops {
                 .bind(grant_types.as_str())
                 .bind(scope.as_str())
                 .bind(auth_method.as_str())
+                .bind(jwks.as_deref())
+                .bind(*require_par)
                 .execute(exec)
                 .await?;
             Ok(())

@@ -11,7 +11,8 @@ use sqlx::PgPool;
 use sqlx::postgres::PgPoolOptions;
 
 use oauth_runtime::{
-    ClientRecord, CodeRecord, LoginSession, Scope, SigningKey, TokenHash, TokenRecord, UserClaims, UserRecord,
+    ClientRecord, CodeRecord, LoginSession, PushedRequest, Scope, SigningKey, TokenHash, TokenRecord,
+    UserClaims, UserRecord,
 };
 
 use super::SqlError;
@@ -23,6 +24,7 @@ use super::rows::{AuthFailureRow, ClientRow, SigningKeyRow};
 mod statements {
     crate::sql::ops::shared_ops!(sqlx::Postgres);
     crate::sql::sessions::session_ops!(sqlx::Postgres);
+    crate::sql::extensions::extension_ops!(sqlx::Postgres);
 
     /// Marks the token holding refresh token `old` as rotated and stores
     /// `new`, in one statement: `false`, storing nothing, when `old` is
@@ -251,7 +253,29 @@ impl PostgresBackend {
         let sessions = statements::sessions::purge(&self.pool, now).await?;
         let consents = statements::sessions::purge_consents(&self.pool).await?;
         let failures = statements::purge_auth_failures(&self.pool, now).await?;
-        Ok(codes + tokens + families + sessions + consents + failures)
+        let pushed = statements::extensions::purge_pushed(&self.pool, now).await?;
+        let jtis = statements::extensions::purge_jtis(&self.pool, now).await?;
+        Ok(codes + tokens + families + sessions + consents + failures + pushed + jtis)
+    }
+
+    pub(super) async fn save_pushed_request(&self, request: PushedRequest) -> Result<(), SqlError> {
+        statements::extensions::insert_pushed(&self.pool, &request).await
+    }
+
+    pub(super) async fn take_pushed_request(
+        &self,
+        request_uri: &TokenHash,
+        client_id: &str,
+    ) -> Result<Option<PushedRequest>, SqlError> {
+        statements::extensions::take_pushed(&self.pool, request_uri, client_id).await
+    }
+
+    pub(super) async fn record_assertion_jti(
+        &self,
+        jti: &TokenHash,
+        expires_at: i64,
+    ) -> Result<bool, SqlError> {
+        statements::extensions::record_jti(&self.pool, jti, expires_at).await
     }
 
     pub(super) async fn close(&self) {

@@ -11,8 +11,18 @@ use oauth_runtime::{
 
 use super::SqlError;
 
-/// `client_id, secret_hash, redirect_uris, grant_types, scope, auth_method`.
-pub(crate) type ClientRow = (String, Option<String>, String, String, String, String);
+/// `client_id, secret_hash, redirect_uris, grant_types, scope, auth_method,
+/// jwks, require_pushed_authorization_requests`.
+pub(crate) type ClientRow = (
+    String,
+    Option<String>,
+    String,
+    String,
+    String,
+    String,
+    Option<String>,
+    bool,
+);
 
 /// `subject, username, password_hash, claims` (a JSON object).
 pub(crate) type UserRow = (String, String, String, String);
@@ -127,12 +137,14 @@ pub(crate) fn client_to_row(client: &ClientRecord) -> Result<ClientRow, SqlError
         list("clients.grant_types", client.grant_types().collect())?,
         Scope::from_tokens(client.scope()).to_string(),
         auth_method.as_str().to_owned(),
+        client.jwks().map(str::to_owned),
+        client.requires_pushed_authorization_requests(),
     ))
 }
 
 /// A client as read back.
 pub(crate) fn client_from_row(row: ClientRow) -> Result<ClientRecord, SqlError> {
-    let (client_id, secret_hash, redirect_uris, grant_types, scope, auth_method) = row;
+    let (client_id, secret_hash, redirect_uris, grant_types, scope, auth_method, jwks, require_par) = row;
     let list = |field: &'static str, json: &str| {
         serde_json::from_str::<Vec<String>>(json).map_err(|e| SqlError::corrupt(field, e))
     };
@@ -146,7 +158,9 @@ pub(crate) fn client_from_row(row: ClientRow) -> Result<ClientRecord, SqlError> 
         .redirect_uris(list("clients.redirect_uris", &redirect_uris)?)
         .grant_types(list("clients.grant_types", &grant_types)?)
         .scope(&scope)
-        .auth_method(method))
+        .auth_method(method)
+        .jwks(jwks)
+        .require_pushed_authorization_requests(require_par))
 }
 
 /// A user as written.
@@ -271,7 +285,9 @@ mod tests {
             .scope("read write")
             .auth_method(AuthMethod::ClientSecretPost);
         let public = ClientRecord::public("spa").scope("");
-        for client in [confidential, public] {
+        let jwt = ClientRecord::private_key_jwt("jwt", r#"{"keys":[]}"#)
+            .require_pushed_authorization_requests(true);
+        for client in [confidential, public, jwt] {
             let back = client_from_row(client_to_row(&client).unwrap()).unwrap();
             assert_eq!(back, client);
         }
@@ -287,6 +303,8 @@ mod tests {
                 "[]".to_owned(),
                 String::new(),
                 method.to_owned(),
+                None,
+                false,
             )
         };
         assert!(client_from_row(row("none")).is_ok());

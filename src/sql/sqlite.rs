@@ -15,7 +15,8 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{Connection as _, SqliteConnection, SqlitePool};
 
 use oauth_runtime::{
-    ClientRecord, CodeRecord, LoginSession, Scope, SigningKey, TokenHash, TokenRecord, UserClaims, UserRecord,
+    ClientRecord, CodeRecord, LoginSession, PushedRequest, Scope, SigningKey, TokenHash, TokenRecord,
+    UserClaims, UserRecord,
 };
 
 use super::SqlError;
@@ -30,6 +31,7 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 pub(super) mod statements {
     crate::sql::ops::shared_ops!(sqlx::Sqlite);
     crate::sql::sessions::session_ops!(sqlx::Sqlite);
+    crate::sql::extensions::extension_ops!(sqlx::Sqlite);
 
     /// Marks the token holding refresh token `old` as rotated and stores
     /// `new`, both or neither (a savepoint inside the writer's transaction).
@@ -146,7 +148,9 @@ pub(super) mod statements {
             + purge_revoked_families(&mut *connection, now).await?
             + sessions::purge(&mut *connection, now).await?
             + sessions::purge_consents(&mut *connection).await?
-            + purge_auth_failures(&mut *connection, now).await?)
+            + purge_auth_failures(&mut *connection, now).await?
+            + extensions::purge_pushed(&mut *connection, now).await?
+            + extensions::purge_jtis(&mut *connection, now).await?)
     }
 }
 
@@ -349,6 +353,34 @@ impl SqliteBackend {
 
     pub(super) async fn purge_expired(&self, now: i64) -> Result<u64, SqlError> {
         self.writer.call(|reply| Command::Purge(now, reply)).await
+    }
+
+    pub(super) async fn save_pushed_request(&self, request: PushedRequest) -> Result<(), SqlError> {
+        self.writer
+            .call(|reply| Command::SavePushed(request, reply))
+            .await
+    }
+
+    pub(super) async fn take_pushed_request(
+        &self,
+        request_uri: &TokenHash,
+        client_id: &str,
+    ) -> Result<Option<PushedRequest>, SqlError> {
+        let (request_uri, client_id) = (*request_uri, client_id.to_owned());
+        self.writer
+            .call(|reply| Command::TakePushed(request_uri, client_id, reply))
+            .await
+    }
+
+    pub(super) async fn record_assertion_jti(
+        &self,
+        jti: &TokenHash,
+        expires_at: i64,
+    ) -> Result<bool, SqlError> {
+        let jti = *jti;
+        self.writer
+            .call(|reply| Command::RecordJti(jti, expires_at, reply))
+            .await
     }
 
     pub(super) async fn close(&self) {

@@ -50,7 +50,7 @@ use sqlx::sqlite::SqliteConnectOptions;
 use sqlx::{Connection as _, SqliteConnection};
 use tokio::sync::{mpsc, oneshot};
 
-use oauth_runtime::{CodeRecord, LoginSession, Scope, TokenHash, TokenRecord, UserRecord};
+use oauth_runtime::{CodeRecord, LoginSession, PushedRequest, Scope, TokenHash, TokenRecord, UserRecord};
 
 use super::SqlError;
 use super::rows::{AuthFailureRow, ClientRow, SigningKeyRow};
@@ -84,6 +84,9 @@ pub(super) enum Command {
     StartSession(Box<NewSession>, Reply<()>),
     AddConsent(TokenHash, String, Scope, Reply<()>),
     EndSession(TokenHash, Reply<()>),
+    SavePushed(PushedRequest, Reply<()>),
+    TakePushed(TokenHash, String, Reply<Option<PushedRequest>>),
+    RecordJti(TokenHash, i64, Reply<bool>),
 }
 
 /// What [`Command::StartSession`] stores.
@@ -108,7 +111,10 @@ impl Command {
             | Self::SaveSecret(_, _, _, reply)
             | Self::StartSession(_, reply)
             | Self::AddConsent(_, _, _, reply)
-            | Self::EndSession(_, reply) => reply.send(Err(error)).is_ok(),
+            | Self::EndSession(_, reply)
+            | Self::SavePushed(_, reply) => reply.send(Err(error)).is_ok(),
+            Self::TakePushed(_, _, reply) => reply.send(Err(error)).is_ok(),
+            Self::RecordJti(_, _, reply) => reply.send(Err(error)).is_ok(),
             Self::TakeCode(_, reply) => reply.send(Err(error)).is_ok(),
             Self::RecordAuthFailure(_, reply) => reply.send(Err(error)).is_ok(),
             Self::Rotate(_, _, reply) | Self::SaveFirstSigningKey(_, reply) => reply.send(Err(error)).is_ok(),
@@ -397,6 +403,18 @@ async fn apply(connection: &mut SqliteConnection, command: Command) -> (Answer, 
             statements::sessions::insert_consent(connection, &id, &client_id, &scope).await,
         ),
         Command::EndSession(id, reply) => settle(reply, end_session(connection, &id).await),
+        Command::SavePushed(request, reply) => settle(
+            reply,
+            statements::extensions::insert_pushed(connection, &request).await,
+        ),
+        Command::TakePushed(request_uri, client_id, reply) => settle(
+            reply,
+            statements::extensions::take_pushed(connection, &request_uri, &client_id).await,
+        ),
+        Command::RecordJti(jti, expires_at, reply) => settle(
+            reply,
+            statements::extensions::record_jti(connection, &jti, expires_at).await,
+        ),
     }
 }
 

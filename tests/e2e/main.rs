@@ -11,9 +11,11 @@ mod hostile_load;
 mod multi_instance;
 mod oauth2_client;
 mod openid;
+mod par;
 #[cfg(feature = "postgres")]
 #[path = "../shared/postgres.rs"]
 mod pg;
+mod private_key_jwt;
 mod protocol_rules;
 mod sqlite;
 mod support;

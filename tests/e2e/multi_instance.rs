@@ -690,3 +690,49 @@ fn urls_are_rerouted_through_the_forwarder() {
     assert_eq!(host_port(url), "127.0.0.1:5432");
     assert_eq!(password(url).as_deref(), Some("p"));
 }
+
+/// A request_uri pushed to one instance is used once on any instance
+/// sharing the database, and only by the client that pushed it (RFC 9126).
+#[tokio::test]
+async fn a_pushed_request_is_used_once_across_instances() {
+    let db = database!();
+    let (one, two) = two_instances(&db.url);
+    let challenge = {
+        use base64::Engine as _;
+        use sha2::Digest as _;
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(VERIFIER.as_bytes()))
+    };
+    let pushed: Value = http()
+        .post(one.url("/oauth/par"))
+        .basic_auth("web", Some("web-secret"))
+        .form(&[
+            ("response_type", "code"),
+            ("redirect_uri", REDIRECT),
+            ("scope", "read"),
+            ("state", "st-1"),
+            ("code_challenge", challenge.as_str()),
+            ("code_challenge_method", "S256"),
+        ])
+        .send()
+        .await
+        .expect("POST /oauth/par")
+        .json()
+        .await
+        .expect("JSON");
+    let request_uri = pushed["request_uri"].as_str().expect("request_uri");
+    let url = |server: &TestServer, client: &str| {
+        let query = oauth2::url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("client_id", client)
+            .append_pair("request_uri", request_uri)
+            .finish();
+        server.url(&format!("/oauth/authorize?{query}"))
+    };
+    let status = |url: String| async move { http().get(url).send().await.expect("GET").status() };
+    assert_eq!(status(url(&two, "spa")).await, 400, "another client");
+    assert_eq!(
+        status(url(&two, "web")).await,
+        200,
+        "its client, on the other instance"
+    );
+    assert_eq!(status(url(&one, "web")).await, 400, "used up on every instance");
+}

@@ -100,7 +100,12 @@ impl TestServer {
 
     /// Starts the server in `dir` with extra flags.
     pub fn start_in(dir: PathBuf, db: &str, callback: &str, extra: &[&str]) -> Self {
-        std::fs::write(dir.join("seed.json"), seed_json(callback)).expect("write seed");
+        Self::start_seeded(dir, db, &seed_json(callback), extra)
+    }
+
+    /// Starts the server in `dir` with the seed file `seed` (JSON text).
+    pub fn start_seeded(dir: PathBuf, db: &str, seed: &str, extra: &[&str]) -> Self {
+        std::fs::write(dir.join("seed.json"), seed).expect("write seed");
         let stderr = std::fs::File::create(dir.join("stderr.log")).expect("stderr log");
         let mut child = Command::new(server_binary())
             .args(["--addr", "127.0.0.1:0", "--db", db, "--seed", "seed.json"])

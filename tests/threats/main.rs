@@ -13,6 +13,7 @@ mod malformed_input;
 mod mix_up;
 mod open_redirect;
 mod openid;
+mod par_and_client_assertions;
 mod pkce_downgrade;
 mod redirect_uri_manipulation;
 mod refresh_token_theft;

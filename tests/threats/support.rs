@@ -75,7 +75,7 @@ pub fn server() -> Server<MemoryStore> {
     Server::new(store)
 }
 
-fn form_headers(auth: Auth<'_>) -> HeaderMap {
+pub fn form_headers(auth: Auth<'_>) -> HeaderMap {
     let mut headers = HeaderMap::new();
     headers.insert(
         CONTENT_TYPE,

@@ -37,11 +37,23 @@ pub(crate) const SPEC: Spec = Spec {
             note: "space-separated",
         },
     ],
-    optional: &[Role {
-        name: "token_endpoint_auth_method",
-        example: "auth_method: String",
-        note: "",
-    }],
+    optional: &[
+        Role {
+            name: "token_endpoint_auth_method",
+            example: "auth_method: String",
+            note: "",
+        },
+        Role {
+            name: "jwks",
+            example: "jwks: Option<String>",
+            note: "a JWK Set as JSON text, for private_key_jwt",
+        },
+        Role {
+            name: "require_pushed_authorization_requests",
+            example: "require_par: bool",
+            note: "",
+        },
+    ],
 };
 
 /// Expands `#[derive(Client)]`.
@@ -92,6 +104,20 @@ fn expand(model: &Model<'_>) -> TokenStream {
             }
         }
     });
+    let jwks = call("jwks", quote!(OptionalTextField), "optional_text").map(|call| {
+        quote! {
+            fn jwks(&self) -> #core::option::Option<&#core::primitive::str> {
+                #call
+            }
+        }
+    });
+    let require_par = call("require_pushed_authorization_requests", quote!(FlagField), "flag").map(|call| {
+        quote! {
+            fn requires_pushed_authorization_requests(&self) -> #core::primitive::bool {
+                #call
+            }
+        }
+    });
     quote! {
         #[automatically_derived]
         impl #rt::model::ClientModel for #ident {
@@ -111,6 +137,8 @@ fn expand(model: &Model<'_>) -> TokenStream {
                 #scope
             }
             #auth_method
+            #jwks
+            #require_par
         }
     }
 }

@@ -108,6 +108,24 @@ fn storage_impls(server: &Server) -> TokenStream {
             }
         });
     }
+    if server.par.is_some() {
+        let methods = glue(StorageTrait::PushedRequestStorage);
+        out.extend(quote! {
+            #[automatically_derived]
+            impl #rt::storage::PushedRequestStorage for #self_ty {
+                #methods
+            }
+        });
+    }
+    if server.private_key_jwt.is_some() {
+        let methods = glue(StorageTrait::AssertionStorage);
+        out.extend(quote! {
+            #[automatically_derived]
+            impl #rt::storage::AssertionStorage for #self_ty {
+                #methods
+            }
+        });
+    }
     out.extend(declared_storage(
         self_ty,
         server.enables(Grant::AuthorizationCode),
@@ -205,6 +223,8 @@ fn grants_impl(server: &Server) -> TokenStream {
     } else {
         quote!(())
     };
+    let (par_policy, par_methods) = par_items(server);
+    let (jwt_policy, jwt_methods) = private_key_jwt_items(server);
     quote! {
         #[automatically_derived]
         impl #rt::Grants for #self_ty {
@@ -219,6 +239,8 @@ fn grants_impl(server: &Server) -> TokenStream {
                     .with_code_ttl(#code)
                     #scopes
                     #openid
+                    #par_policy
+                    #jwt_policy
             }
 
             fn exchange(
@@ -240,8 +262,70 @@ fn grants_impl(server: &Server) -> TokenStream {
             }
 
             #find_token
+            #par_methods
+            #jwt_methods
         }
     }
+}
+
+/// With `par`: the policy's declaration and the `Grants` methods that reach
+/// the pushed request storage.
+fn par_items(server: &Server) -> (Option<TokenStream>, Option<TokenStream>) {
+    let Some(par) = &server.par else {
+        return (None, None);
+    };
+    let rt = paths::runtime();
+    let core = paths::core();
+    let mode = if par.required {
+        format_ident!("Required")
+    } else {
+        format_ident!("Optional")
+    };
+    let policy = quote!(.with_par(#rt::ParPolicy::#mode));
+    let methods = quote! {
+        fn save_pushed_request(
+            &self,
+            request: #rt::par::PushedRequest,
+        ) -> impl #core::future::Future<
+            Output = #core::result::Result<(), #rt::OAuthError>,
+        > + #core::marker::Send {
+            #rt::par::save(self, request)
+        }
+
+        fn take_pushed_request(
+            &self,
+            request_uri: &#rt::TokenHash,
+            client_id: &#core::primitive::str,
+        ) -> impl #core::future::Future<
+            Output = #core::result::Result<#core::option::Option<#rt::par::PushedRequest>, #rt::OAuthError>,
+        > + #core::marker::Send {
+            #rt::par::take(self, request_uri, client_id)
+        }
+    };
+    (Some(policy), Some(methods))
+}
+
+/// With `client_auth(private_key_jwt)`: the policy's declaration and the
+/// `Grants` method that reaches the assertion id storage.
+fn private_key_jwt_items(server: &Server) -> (Option<TokenStream>, Option<TokenStream>) {
+    if server.private_key_jwt.is_none() {
+        return (None, None);
+    }
+    let rt = paths::runtime();
+    let core = paths::core();
+    let policy = quote!(.with_private_key_jwt());
+    let methods = quote! {
+        fn record_assertion_jti(
+            &self,
+            jti: &#rt::TokenHash,
+            expires_at: #core::primitive::i64,
+        ) -> impl #core::future::Future<
+            Output = #core::result::Result<#core::primitive::bool, #rt::OAuthError>,
+        > + #core::marker::Send {
+            #rt::assertion::record_jti(self, jti, expires_at)
+        }
+    };
+    (Some(policy), Some(methods))
 }
 
 /// `into_server`, documented with the declared policy and the storage
@@ -266,7 +350,12 @@ fn into_server(server: &Server) -> TokenStream {
         "It calls these methods of this `impl` block:".to_owned(),
         String::new(),
     ];
-    doc.extend(methods::doc_lines(&grants, server.openid.is_some(), &type_names));
+    let extensions = methods::Extensions {
+        openid: server.openid.is_some(),
+        par: server.par.is_some(),
+        private_key_jwt: server.private_key_jwt.is_some(),
+    };
+    doc.extend(methods::doc_lines(&grants, extensions, &type_names));
     if server.openid.is_some() {
         doc.extend([
             String::new(),

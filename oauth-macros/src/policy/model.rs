@@ -162,6 +162,21 @@ pub(crate) struct OpenIdArg {
     pub(crate) signing: Signing,
 }
 
+/// `par` or `par(required)`: pushed authorization requests (RFC 9126).
+#[derive(Debug, Clone)]
+pub(crate) struct ParArg {
+    pub(crate) key: Ident,
+    /// `par(required)`: every authorization request must be pushed.
+    pub(crate) required: bool,
+}
+
+/// `client_auth(private_key_jwt)`: the opt-in client authentication methods.
+#[derive(Debug, Clone)]
+pub(crate) struct ClientAuthArg {
+    /// `private_key_jwt`, where it was written.
+    pub(crate) private_key_jwt: Option<Ident>,
+}
+
 /// `key = Type`.
 #[derive(Debug, Clone)]
 pub(crate) struct TypeArg {
@@ -223,6 +238,8 @@ pub(crate) struct Args {
     pub(crate) code_ttl: Option<TtlArg>,
     pub(crate) scopes: Option<ScopesArg>,
     pub(crate) openid: Option<OpenIdArg>,
+    pub(crate) par: Option<ParArg>,
+    pub(crate) client_auth: Option<ClientAuthArg>,
     /// Every argument name given, well formed or not: a malformed argument
     /// is reported once, never again as missing.
     pub(crate) given: Vec<Ident>,
@@ -273,6 +290,10 @@ pub(crate) struct Server {
     pub(crate) scopes: Option<Vec<String>>,
     /// OpenID Connect, when declared.
     pub(crate) openid: Option<OpenIdArg>,
+    /// Pushed authorization requests, when declared.
+    pub(crate) par: Option<ParArg>,
+    /// `private_key_jwt` client authentication, where declared.
+    pub(crate) private_key_jwt: Option<Ident>,
     /// Exactly the methods the enabled grants need, in table order.
     pub(crate) methods: Vec<BoundMethod>,
 }

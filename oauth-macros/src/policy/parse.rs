@@ -11,13 +11,14 @@ use syn::punctuated::Punctuated;
 use syn::{Ident, Lit, LitStr, Token, Type};
 
 use super::model::{
-    Args, Grant, GrantName, GrantSpec, GrantsArg, OpenIdArg, Pkce, ScopesArg, Signing, TtlArg, TypeArg,
+    Args, ClientAuthArg, Grant, GrantName, GrantSpec, GrantsArg, OpenIdArg, ParArg, Pkce, ScopesArg, Signing,
+    TtlArg, TypeArg,
 };
 use crate::errors::Errors;
 use crate::suggest;
 
 /// Every argument of the attribute.
-pub(crate) const KEYS: [&str; 10] = [
+pub(crate) const KEYS: [&str; 12] = [
     "client",
     "token",
     "code",
@@ -28,7 +29,13 @@ pub(crate) const KEYS: [&str; 10] = [
     "code_ttl",
     "scopes",
     "openid",
+    "par",
+    "client_auth",
 ];
+
+/// The client authentication methods `client_auth(...)` opts in to; the
+/// others (`client_secret_basic`, `client_secret_post`, `none`) are always on.
+pub(crate) const CLIENT_AUTH_METHODS: [&str; 1] = ["private_key_jwt"];
 
 /// `name`, `name = value` or `name(...)`: the shape of every argument and of
 /// every grant and option inside `grants(...)`.
@@ -174,6 +181,8 @@ pub(crate) fn parse(tokens: TokenStream, errors: &mut Errors) -> syn::Result<Arg
             "code_ttl" => args.code_ttl = ttl(item, errors),
             "scopes" => args.scopes = scopes(item, errors),
             "openid" => args.openid = openid(item, errors),
+            "par" => args.par = par(item, errors),
+            "client_auth" => args.client_auth = client_auth(item, errors),
             _ => unknown_key(&item.name, errors),
         }
     }
@@ -396,6 +405,98 @@ fn allow_insecure(option: Item, spec: &mut GrantSpec, errors: &mut Errors) -> bo
             false
         }
     }
+}
+
+/// `par` or `par(required)`.
+fn par(item: Item, errors: &mut Errors) -> Option<ParArg> {
+    let key = item.name;
+    let expected = "expected `par` or `par(required)`";
+    let tokens = match item.value {
+        Value::Flag => return Some(ParArg { key, required: false }),
+        Value::List(tokens) => tokens,
+        Value::Assign(tokens) => {
+            errors.spanned(tokens, expected);
+            return None;
+        }
+    };
+    let options = checked_items(tokens, errors)?;
+    let mut required = false;
+    let mut ok = true;
+    for option in options {
+        match (option.name.to_string().as_str(), &option.value) {
+            ("required", Value::Flag) if !required => required = true,
+            ("required", Value::Flag) => {
+                errors.spanned(&option.name, "option `required` is given twice");
+                ok = false;
+            }
+            (name, _) => {
+                let message = match suggest::closest(name, ["required"]) {
+                    Some(close) if close != name => {
+                        format!("unknown option `{name}` for `par`; did you mean `{close}`?")
+                    }
+                    _ => format!("{expected}: `par` takes only the flag `required`"),
+                };
+                errors.spanned(&option.name, message);
+                ok = false;
+            }
+        }
+    }
+    ok.then_some(ParArg { key, required })
+}
+
+/// `client_auth(private_key_jwt)`.
+fn client_auth(item: Item, errors: &mut Errors) -> Option<ClientAuthArg> {
+    let key = item.name;
+    let expected = "expected the opt-in client authentication methods: `client_auth(private_key_jwt)`";
+    let Value::List(tokens) = item.value else {
+        errors.spanned(&key, expected);
+        return None;
+    };
+    let methods = checked_items(tokens, errors)?;
+    let mut arg = ClientAuthArg {
+        private_key_jwt: None,
+    };
+    let mut ok = true;
+    for method in methods {
+        let name = method.name.to_string();
+        if !matches!(method.value, Value::Flag) {
+            errors.spanned(&method.name, format!("write the method alone: `{name}`"));
+            ok = false;
+            continue;
+        }
+        match name.as_str() {
+            "private_key_jwt" if arg.private_key_jwt.is_some() => {
+                errors.spanned(&method.name, "`private_key_jwt` is listed twice");
+                ok = false;
+            }
+            "private_key_jwt" => arg.private_key_jwt = Some(method.name),
+            "client_secret_basic" | "client_secret_post" | "none" => {
+                errors.spanned(
+                    &method.name,
+                    format!(
+                        "`{name}` is always accepted (for clients registered with it): list only the opt-in \
+                         methods, {}",
+                        suggest::one_of(&CLIENT_AUTH_METHODS)
+                    ),
+                );
+                ok = false;
+            }
+            _ => {
+                let message = match suggest::closest(&name, CLIENT_AUTH_METHODS) {
+                    Some(close) => {
+                        format!("unknown client authentication method `{name}`; did you mean `{close}`?")
+                    }
+                    None => format!(
+                        "unknown client authentication method `{name}`: expected {}",
+                        suggest::one_of(&CLIENT_AUTH_METHODS)
+                    ),
+                };
+                errors.spanned(&method.name, message);
+                ok = false;
+            }
+        }
+    }
+    ok.then_some(arg)
 }
 
 /// `openid` or `openid(signing = "RS256")`.
@@ -982,6 +1083,35 @@ mod tests {
                 "expected `,` before `token = Token`",
                 "expected `,` before `code_ttl = \"1m\"`"
             ]
+        );
+    }
+
+    #[test]
+    fn extensions_parse_and_explain_their_mistakes() {
+        let (args, found) = run(quote!(par(required), client_auth(private_key_jwt)));
+        assert_eq!(found, Vec::<String>::new());
+        let Some(args) = args else { return };
+        assert!(args.par.is_some_and(|p| p.required));
+        assert!(args.client_auth.is_some_and(|c| c.private_key_jwt.is_some()));
+        let (args, _) = run(quote!(par));
+        assert!(args.and_then(|a| a.par).is_some_and(|p| !p.required));
+        assert_eq!(
+            messages(quote!(par(requird), client_auth(private_key_jwk))),
+            [
+                "unknown option `requird` for `par`; did you mean `required`?",
+                "unknown client authentication method `private_key_jwk`; did you mean `private_key_jwt`?"
+            ]
+        );
+        assert_eq!(
+            messages(quote!(par = true, client_auth = "private_key_jwt")),
+            [
+                "expected `par` or `par(required)`",
+                "expected the opt-in client authentication methods: `client_auth(private_key_jwt)`"
+            ]
+        );
+        assert!(
+            messages(quote!(client_auth(client_secret_basic)))[0]
+                .starts_with("`client_secret_basic` is always accepted")
         );
     }
 

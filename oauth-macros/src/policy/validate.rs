@@ -8,7 +8,7 @@ use syn::spanned::Spanned as _;
 use syn::{FnArg, GenericArgument, ImplItem, ImplItemFn, ItemImpl, PathArguments, ReturnType, Type};
 
 use super::model::{
-    Args, BoundMethod, Enabled, Grant, GrantName, GrantSpec, OpenIdArg, Pkce, Server, TypeArg,
+    Args, BoundMethod, Enabled, Grant, GrantName, GrantSpec, OpenIdArg, ParArg, Pkce, Server, TypeArg,
 };
 use crate::errors::{Errors, render};
 use crate::methods::{self, Method, Model, Names, NeededBy, Param};
@@ -115,13 +115,30 @@ pub(crate) fn validate(args: Args, item: &ItemImpl, errors: &mut Errors) -> Opti
              help: add `authorization_code` to `grants(...)`",
         );
     }
+    if let Some(par) = &args.par
+        && set_known
+        && !grant_list.contains(&Grant::AuthorizationCode)
+    {
+        errors.spanned(
+            &par.key,
+            "`par` needs the `authorization_code` grant: a pushed authorization request (RFC 9126) is \
+             an authorization request of the code flow\n\
+             help: add `authorization_code` to `grants(...)`",
+        );
+    }
+    let private_key_jwt = args.client_auth.as_ref().and_then(|c| c.private_key_jwt.clone());
     let models = Models {
         client: args.client.as_ref().map(|a| &a.ty),
         token: args.token.as_ref().map(|a| &a.ty),
         code: args.code.as_ref().map(|a| &a.ty),
         user: args.user.as_ref().map(|a| &a.ty),
     };
-    let (methods, error) = check_methods(item, &enabled, args.openid.as_ref(), (names, &models), errors);
+    let declared = Declared {
+        openid: args.openid.as_ref(),
+        par: args.par.as_ref(),
+        private_key_jwt: private_key_jwt.as_ref(),
+    };
+    let (methods, error) = check_methods(item, &enabled, &declared, (names, &models), errors);
 
     let pkce = specs
         .iter()
@@ -143,6 +160,8 @@ pub(crate) fn validate(args: Args, item: &ItemImpl, errors: &mut Errors) -> Opti
         code_ttl: args.code_ttl.map_or(CODE_TTL, |t| t.seconds),
         scopes: args.scopes.map(|s| s.scopes),
         openid: args.openid,
+        par: args.par,
+        private_key_jwt,
         methods,
     };
     errors.is_empty().then_some(server)
@@ -264,17 +283,30 @@ fn type_name(arg: Option<&TypeArg>, placeholder: &str) -> String {
     arg.map_or_else(|| placeholder.to_owned(), |a| render(&a.ty))
 }
 
+/// The declared extensions that need storage methods, where they were written.
+struct Declared<'a> {
+    openid: Option<&'a OpenIdArg>,
+    par: Option<&'a ParArg>,
+    private_key_jwt: Option<&'a syn::Ident>,
+}
+
 /// Finds each needed method in the `impl` block and checks its shape and
 /// error type. Returns the bound methods and the storage error type.
 fn check_methods(
     item: &ItemImpl,
     enabled: &[Enabled],
-    openid: Option<&OpenIdArg>,
+    declared: &Declared<'_>,
     (mut names, models): (Names, &Models<'_>),
     errors: &mut Errors,
 ) -> (Vec<BoundMethod>, Option<Type>) {
     let grants: Vec<Grant> = enabled.iter().map(|e| e.grant).collect();
-    let needed: Vec<&'static Method> = methods::needed(&grants, openid.is_some()).collect();
+    let openid = declared.openid;
+    let extensions = methods::Extensions {
+        openid: openid.is_some(),
+        par: declared.par.is_some(),
+        private_key_jwt: declared.private_key_jwt.is_some(),
+    };
+    let needed: Vec<&'static Method> = methods::needed_with(&grants, extensions).collect();
     let found = |name: &str| {
         item.items.iter().find_map(|i| match i {
             ImplItem::Fn(f) if f.sig.ident == name => Some(f),
@@ -307,6 +339,16 @@ fn check_methods(
                 NeededBy::OpenId => (
                     "`openid` needs".to_owned(),
                     openid.map_or_else(Span::call_site, |o| o.key.span()),
+                ),
+                NeededBy::Par => (
+                    "`par` needs".to_owned(),
+                    declared.par.map_or_else(Span::call_site, |p| p.key.span()),
+                ),
+                NeededBy::PrivateKeyJwt => (
+                    "`private_key_jwt` needs".to_owned(),
+                    declared
+                        .private_key_jwt
+                        .map_or_else(Span::call_site, syn::Ident::span),
                 ),
             };
             let mut message = format!(
@@ -510,6 +552,15 @@ fn param_mismatch(param: Param, ty: &Type, models: &Models<'_>) -> Option<&'stat
                 _ => None,
             }
         }
+        Param::PushedRequest => match last_segment(ty).as_deref() {
+            _ if matches!(ty, Type::Reference(_)) => Some("the storage takes ownership of what it stores"),
+            Some("PushedRequest") => None,
+            _ => Some("the runtime's record of a pushed request"),
+        },
+        Param::Time => match last_segment(ty).as_deref() {
+            Some("i64" | "UnixTime") => None,
+            _ => Some("a Unix time in seconds"),
+        },
     }
 }
 

@@ -65,9 +65,56 @@ pub struct PendingAuthorization<C> {
     prompt: Prompt,
     max_age: Option<u64>,
     response_mode: ResponseMode,
+    /// The form-encoded parameters of the pushed request it came from.
+    pushed: Option<String>,
+}
+
+/// Where the parameters of an authorization request come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Origin {
+    /// The user agent, at the authorization endpoint.
+    Front,
+    /// A pushed request: sent by the authenticated client (RFC 9126).
+    Pushed,
+    /// The application's own page, carrying a request validated before.
+    Resumed,
+}
+
+/// A refused authorization request, before it is rendered.
+#[derive(Debug)]
+pub(crate) enum Refused<C> {
+    /// The client or redirect URI cannot be trusted.
+    Display(OAuthError),
+    /// Any other error, with the request it goes back to.
+    Redirect(OAuthError, Box<PendingAuthorization<C>>),
+}
+
+impl<C: ClientModel> Refused<C> {
+    fn into_authorize_error(self, issuer: Option<&str>) -> AuthorizeError {
+        match self {
+            Self::Display(error) => AuthorizeError::Display(error),
+            Self::Redirect(error, pending) => AuthorizeError::Redirect(pending.error(&error, issuer)),
+        }
+    }
+
+    /// The error alone: what an endpoint answering JSON reports.
+    pub(crate) fn into_error(self) -> OAuthError {
+        match self {
+            Self::Display(error) | Self::Redirect(error, _) => error,
+        }
+    }
 }
 
 impl<C: ClientModel> PendingAuthorization<C> {
+    /// The form-encoded parameters of the pushed request (RFC 9126) this
+    /// authorization was taken from, `None` for a plain request. The
+    /// request_uri is used up: a page carrying the request on to its own
+    /// form carries these parameters, and validates them again with
+    /// [`Server::validate_resumed_authorization`].
+    pub fn pushed_request(&self) -> Option<&str> {
+        self.pushed.as_deref()
+    }
+
     /// The client asking for access.
     pub fn client(&self) -> &C {
         &self.client
@@ -283,7 +330,7 @@ fn error_page(error: &OAuthError) -> Response {
     response
 }
 
-impl<S: Grants + CodeStorage> Server<S> {
+impl<S: Grants> Server<S> {
     /// Validates the query of a `GET` to the authorization endpoint.
     ///
     /// # Errors
@@ -298,28 +345,108 @@ impl<S: Grants + CodeStorage> Server<S> {
         self.validate_authorization(&params).await
     }
 
-    /// Validates an authorization request (the query of `GET /authorize`, or
-    /// the form fields of the consent page that carry it along).
+    /// Validates an authorization request (the query of `GET /authorize`).
+    ///
+    /// With pushed authorization requests enabled (RFC 9126), a request of
+    /// `client_id` and a `request_uri` this server issued
+    /// (`urn:ietf:params:oauth:request_uri:...`) takes the pushed request, once: it is
+    /// gone afterwards, and its parameters are the request's
+    /// ([`PendingAuthorization::pushed_request`]). When the policy or the
+    /// client requires pushed requests, any other request is refused.
     ///
     /// # Errors
     ///
     /// [`AuthorizeError::Display`] when the client or redirect URI is missing,
-    /// unknown or not registered (or the query cannot be read at all);
-    /// [`AuthorizeError::Redirect`] for every other error.
+    /// unknown or not registered, or the `request_uri` is unknown, expired,
+    /// already used or pushed by another client (or the query cannot be read
+    /// at all); [`AuthorizeError::Redirect`] for every other error.
     pub async fn validate_authorization(
         &self,
         params: &Params<'_>,
     ) -> Result<PendingAuthorization<S::Client>, AuthorizeError> {
-        let display = |e: OAuthError| AuthorizeError::Display(e);
-        let client_id = params.require("client_id").map_err(display)?;
+        let issuer = self.policy().issuer();
+        // Only this server's own request_uris name pushed requests; any other
+        // is a request object by reference (RFC 9101), not supported.
+        let pushed = params
+            .get("request_uri")
+            .is_some_and(|uri| uri.starts_with(crate::par::REQUEST_URI_PREFIX));
+        if self.policy().par().is_some() && pushed {
+            return self
+                .take_pushed(params)
+                .await
+                .map_err(|r| r.into_authorize_error(issuer));
+        }
+        self.check_authorization(params, Origin::Front)
+            .await
+            .map_err(|r| r.into_authorize_error(issuer))
+    }
+
+    /// Validates the parameters of an authorization request that this
+    /// server already validated with [`Server::authorize`] and that the
+    /// application carried on through its own login and consent page, under
+    /// integrity protection (the example server MACs them into its CSRF
+    /// token): the same checks, except that the request is not required to
+    /// be pushed, as it was when it came in. Never call it with parameters
+    /// a user agent could have chosen freely.
+    ///
+    /// # Errors
+    ///
+    /// As [`Server::validate_authorization`].
+    pub async fn validate_resumed_authorization(
+        &self,
+        params: &Params<'_>,
+    ) -> Result<PendingAuthorization<S::Client>, AuthorizeError> {
+        self.check_authorization(params, Origin::Resumed)
+            .await
+            .map_err(|r| r.into_authorize_error(self.policy().issuer()))
+    }
+
+    /// Takes the pushed request `request_uri` of `client_id` and validates it.
+    async fn take_pushed(
+        &self,
+        params: &Params<'_>,
+    ) -> Result<PendingAuthorization<S::Client>, Refused<S::Client>> {
+        let client_id = params.require("client_id").map_err(Refused::Display)?;
+        let request_uri = params.require("request_uri").map_err(Refused::Display)?;
+        let unusable = || {
+            Refused::Display(OAuthError::invalid_request(
+                "request_uri is unknown, expired or already used",
+            ))
+        };
+        if !request_uri.starts_with(crate::par::REQUEST_URI_PREFIX) {
+            return Err(unusable());
+        }
+        let pushed = self
+            .storage()
+            .take_pushed_request(&crate::TokenHash::of(request_uri), client_id)
+            .await
+            .map_err(Refused::Display)?
+            .filter(|p| p.client_id == client_id && p.expires_at > now())
+            .ok_or_else(unusable)?;
+        let stored = Params::parse(pushed.params.as_bytes()).map_err(Refused::Display)?;
+        if stored.get("client_id") != Some(client_id) {
+            return Err(unusable());
+        }
+        let mut pending = self.check_authorization(&stored, Origin::Pushed).await?;
+        pending.pushed = Some(pushed.params);
+        Ok(pending)
+    }
+
+    /// Every check of an authorization request from `origin`.
+    pub(crate) async fn check_authorization(
+        &self,
+        params: &Params<'_>,
+        origin: Origin,
+    ) -> Result<PendingAuthorization<S::Client>, Refused<S::Client>> {
+        let client_id = params.require("client_id").map_err(Refused::Display)?;
         let client = self
             .storage()
             .client(client_id)
             .await
-            .map_err(|e| display(OAuthError::storage(&e)))?
-            .ok_or_else(|| display(OAuthError::invalid_client("unknown client_id")))?;
+            .map_err(|e| Refused::Display(OAuthError::storage(&e)))?
+            .ok_or_else(|| Refused::Display(OAuthError::invalid_client("unknown client_id")))?;
         let given = params.get("redirect_uri");
-        let redirect_uri = resolve_redirect_uri(&client, given).map_err(display)?;
+        let redirect_uri = resolve_redirect_uri(&client, given).map_err(Refused::Display)?;
 
         // From here on the redirect URI is trusted: errors go back to it.
         let mut pending = PendingAuthorization {
@@ -334,19 +461,36 @@ impl<S: Grants + CodeStorage> Server<S> {
             prompt: Prompt::default(),
             max_age: None,
             response_mode: ResponseMode::Query,
+            pushed: None,
         };
-        let issuer = self.policy().issuer();
         match params.get("response_mode").map(ResponseMode::from_name) {
             None => {}
             Some(Some(mode)) => pending.response_mode = mode,
             Some(None) => {
                 let error = OAuthError::invalid_request("unsupported response_mode");
-                return Err(AuthorizeError::Redirect(pending.error(&error, issuer)));
+                return Err(Refused::Redirect(error, Box::new(pending)));
             }
+        }
+        if origin == Origin::Front && self.requires_pushed_request(&pending.client) {
+            let error = OAuthError::invalid_request(
+                "authorization requests of this client must be pushed first (RFC 9126): POST them to the \
+                 pushed authorization request endpoint and send the request_uri",
+            );
+            return Err(Refused::Redirect(error, Box::new(pending)));
         }
         match self.check_request(params, &mut pending) {
             Ok(()) => Ok(pending),
-            Err(error) => Err(AuthorizeError::Redirect(pending.error(&error, issuer))),
+            Err(error) => Err(Refused::Redirect(error, Box::new(pending))),
+        }
+    }
+
+    /// RFC 9126 §5, §6: the policy or the client's registration requires
+    /// pushed requests.
+    fn requires_pushed_request(&self, client: &S::Client) -> bool {
+        match self.policy().par() {
+            Some(crate::ParPolicy::Required) => true,
+            Some(_) => client.requires_pushed_authorization_requests(),
+            None => false,
         }
     }
 
@@ -451,7 +595,9 @@ impl<S: Grants + CodeStorage> Server<S> {
         }
         Ok((Some(challenge.to_owned()), Some(method)))
     }
+}
 
+impl<S: Grants + CodeStorage> Server<S> {
     /// Issues a code for the user `subject`, who just authenticated and
     /// granted `scope` (at most the requested scope; `None` grants all of it).
     ///

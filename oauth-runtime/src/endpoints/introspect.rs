@@ -73,7 +73,7 @@ impl<S: Grants> Server<S> {
     pub async fn introspect_token(&self, request: &Request<'_>) -> Result<Introspection, OAuthError> {
         let params = request.form()?;
         let token = params.require("token")?;
-        let caller = authenticate(self.storage(), request, &params).await?;
+        let caller = authenticate(self, request, &params).await?;
         if caller.client.is_public() {
             return Err(OAuthError::invalid_client(
                 "introspection requires a confidential client",

@@ -5,7 +5,7 @@ use serde::Serialize;
 
 use crate::oidc::{OPENID_SCOPE, SigningAlg, standard_claims};
 use crate::server::{Grants, Server};
-use crate::{GrantType, PkcePolicy};
+use crate::{GrantType, ParPolicy, PkcePolicy};
 
 /// Where the endpoints are mounted, relative to the issuer.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -23,6 +23,8 @@ pub struct EndpointPaths {
     pub userinfo: String,
     /// The JWK Set of the signing keys.
     pub jwks: String,
+    /// The pushed authorization request endpoint (RFC 9126).
+    pub pushed_authorization_request: String,
 }
 
 impl Default for EndpointPaths {
@@ -34,6 +36,7 @@ impl Default for EndpointPaths {
             introspection: "/oauth/introspect".into(),
             userinfo: "/userinfo".into(),
             jwks: "/jwks.json".into(),
+            pushed_authorization_request: "/oauth/par".into(),
         }
     }
 }
@@ -98,6 +101,17 @@ pub struct Metadata {
     /// `request_uri_not_supported`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub request_uri_parameter_supported: Option<bool>,
+    /// The pushed authorization request endpoint (RFC 9126 §5), when served.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pushed_authorization_request_endpoint: Option<String>,
+    /// Whether every authorization request must be pushed (RFC 9126 §5),
+    /// when pushed requests are served.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub require_pushed_authorization_requests: Option<bool>,
+    /// The algorithms client assertions may be signed with, when
+    /// `private_key_jwt` is accepted (RFC 8414 §2).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub token_endpoint_auth_signing_alg_values_supported: Vec<&'static str>,
 }
 
 const CLIENT_AUTH: [&str; 3] = ["client_secret_basic", "client_secret_post", "none"];
@@ -118,6 +132,13 @@ impl<S: Grants> Server<S> {
         if openid && !scopes_supported.is_empty() && !scopes_supported.iter().any(|s| s == OPENID_SCOPE) {
             scopes_supported.insert(0, OPENID_SCOPE.to_owned());
         }
+        let mut client_auth = CLIENT_AUTH.to_vec();
+        let mut confidential_auth = CONFIDENTIAL_AUTH.to_vec();
+        if policy.private_key_jwt() {
+            client_auth.push("private_key_jwt");
+            confidential_auth.push("private_key_jwt");
+        }
+        let par = policy.par().filter(|_| code);
         let mut pkce_methods = vec!["S256"];
         if policy.pkce() == PkcePolicy::AllowPlain {
             pkce_methods.push("plain");
@@ -136,9 +157,9 @@ impl<S: Grants> Server<S> {
                 Vec::new()
             },
             code_challenge_methods_supported: if code { pkce_methods } else { Vec::new() },
-            token_endpoint_auth_methods_supported: CLIENT_AUTH.to_vec(),
-            revocation_endpoint_auth_methods_supported: CLIENT_AUTH.to_vec(),
-            introspection_endpoint_auth_methods_supported: CONFIDENTIAL_AUTH.to_vec(),
+            token_endpoint_auth_methods_supported: client_auth.clone(),
+            revocation_endpoint_auth_methods_supported: client_auth,
+            introspection_endpoint_auth_methods_supported: confidential_auth,
             scopes_supported,
             authorization_response_iss_parameter_supported: true,
             jwks_uri: openid.then(|| format!("{issuer}{}", paths.jwks)),
@@ -161,7 +182,17 @@ impl<S: Grants> Server<S> {
                 Vec::new()
             },
             request_parameter_supported: openid.then_some(false),
+            // Request objects by reference (RFC 9101) are not fetched; the
+            // request_uris of pushed requests are this server's own.
             request_uri_parameter_supported: openid.then_some(false),
+            pushed_authorization_request_endpoint: par
+                .map(|_| format!("{issuer}{}", paths.pushed_authorization_request)),
+            require_pushed_authorization_requests: par.map(|p| p == ParPolicy::Required),
+            token_endpoint_auth_signing_alg_values_supported: if policy.private_key_jwt() {
+                crate::assertion::SIGNING_ALGS.to_vec()
+            } else {
+                Vec::new()
+            },
         }
     }
 }
@@ -253,6 +284,58 @@ mod tests {
                 assert_eq!(&doc[field], value, "{field}");
             }
         }
+    }
+
+    #[test]
+    fn par_and_private_key_jwt_are_listed_only_when_declared() {
+        let plain = server_with(Policy::new(GrantType::ALL));
+        let doc =
+            serde_json::to_value(plain.metadata("https://as.example", &EndpointPaths::default())).unwrap();
+        for field in [
+            "pushed_authorization_request_endpoint",
+            "require_pushed_authorization_requests",
+            "token_endpoint_auth_signing_alg_values_supported",
+        ] {
+            assert!(doc.get(field).is_none(), "{field}");
+        }
+        let server = server_with(
+            Policy::new(GrantType::ALL)
+                .with_par(ParPolicy::Optional)
+                .with_private_key_jwt(),
+        );
+        let doc =
+            serde_json::to_value(server.metadata("https://as.example", &EndpointPaths::default())).unwrap();
+        assert_eq!(
+            doc["pushed_authorization_request_endpoint"],
+            "https://as.example/oauth/par"
+        );
+        assert_eq!(doc["require_pushed_authorization_requests"], false);
+        assert_eq!(
+            doc["token_endpoint_auth_methods_supported"],
+            serde_json::json!([
+                "client_secret_basic",
+                "client_secret_post",
+                "none",
+                "private_key_jwt"
+            ])
+        );
+        assert_eq!(
+            doc["introspection_endpoint_auth_methods_supported"],
+            serde_json::json!(["client_secret_basic", "client_secret_post", "private_key_jwt"])
+        );
+        assert_eq!(
+            doc["token_endpoint_auth_signing_alg_values_supported"],
+            serde_json::json!(["RS256", "ES256", "EdDSA"])
+        );
+        let required = server_with(Policy::new(GrantType::ALL).with_par(ParPolicy::Required));
+        let doc =
+            serde_json::to_value(required.metadata("https://as.example", &EndpointPaths::default())).unwrap();
+        assert_eq!(doc["require_pushed_authorization_requests"], true);
+        // PAR is part of the code flow: nothing without it.
+        let no_code = server_with(Policy::new([GrantType::ClientCredentials]).with_par(ParPolicy::Optional));
+        let doc =
+            serde_json::to_value(no_code.metadata("https://as.example", &EndpointPaths::default())).unwrap();
+        assert!(doc.get("pushed_authorization_request_endpoint").is_none());
     }
 
     #[test]

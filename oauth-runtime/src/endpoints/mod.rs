@@ -5,6 +5,7 @@ pub mod authorize;
 pub mod bearer;
 pub mod introspect;
 pub mod metadata;
+pub mod par;
 pub mod revoke;
 mod token;
 mod userinfo;

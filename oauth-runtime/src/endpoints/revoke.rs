@@ -31,7 +31,7 @@ impl<S: Grants> Server<S> {
         let params = request.form()?;
         let token = params.require("token")?;
         // The hint only orders the search (§2.1); every type is searched.
-        let client = authenticate(self.storage(), request, &params).await?.client;
+        let client = authenticate(self, request, &params).await?.client;
         let Some(found) = self.storage().find_token(&TokenHash::of(token)).await? else {
             return Ok(());
         };

@@ -38,7 +38,7 @@ impl<S: Grants> Server<S> {
                     "grant_type names a grant this server does not support",
                 )
             })?;
-        let authenticated = authenticate(self.storage(), request, &params).await?;
+        let authenticated = authenticate(self, request, &params).await?;
         if !authenticated.client.allows_grant(grant.as_str()) {
             return Err(OAuthError::unauthorized_client(format!(
                 "the client may not use the {} grant",

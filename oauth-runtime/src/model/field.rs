@@ -152,11 +152,29 @@ impl ListField for Scope {
     }
 }
 
+/// A yes-or-no field of a read-only model (a client's
+/// `require_pushed_authorization_requests`).
+#[diagnostic::on_unimplemented(
+    message = "this field must be a flag, found `{Self}`",
+    label = "expected `bool`",
+    note = "use `bool`"
+)]
+pub trait FlagField {
+    /// The flag.
+    fn flag(&self) -> bool;
+}
+
+impl FlagField for bool {
+    fn flag(&self) -> bool {
+        *self
+    }
+}
+
 /// A field of the token endpoint authentication method.
 #[diagnostic::on_unimplemented(
     message = "this field must name a token endpoint auth method, found `{Self}`",
     label = "expected `String` or `granted::AuthMethod`",
-    note = "use a `String` holding `client_secret_basic`, `client_secret_post` or `none`"
+    note = "use a `String` holding `client_secret_basic`, `client_secret_post`, `none` or `private_key_jwt`"
 )]
 pub trait AuthMethodField {
     /// The method; `None` when the stored name is not supported.

@@ -1,0 +1,16 @@
+//! The methods are a list: `client_auth(private_key_jwt)`.
+use std::io::Error;
+
+use granted::{ClientRecord, TokenHash, TokenRecord};
+
+struct Store;
+
+#[granted::server(client = ClientRecord, token = TokenRecord, grants(client_credentials), client_auth = "private_key_jwt")]
+impl Store {
+    async fn client(&self, _: &str) -> Result<Option<ClientRecord>, Error> { todo!() }
+    async fn save_token(&self, _: TokenRecord) -> Result<(), Error> { todo!() }
+    async fn access_token(&self, _: &TokenHash) -> Result<Option<TokenRecord>, Error> { todo!() }
+    async fn revoke_token_family(&self, _: &str) -> Result<(), Error> { todo!() }
+}
+
+fn main() {}
