@@ -16,6 +16,11 @@
 //! `Mutex<HashMap>`, and answers the same JSON with the same headers
 //! (`Cache-Control: no-store`, `Pragma: no-cache`).
 //!
+//! For the resource-server side it also answers `POST /oauth/introspect`
+//! (the same client authentication, then one lookup of the token's SHA-256)
+//! and `GET /api/me` (`Authorization: Bearer`, one lookup), each with the JSON
+//! granted answers, on the in-memory map only.
+//!
 //! With `--db sqlite::memory:` or `--db sqlite://FILE` it stores the token
 //! with one sqlx `INSERT` per request instead (one connection, no ping before
 //! each use, WAL and `synchronous = NORMAL` for a file): the same storage as
@@ -27,6 +32,7 @@
 //! `INSERT` per request, no batching, on a pool of [`PG_POOL`] connections
 //! opened at start and not pinged before each use.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -53,7 +59,6 @@ const CLIENT_SCOPE: [&str; 1] = ["read"];
 const ACCESS_TOKEN_TTL: u64 = 3600;
 
 /// What the baseline keeps per token, like a token record.
-#[allow(dead_code, reason = "stored like a token record; never read back here")]
 struct Stored {
     client_id: &'static str,
     scope: String,
@@ -129,6 +134,8 @@ async fn main() -> Result<(), String> {
     });
     let router = Router::new()
         .route("/oauth/token", post(token))
+        .route("/oauth/introspect", post(introspect))
+        .route("/api/me", axum::routing::get(me))
         .route("/healthz", axum::routing::get(|| async { "ok" }))
         .with_state(app);
     let listener = tokio::net::TcpListener::bind(addr)
@@ -208,13 +215,7 @@ async fn token(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes) -> 
     };
     match issued {
         Ok(response) => json(StatusCode::OK, &response),
-        Err((status, error, error_description)) => json(
-            status,
-            &ErrorResponse {
-                error,
-                error_description,
-            },
-        ),
+        Err(refusal) => refused(refusal),
     }
 }
 
@@ -268,15 +269,10 @@ async fn store(app: &App, hash: [u8; 32], stored: Stored) -> Result<(), Refusal>
     }
 }
 
-/// Checks the request and mints the token; storing it is [`store`]'s.
-fn issue(app: &App, headers: &HeaderMap, body: &[u8]) -> Result<([u8; 32], Stored, TokenResponse), Refusal> {
+/// The form parameters of a POST body (form content type, no repeated
+/// parameter).
+fn form<'a>(headers: &HeaderMap, body: &'a [u8]) -> Result<Vec<(Cow<'a, str>, Cow<'a, str>)>, Refusal> {
     let invalid_request = |why| (StatusCode::BAD_REQUEST, "invalid_request", why);
-    let invalid_client = (
-        StatusCode::UNAUTHORIZED,
-        "invalid_client",
-        "client authentication failed",
-    );
-
     let content_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -299,40 +295,60 @@ fn issue(app: &App, headers: &HeaderMap, body: &[u8]) -> Result<([u8; 32], Store
         }
         pairs.push((name, value));
     }
-    let param = |name: &str| {
-        pairs
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_ref())
-            .filter(|v: &&str| !v.is_empty())
-    };
-    if param("grant_type") != Some("client_credentials") {
+    Ok(pairs)
+}
+
+/// A non-empty parameter of the form.
+fn param<'a>(pairs: &'a [(Cow<'_, str>, Cow<'_, str>)], name: &str) -> Option<&'a str> {
+    pairs
+        .iter()
+        .find(|(n, _)| n == name)
+        .map(|(_, v)| v.as_ref())
+        .filter(|v| !v.is_empty())
+}
+
+const INVALID_CLIENT: Refusal = (
+    StatusCode::UNAUTHORIZED,
+    "invalid_client",
+    "client authentication failed",
+);
+
+/// `Authorization: Basic` with form-urlencoded id and secret, the secret's
+/// SHA-256 compared in constant time.
+fn authenticate_client(app: &App, headers: &HeaderMap) -> Result<(), Refusal> {
+    let authorization = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .ok_or(INVALID_CLIENT)?;
+    let (scheme, credentials) = authorization.split_once(' ').ok_or(INVALID_CLIENT)?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return Err(INVALID_CLIENT);
+    }
+    let decoded = STANDARD.decode(credentials.trim()).map_err(|_| INVALID_CLIENT)?;
+    let decoded = std::str::from_utf8(&decoded).map_err(|_| INVALID_CLIENT)?;
+    let (id, secret) = decoded.split_once(':').ok_or(INVALID_CLIENT)?;
+    let id = form_decode(id).ok_or(INVALID_CLIENT)?;
+    let secret = form_decode(secret).ok_or(INVALID_CLIENT)?;
+    let presented: [u8; 32] = Sha256::digest(secret.as_bytes()).into();
+    if id != CLIENT_ID || !bool::from(presented.ct_eq(&app.secret_hash)) {
+        return Err(INVALID_CLIENT);
+    }
+    Ok(())
+}
+
+/// Checks the request and mints the token; storing it is [`store`]'s.
+fn issue(app: &App, headers: &HeaderMap, body: &[u8]) -> Result<([u8; 32], Stored, TokenResponse), Refusal> {
+    let pairs = form(headers, body)?;
+    if param(&pairs, "grant_type") != Some("client_credentials") {
         return Err((
             StatusCode::BAD_REQUEST,
             "unsupported_grant_type",
             "only client_credentials",
         ));
     }
+    authenticate_client(app, headers)?;
 
-    let authorization = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .ok_or(invalid_client)?;
-    let (scheme, credentials) = authorization.split_once(' ').ok_or(invalid_client)?;
-    if !scheme.eq_ignore_ascii_case("basic") {
-        return Err(invalid_client);
-    }
-    let decoded = STANDARD.decode(credentials.trim()).map_err(|_| invalid_client)?;
-    let decoded = std::str::from_utf8(&decoded).map_err(|_| invalid_client)?;
-    let (id, secret) = decoded.split_once(':').ok_or(invalid_client)?;
-    let id = form_decode(id).ok_or(invalid_client)?;
-    let secret = form_decode(secret).ok_or(invalid_client)?;
-    let presented: [u8; 32] = Sha256::digest(secret.as_bytes()).into();
-    if id != CLIENT_ID || !bool::from(presented.ct_eq(&app.secret_hash)) {
-        return Err(invalid_client);
-    }
-
-    let scope = match param("scope") {
+    let scope = match param(&pairs, "scope") {
         None => CLIENT_SCOPE.join(" "),
         Some(asked) => {
             if asked.split(' ').any(|token| !CLIENT_SCOPE.contains(&token)) {
@@ -348,13 +364,10 @@ fn issue(app: &App, headers: &HeaderMap, body: &[u8]) -> Result<([u8; 32], Store
         .map_err(|_| (StatusCode::INTERNAL_SERVER_ERROR, "server_error", "no randomness"))?;
     let access_token = URL_SAFE_NO_PAD.encode(bytes);
     let hash: [u8; 32] = Sha256::digest(access_token.as_bytes()).into();
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
     let stored = Stored {
         client_id: CLIENT_ID,
         scope: scope.clone(),
-        expires_at: now + ACCESS_TOKEN_TTL,
+        expires_at: now() + ACCESS_TOKEN_TTL,
     };
     let response = TokenResponse {
         access_token,
@@ -363,6 +376,114 @@ fn issue(app: &App, headers: &HeaderMap, body: &[u8]) -> Result<([u8; 32], Store
         scope,
     };
     Ok((hash, stored, response))
+}
+
+/// The stored token a presented token value names, if any and unexpired
+/// (the in-memory map only).
+fn lookup(app: &App, token: &str) -> Option<(&'static str, String, u64)> {
+    let Tokens::Memory(tokens) = &app.tokens else {
+        return None;
+    };
+    let hash: [u8; 32] = Sha256::digest(token.as_bytes()).into();
+    let tokens = tokens.lock().unwrap_or_else(PoisonError::into_inner);
+    let stored = tokens.get(&hash)?;
+    (stored.expires_at > now()).then(|| (stored.client_id, stored.scope.clone(), stored.expires_at))
+}
+
+/// The same fields as granted's introspection answer for a client token.
+#[derive(Serialize)]
+struct Introspection {
+    active: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    client_id: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    scope: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    exp: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    token_type: Option<&'static str>,
+}
+
+/// `POST /oauth/introspect`: client authentication, then one lookup.
+async fn introspect(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes) -> Response {
+    let answer = form(&headers, &body).and_then(|pairs| {
+        authenticate_client(&app, &headers)?;
+        let token = param(&pairs, "token").ok_or((
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "token is required",
+        ))?;
+        Ok(match lookup(&app, token) {
+            Some((client_id, scope, exp)) => Introspection {
+                active: true,
+                client_id: Some(client_id),
+                scope: Some(scope),
+                exp: Some(exp),
+                token_type: Some("Bearer"),
+            },
+            None => Introspection {
+                active: false,
+                client_id: None,
+                scope: None,
+                exp: None,
+                token_type: None,
+            },
+        })
+    });
+    match answer {
+        Ok(answer) => json(StatusCode::OK, &answer),
+        Err(refusal) => refused(refusal),
+    }
+}
+
+/// The same fields as the example server's `/api/me`.
+#[derive(Serialize)]
+struct Me {
+    sub: Option<String>,
+    scope: String,
+    client_id: &'static str,
+}
+
+/// `GET /api/me`: `Authorization: Bearer`, one lookup.
+async fn me(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
+    let token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    match token.and_then(|token| lookup(&app, token)) {
+        Some((client_id, scope, _)) => json(
+            StatusCode::OK,
+            &Me {
+                sub: None,
+                scope,
+                client_id,
+            },
+        ),
+        None => {
+            let mut response = StatusCode::UNAUTHORIZED.into_response();
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer error=\"invalid_token\""),
+            );
+            response
+        }
+    }
+}
+
+fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+fn refused((status, error, error_description): Refusal) -> Response {
+    json(
+        status,
+        &ErrorResponse {
+            error,
+            error_description,
+        },
+    )
 }
 
 /// Decodes one form-urlencoded component (`+` is a space).

@@ -226,6 +226,14 @@ async fn ready(server: Arc<Server<ExampleStore>>) -> axum::response::Response {
 /// How long a request that needs storage may take before it answers `503`.
 const OAUTH_TIME_LIMIT: Duration = Duration::from_secs(10);
 
+/// What `/api/me` answers.
+#[derive(serde::Serialize)]
+struct Me<'a> {
+    sub: Option<&'a str>,
+    scope: String,
+    client_id: &'a str,
+}
+
 /// `GET /api/me`: an example protected resource. Its answers (the user's
 /// data, or why not) are never cached and never sniffed as another type.
 async fn me(server: Arc<Server<ExampleStore>>, request: OAuthRequest) -> axum::response::Response {
@@ -233,11 +241,11 @@ async fn me(server: Arc<Server<ExampleStore>>, request: OAuthRequest) -> axum::r
         .authenticate_bearer(&request.as_request(), &Scope::empty())
         .await
     {
-        Ok(token) => axum::Json(serde_json::json!({
-            "sub": token.subject,
-            "scope": token.scope.to_string(),
-            "client_id": token.client_id,
-        }))
+        Ok(token) => axum::Json(Me {
+            sub: token.subject.as_deref(),
+            scope: token.scope.to_string(),
+            client_id: &token.client_id,
+        })
         .into_response(),
         Err(error) => into_axum(error.into_response()),
     };

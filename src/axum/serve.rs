@@ -146,7 +146,9 @@ impl ConnectionLimits {
 pub fn serve(listener: TcpListener, router: Router) -> Serve {
     Serve {
         listener,
-        router,
+        // Turns every handler into its route once: a `Router<()>` called as
+        // it is would do it again for each request.
+        router: router.with_state(()),
         limits: ConnectionLimits::default(),
         shutdown: None,
     }
