@@ -269,9 +269,12 @@ async fn store(app: &App, hash: [u8; 32], stored: Stored) -> Result<(), Refusal>
     }
 }
 
+/// A form parameter: name and value, borrowed from the body unless decoded.
+type Pair<'a> = (Cow<'a, str>, Cow<'a, str>);
+
 /// The form parameters of a POST body (form content type, no repeated
 /// parameter).
-fn form<'a>(headers: &HeaderMap, body: &'a [u8]) -> Result<Vec<(Cow<'a, str>, Cow<'a, str>)>, Refusal> {
+fn form<'a>(headers: &HeaderMap, body: &'a [u8]) -> Result<Vec<Pair<'a>>, Refusal> {
     let invalid_request = |why| (StatusCode::BAD_REQUEST, "invalid_request", why);
     let content_type = headers
         .get(header::CONTENT_TYPE)
@@ -299,7 +302,7 @@ fn form<'a>(headers: &HeaderMap, body: &'a [u8]) -> Result<Vec<(Cow<'a, str>, Co
 }
 
 /// A non-empty parameter of the form.
-fn param<'a>(pairs: &'a [(Cow<'_, str>, Cow<'_, str>)], name: &str) -> Option<&'a str> {
+fn param<'a>(pairs: &'a [Pair<'_>], name: &str) -> Option<&'a str> {
     pairs
         .iter()
         .find(|(n, _)| n == name)

@@ -96,6 +96,11 @@ pub(crate) const POSTGRES: Embedded = &[
         "par and assertions",
         include_str!("../../migrations/postgres/0009_par_and_assertions.sql"),
     ),
+    (
+        12,
+        "partial refresh index",
+        include_str!("../../migrations/postgres/0012_partial_refresh_index.sql"),
+    ),
 ];
 
 /// A migrator for embedded migrations.
