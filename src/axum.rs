@@ -93,9 +93,14 @@ impl<St: Send + Sync> FromRequest<St> for OAuthRequest {
         Request::new(&parts.method, &parts.headers)
             .check_content_encoding()
             .map_err(|error| into_axum(error.into_response()))?;
-        let body = axum::body::to_bytes(body, MAX_BODY_BYTES)
-            .await
-            .map_err(|error| into_axum(body_error(&error)))?;
+        // A request known to have no body (a GET) skips the reading machinery.
+        let body = if hyper::body::Body::is_end_stream(&body) {
+            axum::body::Bytes::new()
+        } else {
+            axum::body::to_bytes(body, MAX_BODY_BYTES)
+                .await
+                .map_err(|error| into_axum(body_error(&error)))?
+        };
         Ok(Self {
             method: parts.method,
             headers: parts.headers,
