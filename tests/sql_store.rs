@@ -97,6 +97,7 @@ fn token(family: &str, client_id: &str, refresh: bool) -> (TokenRecord, String, 
         refresh_expires_at: refresh.as_ref().map(|_| NOW + 86_400),
         rotated: false,
         refresh_scope: None,
+        jkt: None,
     };
     (record, access.into_value(), refresh.map(NewToken::into_value))
 }

@@ -12,6 +12,7 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
 mod client_auth;
+pub mod dpop;
 pub mod endpoints;
 mod error;
 mod form;
@@ -42,13 +43,13 @@ pub use form::{MAX_PARAMS, Params};
 pub use grants::password::{SignIn, sign_in, verify_user_password};
 pub use memory::{ClientRecord, MemoryStore, MemoryStoreError, UserRecord};
 pub use model::{
-    AuthMethod, ClientModel, ClientModelExt, CodeModel, CodeRecord, OpenIdCode, RefreshableToken,
+    AuthMethod, ClientModel, ClientModelExt, CodeModel, CodeRecord, DpopToken, OpenIdCode, RefreshableToken,
     SubjectToken, TokenModel, TokenRecord, UnixTime, UserModel,
 };
 pub use offload::{BlockingJob, Offload, OffloadError};
 pub use oidc::{KeyRing, SigningAlg, SigningKey, UserClaims};
 pub use pkce::PkceMethod;
-pub use policy::{DurationError, GrantType, PkcePolicy, Policy, parse_duration};
+pub use policy::{DpopPolicy, DurationError, GrantType, PkcePolicy, Policy, parse_duration};
 pub use request::{MAX_BODY_BYTES, Request, Response};
 pub use scope::Scope;
 pub use secret::{
@@ -60,7 +61,9 @@ pub use server::{
     TokenResponse, now,
 };
 pub use session::LoginSession;
-pub use storage::{ClaimsStorage, CodeStorage, RefreshStorage, SessionStorage, Storage, UserStorage};
+pub use storage::{
+    ClaimsStorage, CodeStorage, DpopStorage, RefreshStorage, SessionStorage, Storage, UserStorage,
+};
 pub use token::{NewToken, ParseTokenHashError, TokenHash};
 
 pub use http;

@@ -49,6 +49,7 @@ struct ClientFields {
     grant_types: Vec<String>,
     scope: Scope,
     auth_method: AuthMethod,
+    dpop_bound_access_tokens: bool,
 }
 
 impl ClientRecord {
@@ -61,6 +62,7 @@ impl ClientRecord {
                 grant_types: Vec::new(),
                 scope: Scope::empty(),
                 auth_method,
+                dpop_bound_access_tokens: false,
             }),
         }
     }
@@ -113,6 +115,15 @@ impl ClientRecord {
         Arc::make_mut(&mut self.fields).auth_method = method;
         self
     }
+
+    /// Sets whether the client must use DPoP (RFC 9449 §5.2,
+    /// `dpop_bound_access_tokens`): its token requests without a proof are
+    /// refused.
+    #[must_use]
+    pub fn dpop_bound_access_tokens(mut self, required: bool) -> Self {
+        Arc::make_mut(&mut self.fields).dpop_bound_access_tokens = required;
+        self
+    }
 }
 
 impl fmt::Debug for ClientRecord {
@@ -125,6 +136,7 @@ impl fmt::Debug for ClientRecord {
             .field("grant_types", &fields.grant_types)
             .field("scope", &fields.scope)
             .field("auth_method", &fields.auth_method)
+            .field("dpop_bound_access_tokens", &fields.dpop_bound_access_tokens)
             .finish()
     }
 }
@@ -147,6 +159,9 @@ impl ClientModel for ClientRecord {
     }
     fn auth_method(&self) -> Option<AuthMethod> {
         Some(self.fields.auth_method)
+    }
+    fn dpop_bound_access_tokens(&self) -> bool {
+        self.fields.dpop_bound_access_tokens
     }
 }
 
@@ -231,6 +246,7 @@ impl TokenModel for TokenRecord {
 
 impl RefreshableToken for TokenRecord {}
 impl SubjectToken for TokenRecord {}
+impl crate::model::DpopToken for TokenRecord {}
 
 impl OpenIdCode for CodeRecord {}
 
@@ -266,6 +282,8 @@ struct Tables {
     revoked_order: VecDeque<(UnixTime, String)>,
     /// Login sessions by the hash of their cookie.
     sessions: DigestMap<LoginSession>,
+    /// DPoP proofs seen (their replay keys) → until when they are kept.
+    dpop_proofs: DigestMap<UnixTime>,
 }
 
 /// A map keyed by SHA-256 digests ([`TokenHash`]).
@@ -452,6 +470,7 @@ impl MemoryStore {
         tables.forget_tombstones(now - REVOKED_FAMILY_RETENTION_SECS, MAX_TOMBSTONES);
         tables.codes.retain(|_, code| code.expires_at > now);
         tables.sessions.retain(|_, session| session.is_live(now));
+        tables.dpop_proofs.retain(|_, until| *until > now);
         let expired: Vec<TokenHash> = tables
             .tokens
             .values()
@@ -596,6 +615,26 @@ impl ClaimsStorage for MemoryStore {
     }
 }
 
+/// The most DPoP proofs remembered before the expired ones are dropped on
+/// insert: proofs live two minutes, so a flood cannot grow memory between
+/// two purges without bound.
+const MAX_DPOP_PROOFS: usize = 100_000;
+
+impl crate::storage::DpopStorage for MemoryStore {
+    async fn use_dpop_proof(&self, key: &TokenHash, until: UnixTime) -> Result<bool, MemoryStoreError> {
+        let mut tables = self.tables()?;
+        if tables.dpop_proofs.len() >= MAX_DPOP_PROOFS {
+            let now = crate::now();
+            tables.dpop_proofs.retain(|_, kept| *kept > now);
+        }
+        if tables.dpop_proofs.contains_key(key) {
+            return Ok(false);
+        }
+        tables.dpop_proofs.insert(*key, until);
+        Ok(true)
+    }
+}
+
 impl crate::storage::DeclaredStorage for MemoryStore {
     fn declare<V: crate::storage::StorageVisitor<Self>>(visitor: &mut V) {
         visitor.codes();
@@ -631,6 +670,12 @@ impl Grants for MemoryStore {
     async fn find_token(&self, hash: &TokenHash) -> Result<Option<FoundToken>, OAuthError> {
         crate::lookup::access_or_refresh_token(self, hash).await
     }
+
+    async fn use_dpop_proof(&self, key: &TokenHash, until: UnixTime) -> Result<bool, OAuthError> {
+        crate::storage::DpopStorage::use_dpop_proof(self, key, until)
+            .await
+            .map_err(|e| OAuthError::storage(&e))
+    }
 }
 
 #[cfg(test)]
@@ -650,6 +695,7 @@ mod tests {
             refresh_expires_at: None,
             rotated: false,
             refresh_scope: None,
+            jkt: None,
         }
     }
 

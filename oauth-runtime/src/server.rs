@@ -17,7 +17,7 @@ use crate::{GrantType, OAuthError, Params, Policy, TokenHash};
 pub struct TokenResponse {
     /// The access token.
     pub access_token: String,
-    /// Always `"Bearer"`.
+    /// `"Bearer"`, or `"DPoP"` for an access token bound to a DPoP key.
     pub token_type: &'static str,
     /// The access token lifetime in seconds.
     pub expires_in: u64,
@@ -48,6 +48,9 @@ pub struct GrantRequest<'a, C> {
     pub keys: &'a KeyRing,
     /// The address the request came from, when known.
     pub peer: Option<std::net::IpAddr>,
+    /// The JWK thumbprint of the request's verified DPoP proof: the tokens
+    /// issued are bound to that key.
+    pub dpop_jkt: Option<&'a str>,
 }
 
 /// The grants a storage type serves: `#[granted::server]` implements it with
@@ -88,6 +91,23 @@ pub trait Grants: Storage {
         hash: &TokenHash,
     ) -> impl Future<Output = Result<Option<FoundToken>, OAuthError>> + Send {
         crate::lookup::access_token(self, hash)
+    }
+
+    /// Records the use of a DPoP proof (see
+    /// [`DpopStorage::use_dpop_proof`](crate::storage::DpopStorage::use_dpop_proof)):
+    /// `true` the first time. Only called when the policy enables DPoP;
+    /// `#[granted::server(dpop)]` overrides it with the storage's method, and
+    /// the default refuses every proof.
+    fn use_dpop_proof(
+        &self,
+        key: &TokenHash,
+        until: UnixTime,
+    ) -> impl Future<Output = Result<bool, OAuthError>> + Send {
+        let _ = (key, until);
+        std::future::ready(Err(OAuthError::new(
+            crate::ErrorCode::ServerError,
+            "this storage keeps no DPoP proofs",
+        )))
     }
 }
 
@@ -322,7 +342,8 @@ impl<S: Grants> Server<S> {
         let grants = self.policy.grants().to_vec();
         let openid = self.policy.openid();
         let issuer = self.policy.issuer().map(str::to_owned);
-        let mut policy = settings(self.policy).restrict_to(&grants, openid);
+        let dpop = self.policy.dpop();
+        let mut policy = settings(self.policy).restrict_to(&grants, openid).with_dpop(dpop);
         if let Some(issuer) = issuer.filter(|_| openid.is_some() && policy.issuer().is_none()) {
             policy = policy.with_issuer(issuer);
         }

@@ -160,7 +160,12 @@ async fn insert(pool: &PgPool, tokens: &[&TokenRecord]) -> Result<(), SqlError> 
         .map(|t| t.refresh_scope.as_ref().map(ToString::to_string))
         .collect();
     sqlx::query(INSERT_TOKENS)
-        .bind(tokens.iter().map(|t| t.access_token.as_bytes().as_slice()).collect::<Vec<_>>())
+        .bind(
+            tokens
+                .iter()
+                .map(|t| t.access_token.as_bytes().as_slice())
+                .collect::<Vec<_>>(),
+        )
         .bind(
             tokens
                 .iter()

@@ -521,6 +521,7 @@ mod tests {
             refresh_expires_at: None,
             rotated: false,
             refresh_scope: None,
+            jkt: None,
         }
     }
 

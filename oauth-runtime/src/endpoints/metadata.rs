@@ -98,6 +98,9 @@ pub struct Metadata {
     /// `request_uri_not_supported`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub request_uri_parameter_supported: Option<bool>,
+    /// The DPoP proof algorithms accepted, when DPoP is enabled (RFC 9449 §5.1).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub dpop_signing_alg_values_supported: Vec<&'static str>,
 }
 
 const CLIENT_AUTH: [&str; 3] = ["client_secret_basic", "client_secret_post", "none"];
@@ -162,6 +165,11 @@ impl<S: Grants> Server<S> {
             },
             request_parameter_supported: openid.then_some(false),
             request_uri_parameter_supported: openid.then_some(false),
+            dpop_signing_alg_values_supported: if policy.dpop().is_enabled() {
+                crate::dpop::ALGORITHMS.to_vec()
+            } else {
+                Vec::new()
+            },
         }
     }
 }
