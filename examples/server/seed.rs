@@ -29,6 +29,9 @@ pub struct SeedClient {
     #[serde(default)]
     pub scope: String,
     pub token_endpoint_auth_method: Option<String>,
+    /// RFC 9449 §5.2: the client must use DPoP.
+    #[serde(default)]
+    pub dpop_bound_access_tokens: bool,
 }
 
 #[derive(Debug, Deserialize)]
@@ -105,7 +108,8 @@ impl SeedClient {
             .redirect_uris(self.redirect_uris.iter().cloned())
             .grant_types(self.grant_types.iter().cloned())
             .scope(&self.scope)
-            .auth_method(method))
+            .auth_method(method)
+            .dpop_bound_access_tokens(self.dpop_bound_access_tokens))
     }
 }
 
@@ -156,6 +160,29 @@ mod tests {
         assert_ne!(client.secret_hash(), Some("s3cret"));
         assert_eq!(seed.users[0].claims.get("name").unwrap(), "Alice Liddell");
         assert_eq!(seed.users[0].record().unwrap().claims(), &seed.users[0].claims);
+    }
+
+    #[test]
+    fn dpop_bound_access_tokens_is_read_and_off_by_default() {
+        use granted::ClientModel;
+        let seed = parse(
+            r#"{"clients": [{"client_id": "a", "client_secret": "x", "dpop_bound_access_tokens": true},
+                            {"client_id": "b", "client_secret": "y"}]}"#,
+        )
+        .unwrap();
+        // The trait's reader: `ClientRecord` has a builder of that name.
+        assert!(ClientModel::dpop_bound_access_tokens(
+            &seed.clients[0].record().unwrap()
+        ));
+        assert!(!ClientModel::dpop_bound_access_tokens(
+            &seed.clients[1].record().unwrap()
+        ));
+        let error =
+            parse(r#"{"clients": [{"client_id": "a", "dpop_bound_access_tokens": "yes"}]}"#).unwrap_err();
+        assert!(
+            error.contains("dpop_bound_access_tokens") || error.contains("bool"),
+            "{error}"
+        );
     }
 
     #[test]

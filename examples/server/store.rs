@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use granted::sql::{SqlError, SqlStore, redact_password, redact_url};
 use granted::storage::{
-    ClaimsStorage as _, CodeStorage as _, RefreshStorage as _, SessionStorage, Storage as _, UserStorage as _,
+    ClaimsStorage as _, CodeStorage as _, DpopStorage as _, RefreshStorage as _, SessionStorage,
+    Storage as _, UserStorage as _,
 };
 use granted::throttle::FailureStore;
 use granted::{
@@ -227,6 +228,7 @@ impl SessionStorage for ExampleStore {
     code_ttl = "60s",
     scopes = "openid profile email read write",
     openid(signing = "RS256"),
+    dpop,
 )]
 impl ExampleStore {
     async fn client(&self, client_id: &str) -> Result<Option<ClientRecord>, StoreError> {
@@ -267,6 +269,10 @@ impl ExampleStore {
 
     async fn user_claims(&self, subject: &str) -> Result<Option<UserClaims>, StoreError> {
         delegate!(self.user_claims(subject))
+    }
+
+    async fn use_dpop_proof(&self, key: &TokenHash, until: i64) -> Result<bool, StoreError> {
+        delegate!(self.use_dpop_proof(key, until))
     }
 }
 

@@ -19,6 +19,8 @@ pub(crate) enum NeededBy {
     Grant(Grant),
     /// OpenID Connect (`openid`).
     OpenId,
+    /// DPoP (`dpop`).
+    Dpop,
 }
 
 /// The runtime storage trait a method belongs to.
@@ -29,6 +31,7 @@ pub(crate) enum StorageTrait {
     RefreshStorage,
     UserStorage,
     ClaimsStorage,
+    DpopStorage,
 }
 
 impl StorageTrait {
@@ -40,6 +43,7 @@ impl StorageTrait {
             StorageTrait::RefreshStorage => "RefreshStorage",
             StorageTrait::UserStorage => "UserStorage",
             StorageTrait::ClaimsStorage => "ClaimsStorage",
+            StorageTrait::DpopStorage => "DpopStorage",
         }
     }
 }
@@ -72,6 +76,8 @@ pub(crate) enum Param {
     Str,
     /// `&TokenHash`.
     Hash,
+    /// `i64`: Unix seconds.
+    Time,
     /// A model, by value.
     Model(Model),
 }
@@ -101,7 +107,7 @@ pub(crate) struct Method {
 }
 
 /// Every storage method, grouped by trait in the order of the runtime.
-pub(crate) static METHODS: [Method; 10] = [
+pub(crate) static METHODS: [Method; 11] = [
     Method {
         name: "client",
         needed_by: NeededBy::EveryServer,
@@ -172,15 +178,27 @@ pub(crate) static METHODS: [Method; 10] = [
         params: &[("subject", Param::Str)],
         returns: Returns::Claims,
     },
+    Method {
+        name: "use_dpop_proof",
+        needed_by: NeededBy::Dpop,
+        storage_trait: StorageTrait::DpopStorage,
+        params: &[("key", Param::Hash), ("until", Param::Time)],
+        returns: Returns::Bool,
+    },
 ];
 
 /// The methods needed by a server enabling `grants` (and OpenID Connect
-/// when `openid`), in table order.
-pub(crate) fn needed(grants: &[Grant], openid: bool) -> impl Iterator<Item = &'static Method> + '_ {
+/// when `openid`, DPoP when `dpop`), in table order.
+pub(crate) fn needed(
+    grants: &[Grant],
+    openid: bool,
+    dpop: bool,
+) -> impl Iterator<Item = &'static Method> + '_ {
     METHODS.iter().filter(move |m| match m.needed_by {
         NeededBy::EveryServer => true,
         NeededBy::Grant(grant) => grants.contains(&grant),
         NeededBy::OpenId => openid,
+        NeededBy::Dpop => dpop,
     })
 }
 
@@ -211,6 +229,7 @@ pub(crate) fn param_type(param: Param, names: &Names) -> &str {
     match param {
         Param::Str => "&str",
         Param::Hash => "&TokenHash",
+        Param::Time => "i64",
         Param::Model(model) => names.of(model),
     }
 }
@@ -271,6 +290,7 @@ impl Method {
             let ty = match ty {
                 Param::Str => quote_spanned!(span=> &#core::primitive::str),
                 Param::Hash => quote_spanned!(span=> &#rt::TokenHash),
+                Param::Time => quote_spanned!(span=> #core::primitive::i64),
                 Param::Model(m) => model(*m),
             };
             quote_spanned!(span=> #param: #ty)
@@ -316,6 +336,7 @@ impl Method {
         let params = self.params.iter().map(|(_, ty)| match ty {
             Param::Str => quote_spanned!(span=> _: &#core::primitive::str),
             Param::Hash => quote_spanned!(span=> _: &#rt::TokenHash),
+            Param::Time => quote_spanned!(span=> _: #core::primitive::i64),
             Param::Model(m) => {
                 let m = model(*m);
                 quote_spanned!(span=> _: #m)
@@ -342,8 +363,8 @@ impl Method {
 
 /// Everything a grant needs, for the documentation of the generated
 /// `into_server`: one line per method.
-pub(crate) fn doc_lines(grants: &[Grant], openid: bool, names: &Names) -> Vec<String> {
-    needed(grants, openid)
+pub(crate) fn doc_lines(grants: &[Grant], openid: bool, dpop: bool, names: &Names) -> Vec<String> {
+    needed(grants, openid, dpop)
         .map(|m| format!("- `{}`", m.signature(names)))
         .collect()
 }
@@ -375,14 +396,14 @@ mod tests {
 
     #[test]
     fn grants_need_their_methods_and_the_base_ones() {
-        let names: Vec<_> = needed(&[Grant::ClientCredentials], false)
+        let names: Vec<_> = needed(&[Grant::ClientCredentials], false, false)
             .map(|m| m.name)
             .collect();
         assert_eq!(
             names,
             ["client", "save_token", "access_token", "revoke_token_family"]
         );
-        let names: Vec<_> = needed(&[Grant::RefreshToken, Grant::Password], false)
+        let names: Vec<_> = needed(&[Grant::RefreshToken, Grant::Password], false, false)
             .map(|m| m.name)
             .collect();
         assert_eq!(
@@ -409,6 +430,7 @@ mod tests {
                 NeededBy::Grant(Grant::Password) => StorageTrait::UserStorage,
                 NeededBy::Grant(Grant::ClientCredentials) => StorageTrait::Storage,
                 NeededBy::OpenId => StorageTrait::ClaimsStorage,
+                NeededBy::Dpop => StorageTrait::DpopStorage,
             };
             assert_eq!(method.storage_trait, expected, "{}", method.name);
         }
@@ -416,7 +438,7 @@ mod tests {
 
     #[test]
     fn openid_needs_the_claims_method() {
-        let names: Vec<_> = needed(&[Grant::AuthorizationCode], true)
+        let names: Vec<_> = needed(&[Grant::AuthorizationCode], true, false)
             .map(|m| m.name)
             .collect();
         assert_eq!(names.last(), Some(&"user_claims"));
@@ -426,6 +448,19 @@ mod tests {
             "async fn user_claims(&self, subject: &str) -> Result<Option<UserClaims>, MyError>"
         );
         assert_eq!(claims.granted_types(), ["UserClaims"]);
+    }
+
+    #[test]
+    fn dpop_needs_the_replay_store() {
+        let names: Vec<_> = needed(&[Grant::ClientCredentials], false, true)
+            .map(|m| m.name)
+            .collect();
+        assert_eq!(names.last(), Some(&"use_dpop_proof"));
+        let method = METHODS.iter().find(|m| m.name == "use_dpop_proof").unwrap();
+        assert_eq!(
+            method.signature(&super::tests::names()),
+            "async fn use_dpop_proof(&self, key: &TokenHash, until: i64) -> Result<bool, MyError>"
+        );
     }
 
     /// The documentation of `#[server]` lists every signature of the table.

@@ -50,6 +50,7 @@ pub(crate) const SQLITE: Embedded = &[
         "login sessions",
         include_str!("../../migrations/sqlite/0007_login_sessions.sql"),
     ),
+    (10, "dpop", include_str!("../../migrations/sqlite/0010_dpop.sql")),
 ];
 
 /// The PostgreSQL migrations.
@@ -85,6 +86,11 @@ pub(crate) const POSTGRES: Embedded = &[
         7,
         "login sessions",
         include_str!("../../migrations/postgres/0007_login_sessions.sql"),
+    ),
+    (
+        10,
+        "dpop",
+        include_str!("../../migrations/postgres/0010_dpop.sql"),
     ),
 ];
 

@@ -244,6 +244,10 @@ impl PostgresBackend {
         Ok(())
     }
 
+    pub(super) async fn use_dpop_proof(&self, key: &TokenHash, until: i64) -> Result<bool, SqlError> {
+        statements::use_dpop_proof(&self.pool, key, until).await
+    }
+
     pub(super) async fn purge_expired(&self, now: i64) -> Result<u64, SqlError> {
         let codes = statements::purge_codes(&self.pool, now).await?;
         let tokens = statements::purge_tokens(&self.pool, now).await?;
@@ -251,7 +255,8 @@ impl PostgresBackend {
         let sessions = statements::sessions::purge(&self.pool, now).await?;
         let consents = statements::sessions::purge_consents(&self.pool).await?;
         let failures = statements::purge_auth_failures(&self.pool, now).await?;
-        Ok(codes + tokens + families + sessions + consents + failures)
+        let proofs = statements::purge_dpop_proofs(&self.pool, now).await?;
+        Ok(codes + tokens + families + sessions + consents + failures + proofs)
     }
 
     pub(super) async fn close(&self) {

@@ -11,8 +11,9 @@ use oauth_runtime::{
 
 use super::SqlError;
 
-/// `client_id, secret_hash, redirect_uris, grant_types, scope, auth_method`.
-pub(crate) type ClientRow = (String, Option<String>, String, String, String, String);
+/// `client_id, secret_hash, redirect_uris, grant_types, scope, auth_method,
+/// dpop_bound_access_tokens`.
+pub(crate) type ClientRow = (String, Option<String>, String, String, String, String, bool);
 
 /// `subject, username, password_hash, claims` (a JSON object).
 pub(crate) type UserRow = (String, String, String, String);
@@ -92,7 +93,7 @@ pub(crate) type CodeRow = (
 macro_rules! token_columns {
     () => {
         "access_hash, refresh_hash, client_id, subject, scope, family, \
-         issued_at, expires_at, refresh_expires_at, rotated, refresh_scope"
+         issued_at, expires_at, refresh_expires_at, rotated, refresh_scope, jkt"
     };
 }
 pub(crate) use token_columns;
@@ -109,6 +110,7 @@ pub(crate) type TokenRow = (
     i64,
     Option<i64>,
     bool,
+    Option<String>,
     Option<String>,
 );
 
@@ -127,12 +129,13 @@ pub(crate) fn client_to_row(client: &ClientRecord) -> Result<ClientRow, SqlError
         list("clients.grant_types", client.grant_types().collect())?,
         Scope::from_tokens(client.scope()).to_string(),
         auth_method.as_str().to_owned(),
+        client.dpop_bound_access_tokens(),
     ))
 }
 
 /// A client as read back.
 pub(crate) fn client_from_row(row: ClientRow) -> Result<ClientRecord, SqlError> {
-    let (client_id, secret_hash, redirect_uris, grant_types, scope, auth_method) = row;
+    let (client_id, secret_hash, redirect_uris, grant_types, scope, auth_method, dpop_bound) = row;
     let list = |field: &'static str, json: &str| {
         serde_json::from_str::<Vec<String>>(json).map_err(|e| SqlError::corrupt(field, e))
     };
@@ -146,7 +149,8 @@ pub(crate) fn client_from_row(row: ClientRow) -> Result<ClientRecord, SqlError> 
         .redirect_uris(list("clients.redirect_uris", &redirect_uris)?)
         .grant_types(list("clients.grant_types", &grant_types)?)
         .scope(&scope)
-        .auth_method(method))
+        .auth_method(method)
+        .dpop_bound_access_tokens(dpop_bound))
 }
 
 /// A user as written.
@@ -228,6 +232,7 @@ pub(crate) fn token_from_row(row: TokenRow) -> Result<TokenRecord, SqlError> {
         refresh_expires_at,
         rotated,
         refresh_scope,
+        jkt,
     ) = row;
     Ok(TokenRecord {
         access_token: hash_from_bytes("tokens.access_hash", access)?,
@@ -245,6 +250,7 @@ pub(crate) fn token_from_row(row: TokenRow) -> Result<TokenRecord, SqlError> {
         refresh_scope: refresh_scope
             .map(|text| scope_from_text("tokens.refresh_scope", &text))
             .transpose()?,
+        jkt,
     })
 }
 

@@ -162,6 +162,14 @@ pub(crate) struct OpenIdArg {
     pub(crate) signing: Signing,
 }
 
+/// `dpop` or `dpop(required)`.
+#[derive(Debug, Clone)]
+pub(crate) struct DpopArg {
+    pub(crate) key: Ident,
+    /// `dpop(required)`: every token request needs a proof.
+    pub(crate) required: bool,
+}
+
 /// `key = Type`.
 #[derive(Debug, Clone)]
 pub(crate) struct TypeArg {
@@ -223,6 +231,7 @@ pub(crate) struct Args {
     pub(crate) code_ttl: Option<TtlArg>,
     pub(crate) scopes: Option<ScopesArg>,
     pub(crate) openid: Option<OpenIdArg>,
+    pub(crate) dpop: Option<DpopArg>,
     /// Every argument name given, well formed or not: a malformed argument
     /// is reported once, never again as missing.
     pub(crate) given: Vec<Ident>,
@@ -273,6 +282,8 @@ pub(crate) struct Server {
     pub(crate) scopes: Option<Vec<String>>,
     /// OpenID Connect, when declared.
     pub(crate) openid: Option<OpenIdArg>,
+    /// DPoP, when declared.
+    pub(crate) dpop: Option<DpopArg>,
     /// Exactly the methods the enabled grants need, in table order.
     pub(crate) methods: Vec<BoundMethod>,
 }
@@ -300,6 +311,8 @@ pub(crate) struct Known {
     pub(crate) grants: Vec<Grant>,
     /// Where `openid` was written.
     pub(crate) openid: Option<Span>,
+    /// `dpop` was written.
+    pub(crate) dpop: bool,
 }
 
 impl Known {

@@ -11,13 +11,14 @@ use syn::punctuated::Punctuated;
 use syn::{Ident, Lit, LitStr, Token, Type};
 
 use super::model::{
-    Args, Grant, GrantName, GrantSpec, GrantsArg, OpenIdArg, Pkce, ScopesArg, Signing, TtlArg, TypeArg,
+    Args, DpopArg, Grant, GrantName, GrantSpec, GrantsArg, OpenIdArg, Pkce, ScopesArg, Signing, TtlArg,
+    TypeArg,
 };
 use crate::errors::Errors;
 use crate::suggest;
 
 /// Every argument of the attribute.
-pub(crate) const KEYS: [&str; 10] = [
+pub(crate) const KEYS: [&str; 11] = [
     "client",
     "token",
     "code",
@@ -28,6 +29,7 @@ pub(crate) const KEYS: [&str; 10] = [
     "code_ttl",
     "scopes",
     "openid",
+    "dpop",
 ];
 
 /// `name`, `name = value` or `name(...)`: the shape of every argument and of
@@ -174,6 +176,7 @@ pub(crate) fn parse(tokens: TokenStream, errors: &mut Errors) -> syn::Result<Arg
             "code_ttl" => args.code_ttl = ttl(item, errors),
             "scopes" => args.scopes = scopes(item, errors),
             "openid" => args.openid = openid(item, errors),
+            "dpop" => args.dpop = dpop(item, errors),
             _ => unknown_key(&item.name, errors),
         }
     }
@@ -445,6 +448,41 @@ fn openid(item: Item, errors: &mut Errors) -> Option<OpenIdArg> {
         key,
         signing: signing.unwrap_or_default(),
     })
+}
+
+/// `dpop` or `dpop(required)`.
+fn dpop(item: Item, errors: &mut Errors) -> Option<DpopArg> {
+    let key = item.name;
+    let options = match item.value {
+        Value::Flag => return Some(DpopArg { key, required: false }),
+        Value::List(tokens) => checked_items(tokens, errors)?,
+        Value::Assign(tokens) => {
+            errors.spanned(tokens, "expected `dpop` or `dpop(required)`");
+            return None;
+        }
+    };
+    let mut required = false;
+    let mut ok = true;
+    for option in options {
+        let name = option.name.to_string();
+        if name != "required" {
+            let hint = match suggest::closest(&name, ["required"]) {
+                Some(close) => format!("; did you mean `{close}`?"),
+                None => ": `dpop` takes only `required` (every token request needs a proof)".to_owned(),
+            };
+            errors.spanned(&option.name, format!("unknown option `{name}` for `dpop`{hint}"));
+            ok = false;
+        } else if required {
+            errors.spanned(&option.name, "option `required` is given twice");
+            ok = false;
+        } else if let Value::Flag = option.value {
+            required = true;
+        } else {
+            errors.spanned(&option.name, "write the option alone: `dpop(required)`");
+            ok = false;
+        }
+    }
+    ok.then_some(DpopArg { key, required })
 }
 
 /// `signing = "..."`: the algorithms granted signs with, and why the others
@@ -720,6 +758,32 @@ mod tests {
 
     fn ttl_error(text: &str) -> String {
         parse_ttl(text).err().unwrap_or_default()
+    }
+
+    #[test]
+    fn dpop_is_a_flag_or_required() {
+        let (args, errs) = run(quote!(dpop));
+        assert!(errs.is_empty(), "{errs:?}");
+        assert!(!args.and_then(|a| a.dpop).unwrap().required);
+        let (args, errs) = run(quote!(dpop(required)));
+        assert!(errs.is_empty(), "{errs:?}");
+        assert!(args.and_then(|a| a.dpop).unwrap().required);
+        assert_eq!(
+            messages(quote!(dpop(requird))),
+            ["unknown option `requird` for `dpop`; did you mean `required`?"]
+        );
+        assert_eq!(
+            messages(quote!(dpop = true)),
+            ["expected `dpop` or `dpop(required)`"]
+        );
+        assert_eq!(
+            messages(quote!(dpop(required = true))),
+            ["write the option alone: `dpop(required)`"]
+        );
+        assert_eq!(
+            messages(quote!(dpo)),
+            ["unknown argument `dpo`; did you mean `dpop`?"]
+        );
     }
 
     #[test]

@@ -8,7 +8,7 @@ use syn::spanned::Spanned as _;
 use syn::{FnArg, GenericArgument, ImplItem, ImplItemFn, ItemImpl, PathArguments, ReturnType, Type};
 
 use super::model::{
-    Args, BoundMethod, Enabled, Grant, GrantName, GrantSpec, OpenIdArg, Pkce, Server, TypeArg,
+    Args, BoundMethod, DpopArg, Enabled, Grant, GrantName, GrantSpec, OpenIdArg, Pkce, Server, TypeArg,
 };
 use crate::errors::{Errors, render};
 use crate::methods::{self, Method, Model, Names, NeededBy, Param};
@@ -121,7 +121,13 @@ pub(crate) fn validate(args: Args, item: &ItemImpl, errors: &mut Errors) -> Opti
         code: args.code.as_ref().map(|a| &a.ty),
         user: args.user.as_ref().map(|a| &a.ty),
     };
-    let (methods, error) = check_methods(item, &enabled, args.openid.as_ref(), (names, &models), errors);
+    let (methods, error) = check_methods(
+        item,
+        &enabled,
+        (args.openid.as_ref(), args.dpop.as_ref()),
+        (names, &models),
+        errors,
+    );
 
     let pkce = specs
         .iter()
@@ -143,6 +149,7 @@ pub(crate) fn validate(args: Args, item: &ItemImpl, errors: &mut Errors) -> Opti
         code_ttl: args.code_ttl.map_or(CODE_TTL, |t| t.seconds),
         scopes: args.scopes.map(|s| s.scopes),
         openid: args.openid,
+        dpop: args.dpop,
         methods,
     };
     errors.is_empty().then_some(server)
@@ -269,12 +276,12 @@ fn type_name(arg: Option<&TypeArg>, placeholder: &str) -> String {
 fn check_methods(
     item: &ItemImpl,
     enabled: &[Enabled],
-    openid: Option<&OpenIdArg>,
+    (openid, dpop): (Option<&OpenIdArg>, Option<&DpopArg>),
     (mut names, models): (Names, &Models<'_>),
     errors: &mut Errors,
 ) -> (Vec<BoundMethod>, Option<Type>) {
     let grants: Vec<Grant> = enabled.iter().map(|e| e.grant).collect();
-    let needed: Vec<&'static Method> = methods::needed(&grants, openid.is_some()).collect();
+    let needed: Vec<&'static Method> = methods::needed(&grants, openid.is_some(), dpop.is_some()).collect();
     let found = |name: &str| {
         item.items.iter().find_map(|i| match i {
             ImplItem::Fn(f) if f.sig.ident == name => Some(f),
@@ -307,6 +314,10 @@ fn check_methods(
                 NeededBy::OpenId => (
                     "`openid` needs".to_owned(),
                     openid.map_or_else(Span::call_site, |o| o.key.span()),
+                ),
+                NeededBy::Dpop => (
+                    "`dpop` needs".to_owned(),
+                    dpop.map_or_else(Span::call_site, |d| d.key.span()),
                 ),
             };
             let mut message = format!(
@@ -500,6 +511,10 @@ fn param_mismatch(param: Param, ty: &Type, models: &Models<'_>) -> Option<&'stat
             Some(inner) if last_segment(inner).as_deref() == Some("TokenHash") => None,
             Some(_) => Some("codes and tokens are looked up by their SHA-256, never by their value"),
             None => Some("the runtime lends the hash, it does not give it away"),
+        },
+        Param::Time => match last_segment(ty).as_deref() {
+            Some("i64" | "UnixTime") => None,
+            _ => Some("times are Unix seconds, `i64`"),
         },
         Param::Model(model) => {
             if matches!(ty, Type::Reference(_)) {
