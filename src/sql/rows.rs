@@ -277,7 +277,8 @@ mod tests {
             .scope("read write")
             .auth_method(AuthMethod::ClientSecretPost);
         let public = ClientRecord::public("spa").scope("");
-        for client in [confidential, public] {
+        let dpop = ClientRecord::public("dpop").dpop_bound_access_tokens(true);
+        for client in [confidential, public, dpop] {
             let back = client_from_row(client_to_row(&client).unwrap()).unwrap();
             assert_eq!(back, client);
         }
@@ -293,6 +294,7 @@ mod tests {
                 "[]".to_owned(),
                 String::new(),
                 method.to_owned(),
+                false,
             )
         };
         assert!(client_from_row(row("none")).is_ok());
@@ -308,6 +310,7 @@ mod tests {
             0,
             None,
             false,
+            None,
             None,
         );
         let err = token_from_row(token).unwrap_err();
