@@ -408,7 +408,7 @@ impl Eq for NonceKey {}
 ///
 /// `invalid_dpop_proof` when it is repeated or not text (RFC 9449 §4.3:
 /// exactly one proof).
-pub fn proof_header<'a>(headers: &'a http::HeaderMap) -> Result<Option<&'a str>, OAuthError> {
+pub fn proof_header(headers: &http::HeaderMap) -> Result<Option<&str>, OAuthError> {
     let mut values = headers.get_all("dpop").iter();
     let Some(first) = values.next() else {
         return Ok(None);

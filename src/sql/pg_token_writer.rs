@@ -53,6 +53,10 @@ const INSERT_TOKENS: &str = concat!(
 
 type Reply = oneshot::Sender<Result<(), SqlError>>;
 
+#[allow(
+    clippy::large_enum_variant,
+    reason = "nearly every message is a token to save: boxing it would allocate for each"
+)]
 enum Message {
     Save(TokenRecord, Reply),
     /// Stop after what is queued before this; answer once stopped.

@@ -51,7 +51,7 @@ pub(super) mod statements {
             savepoint.commit().await?;
             return Ok(false);
         }
-        match save_token(&mut *savepoint, new).await {
+        match save_token(&mut savepoint, new).await {
             Ok(()) => {
                 savepoint.commit().await?;
                 Ok(true)
