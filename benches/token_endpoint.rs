@@ -152,6 +152,7 @@ fn refresh_with_rotation(c: &mut Criterion) {
                     refresh_expires_at: Some(at + 86_400),
                     rotated: false,
                     refresh_scope: None,
+                    jkt: None,
                 }))
                 .expect("stored");
                 format!("grant_type=refresh_token&refresh_token={}", refresh.value())
@@ -196,6 +197,7 @@ async fn seed_refresh(server: &Server<MemoryStore>) -> String {
             refresh_expires_at: Some(at + 86_400),
             rotated: false,
             refresh_scope: None,
+            jkt: None,
         })
         .await
         .expect("stored");

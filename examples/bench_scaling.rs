@@ -332,6 +332,7 @@ async fn seed_refresh_tokens(store: &SqlStore, count: usize) -> Result<Vec<Strin
                 refresh_expires_at: Some(now + 30 * 86_400),
                 rotated: false,
                 refresh_scope: None,
+                jkt: None,
             })
             .await
             .map_err(|e| e.to_string())?;

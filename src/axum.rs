@@ -64,6 +64,7 @@ impl OAuthRequest {
     pub fn as_request(&self) -> Request<'_> {
         Request::new(&self.method, &self.headers)
             .with_query(self.uri.query())
+            .with_path(self.uri.path())
             .with_body(&self.body)
             .with_peer(self.peer)
     }

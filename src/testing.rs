@@ -522,6 +522,7 @@ fn token_record(family: &str, refresh: bool) -> Result<TokenRecord, (&'static st
         subject: Some("conformance-kit-user".to_owned()),
         scope: Scope::from_tokens(["read", "write"]),
         refresh_scope: None,
+        jkt: None,
         family: family.to_owned(),
         issued_at: now,
         expires_at: now + 3600,

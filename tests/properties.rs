@@ -411,3 +411,51 @@ proptest! {
         result?;
     }
 }
+
+/// What the `dpop_proof` fuzz target drives, on stable: the DPoP proof
+/// parser refuses every input that is not a valid proof for the request
+/// (here none can be: no key signs them), with `invalid_dpop_proof`'s
+/// error and never a panic, whatever the text and whatever the header
+/// claims to be.
+mod dpop_proofs {
+    use base64::Engine as _;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use granted::dpop::{DpopError, Expected, parse_header, verify_proof};
+    use proptest::prelude::*;
+
+    fn refused(proof: &str) -> bool {
+        let expected = Expected::new("POST", "https://as.example/oauth/token", 1_700_000_000);
+        let header = parse_header(proof);
+        let verified = verify_proof(proof, &expected);
+        matches!(header, Ok(_) | Err(DpopError::Invalid(_))) && matches!(verified, Err(DpopError::Invalid(_)))
+    }
+
+    proptest! {
+        #[test]
+        fn the_dpop_proof_parser_refuses_arbitrary_text(text in ".{0,600}") {
+            prop_assert!(refused(&text));
+        }
+
+        #[test]
+        fn the_dpop_proof_parser_refuses_hostile_headers(
+            typ in prop_oneof![Just("dpop+jwt".to_owned()), ".{0,12}"],
+            alg in prop_oneof![Just("ES256"), Just("RS256"), Just("EdDSA"), Just("none"), Just("HS256"), Just("")],
+            kty in prop_oneof![Just("EC"), Just("RSA"), Just("OKP"), Just("oct"), Just("x")],
+            member in "[a-z]{1,3}",
+            value in ".{0,40}",
+            claims in ".{0,80}",
+            signature in "[A-Za-z0-9_-]{0,90}",
+        ) {
+            let header = serde_json::json!({
+                "typ": typ, "alg": alg,
+                "jwk": {"kty": kty, "crv": "P-256", "x": value, "y": value, "n": value, "e": "AQAB", member: value},
+            });
+            let proof = format!(
+                "{}.{}.{signature}",
+                URL_SAFE_NO_PAD.encode(header.to_string()),
+                URL_SAFE_NO_PAD.encode(claims),
+            );
+            prop_assert!(refused(&proof));
+        }
+    }
+}

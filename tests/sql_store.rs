@@ -100,6 +100,7 @@ fn token(family: &str, client_id: &str, refresh: bool) -> (TokenRecord, String, 
         refresh_expires_at: refresh.as_ref().map(|_| NOW + 86_400),
         rotated: false,
         refresh_scope: None,
+        jkt: None,
     };
     (record, access.into_value(), refresh.map(NewToken::into_value))
 }
@@ -1685,4 +1686,93 @@ async fn saves_racing_a_revocation_leave_nothing_on_sqlite() {
     let store = SqlStore::connect(&db.url()).await.unwrap();
     saves_racing_a_revocation_leave_nothing(&store).await;
     store.close().await;
+}
+
+/// DPoP: a token's key and a client's `dpop_bound_access_tokens` survive
+/// the round trip (single saves, group-committed saves and rotations), and
+/// of concurrent uses of one proof on two stores sharing the database
+/// exactly one wins, until the proof is purged.
+async fn dpop_bindings_and_proofs(one: &SqlStore, other: &SqlStore) {
+    use granted::ClientModel as _;
+    use granted::storage::DpopStorage;
+
+    let client = ClientRecord::confidential(unique("dpop"), "s3cret").dpop_bound_access_tokens(true);
+    one.upsert_client(&client).await.unwrap();
+    let read = other.client(client.client_id()).await.unwrap().unwrap();
+    assert!(granted::ClientModel::dpop_bound_access_tokens(&read));
+    let plain = seeds().client;
+    one.upsert_client(&plain).await.unwrap();
+    let read = other.client(plain.client_id()).await.unwrap().unwrap();
+    assert!(!granted::ClientModel::dpop_bound_access_tokens(&read));
+
+    let bound = |n: usize| {
+        let (mut record, _, _) = token(&unique("dpop-family"), "c", true);
+        record.jkt = Some(format!("thumbprint-{n}"));
+        record
+    };
+    let saves: Vec<_> = (0..8)
+        .map(|n| {
+            let (store, record) = (one.clone(), bound(n));
+            tokio::spawn(async move { store.save_token(record.clone()).await.map(|()| record) })
+        })
+        .collect();
+    for save in saves {
+        let record = save.await.unwrap().unwrap();
+        let read = other.access_token(&record.access_token).await.unwrap().unwrap();
+        assert_eq!(read.jkt, record.jkt);
+    }
+    let old = bound(100);
+    one.save_token(old.clone()).await.unwrap();
+    let mut new = bound(101);
+    new.family = old.family.clone();
+    assert!(
+        one.rotate_refresh_token(old.refresh_token.as_ref().unwrap(), new.clone())
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        other.access_token(&new.access_token).await.unwrap().unwrap().jkt,
+        new.jkt
+    );
+
+    let key = TokenHash::of(&unique("proof"));
+    let uses: Vec<_> = (0..16)
+        .map(|n| {
+            let store = if n % 2 == 0 { one.clone() } else { other.clone() };
+            tokio::spawn(async move { store.use_dpop_proof(&key, NOW + 60).await.unwrap() })
+        })
+        .collect();
+    let mut winners = 0;
+    for task in uses {
+        winners += usize::from(task.await.unwrap());
+    }
+    assert_eq!(winners, 1, "a proof was accepted {winners} times");
+    // Kept until its time, then forgotten (its iat is out of the window by then).
+    one.purge_expired(NOW + 59).await.unwrap();
+    assert!(!other.use_dpop_proof(&key, NOW + 60).await.unwrap());
+    one.purge_expired(NOW + 60).await.unwrap();
+    assert!(other.use_dpop_proof(&key, NOW + 60).await.unwrap());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn dpop_bindings_and_proofs_on_a_sqlite_file() {
+    let db = TempDb::new();
+    let one = SqlStore::connect(&db.url()).await.unwrap();
+    let other = SqlStore::connect(&db.url()).await.unwrap();
+    dpop_bindings_and_proofs(&one, &other).await;
+    one.close().await;
+    other.close().await;
+}
+
+#[cfg(feature = "postgres")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn dpop_bindings_and_proofs_on_postgres() {
+    let Some(db) = pg::TestDatabase::create().await else {
+        return;
+    };
+    let one = SqlStore::connect(&db.url).await.unwrap();
+    let other = SqlStore::connect(&db.url).await.unwrap();
+    dpop_bindings_and_proofs(&one, &other).await;
+    one.close().await;
+    other.close().await;
 }

@@ -88,6 +88,9 @@ async fn run(args: Args) -> Result<(), String> {
         .signing_keys(SigningAlg::Rs256, args.rotate_signing_key)
         .await?;
     let store_secret = store.shared_secret("login_csrf").await?;
+    // DPoP nonces: every instance issues and accepts the same ones.
+    let dpop_nonces = granted::dpop::NonceKey::new(store.shared_secret("dpop_nonce").await?.as_bytes())
+        .ok_or("the DPoP nonce secret is too short")?;
     store.follow_shared_keys(&keys, args.key_refresh).await?;
     let budgets = FailureBudgets::new(store.failure_store());
     let server = Arc::new(store.into_server(keys, &issuer).configure(|policy| {
@@ -97,6 +100,7 @@ async fn run(args: Args) -> Result<(), String> {
             .with_access_token_ttl(args.access_token_ttl)
             .with_refresh_token_ttl(args.refresh_token_ttl)
             .with_offload(granted::axum::tokio_offload())
+            .with_dpop_nonces(dpop_nonces)
     }));
     spawn_purge(Arc::clone(&server));
 
@@ -303,6 +307,7 @@ async fn seed_demo(store: &ExampleStore) -> Result<Demo, String> {
             token_endpoint_auth_method: None,
             jwks: None,
             require_pushed_authorization_requests: false,
+            dpop_bound_access_tokens: false,
         }],
         users: vec![SeedUser {
             username: DEMO_USER.into(),

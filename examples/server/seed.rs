@@ -34,6 +34,9 @@ pub struct SeedClient {
     /// Whether the client's authorization requests must be pushed (RFC 9126).
     #[serde(default)]
     pub require_pushed_authorization_requests: bool,
+    /// RFC 9449 §5.2: the client must use DPoP.
+    #[serde(default)]
+    pub dpop_bound_access_tokens: bool,
 }
 
 #[derive(Debug, Deserialize)]
@@ -145,7 +148,8 @@ impl SeedClient {
             .scope(&self.scope)
             .auth_method(method)
             .jwks(self.jwks.as_ref().map(serde_json::Value::to_string))
-            .require_pushed_authorization_requests(self.require_pushed_authorization_requests))
+            .require_pushed_authorization_requests(self.require_pushed_authorization_requests)
+            .dpop_bound_access_tokens(self.dpop_bound_access_tokens))
     }
 }
 
@@ -196,6 +200,29 @@ mod tests {
         assert_ne!(client.secret_hash(), Some("s3cret"));
         assert_eq!(seed.users[0].claims.get("name").unwrap(), "Alice Liddell");
         assert_eq!(seed.users[0].record().unwrap().claims(), &seed.users[0].claims);
+    }
+
+    #[test]
+    fn dpop_bound_access_tokens_is_read_and_off_by_default() {
+        use granted::ClientModel;
+        let seed = parse(
+            r#"{"clients": [{"client_id": "a", "client_secret": "x", "dpop_bound_access_tokens": true},
+                            {"client_id": "b", "client_secret": "y"}]}"#,
+        )
+        .unwrap();
+        // The trait's reader: `ClientRecord` has a builder of that name.
+        assert!(ClientModel::dpop_bound_access_tokens(
+            &seed.clients[0].record().unwrap()
+        ));
+        assert!(!ClientModel::dpop_bound_access_tokens(
+            &seed.clients[1].record().unwrap()
+        ));
+        let error =
+            parse(r#"{"clients": [{"client_id": "a", "dpop_bound_access_tokens": "yes"}]}"#).unwrap_err();
+        assert!(
+            error.contains("dpop_bound_access_tokens") || error.contains("bool"),
+            "{error}"
+        );
     }
 
     #[test]

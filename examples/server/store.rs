@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use granted::sql::{SqlError, SqlStore, redact_password, redact_url};
 use granted::storage::{
-    AssertionStorage as _, ClaimsStorage as _, CodeStorage as _, PushedRequestStorage as _,
+    AssertionStorage as _, ClaimsStorage as _, CodeStorage as _, DpopStorage as _, PushedRequestStorage as _,
     RefreshStorage as _, SessionStorage, Storage as _, UserStorage as _,
 };
 use granted::throttle::FailureStore;
@@ -230,6 +230,7 @@ impl SessionStorage for ExampleStore {
     openid(signing = "RS256"),
     par,
     client_auth(private_key_jwt),
+    dpop,
 )]
 impl ExampleStore {
     async fn client(&self, client_id: &str) -> Result<Option<ClientRecord>, StoreError> {
@@ -286,6 +287,9 @@ impl ExampleStore {
 
     async fn record_assertion_jti(&self, jti: &TokenHash, expires_at: i64) -> Result<bool, StoreError> {
         delegate!(self.record_assertion_jti(jti, expires_at))
+    }
+    async fn use_dpop_proof(&self, key: &TokenHash, until: i64) -> Result<bool, StoreError> {
+        delegate!(self.use_dpop_proof(key, until))
     }
 }
 

@@ -73,7 +73,9 @@ pub fn derive_client(input: TokenStream) -> TokenStream {
 /// `refresh_token`, `refresh_expires_at`, `rotated` and `refresh_scope` (the
 /// refresh token's scope when a refresh narrowed the access token's, RFC
 /// 6749 §6; `None` when they are the same), which implement
-/// `RefreshableToken`. Fields without a role are set to `Default::default()`
+/// `RefreshableToken`, and `jkt` (`Option<String>`: the DPoP key a token is
+/// bound to; implements `DpopToken`, which `dpop` needs). Fields without a
+/// role are set to `Default::default()`
 /// when the runtime issues a token. The types each role accepts are in the
 /// table below.
 ///
@@ -216,6 +218,7 @@ pub fn derive_user(input: TokenStream) -> TokenStream {
 /// | `openid`, `openid(signing = "RS256")` | OpenID Connect on the code flow, below |
 /// | `par`, `par(required)` | pushed authorization requests (RFC 9126), below |
 /// | `client_auth(private_key_jwt)` | the opt-in client authentication methods, below |
+/// | `dpop`, `dpop(required)` | DPoP (RFC 9449), below |
 ///
 /// # Pushed authorization requests
 ///
@@ -275,6 +278,18 @@ pub fn derive_user(input: TokenStream) -> TokenStream {
 /// `[profile.dev.package.num-bigint-dig]` to your `Cargo.toml`, as the
 /// `granted` crate docs show.
 ///
+/// # DPoP
+///
+/// `dpop` binds tokens to the client's key when a token request carries a
+/// `DPoP` proof (RFC 9449): the answer's `token_type` is `DPoP`, the token
+/// works only as `Authorization: DPoP <token>` with a fresh proof of that
+/// key, and a public client's refresh token needs one too. Requests without
+/// a proof get bearer tokens, unless the client's model says
+/// `dpop_bound_access_tokens`; `dpop(required)` refuses them all. It needs
+/// a token model with a `#[oauth(jkt)] jkt: Option<String>` field, the
+/// `use_dpop_proof` storage method (each proof is accepted once), and an
+/// issuer in the policy (proofs name the URL they were made for).
+///
 /// # Grants
 ///
 /// | grant | options |
@@ -330,6 +345,10 @@ pub fn derive_user(input: TokenStream) -> TokenStream {
 /// recorded, atomically: store it under a unique key until `expires_at`):
 ///
 /// - `async fn record_assertion_jti(&self, jti: &TokenHash, expires_at: i64) -> Result<bool, MyError>`
+///
+/// `dpop` (atomic: of two calls with one `key`, at most one returns `true`):
+///
+/// - `async fn use_dpop_proof(&self, key: &TokenHash, until: i64) -> Result<bool, MyError>`
 ///
 /// Other methods of the block are left alone. Every future must be `Send`.
 ///

@@ -23,6 +23,8 @@ pub(crate) enum NeededBy {
     Par,
     /// `client_auth(private_key_jwt)`.
     PrivateKeyJwt,
+    /// DPoP (`dpop`).
+    Dpop,
 }
 
 /// The runtime storage trait a method belongs to.
@@ -35,6 +37,7 @@ pub(crate) enum StorageTrait {
     ClaimsStorage,
     PushedRequestStorage,
     AssertionStorage,
+    DpopStorage,
 }
 
 impl StorageTrait {
@@ -48,6 +51,7 @@ impl StorageTrait {
             StorageTrait::ClaimsStorage => "ClaimsStorage",
             StorageTrait::PushedRequestStorage => "PushedRequestStorage",
             StorageTrait::AssertionStorage => "AssertionStorage",
+            StorageTrait::DpopStorage => "DpopStorage",
         }
     }
 }
@@ -80,12 +84,12 @@ pub(crate) enum Param {
     Str,
     /// `&TokenHash`.
     Hash,
+    /// `i64`: Unix seconds.
+    Time,
     /// A model, by value.
     Model(Model),
     /// The runtime's `PushedRequest`, by value.
     PushedRequest,
-    /// A Unix time: `i64`.
-    Time,
 }
 
 /// The `Ok` type of the returned `Result`.
@@ -115,7 +119,7 @@ pub(crate) struct Method {
 }
 
 /// Every storage method, grouped by trait in the order of the runtime.
-pub(crate) static METHODS: [Method; 13] = [
+pub(crate) static METHODS: [Method; 14] = [
     Method {
         name: "client",
         needed_by: NeededBy::EveryServer,
@@ -207,6 +211,13 @@ pub(crate) static METHODS: [Method; 13] = [
         params: &[("jti", Param::Hash), ("expires_at", Param::Time)],
         returns: Returns::Bool,
     },
+    Method {
+        name: "use_dpop_proof",
+        needed_by: NeededBy::Dpop,
+        storage_trait: StorageTrait::DpopStorage,
+        params: &[("key", Param::Hash), ("until", Param::Time)],
+        returns: Returns::Bool,
+    },
 ];
 
 /// The declared extensions that need storage methods.
@@ -215,6 +226,7 @@ pub(crate) struct Extensions {
     pub(crate) openid: bool,
     pub(crate) par: bool,
     pub(crate) private_key_jwt: bool,
+    pub(crate) dpop: bool,
 }
 
 /// The methods needed by a server enabling `grants` (and OpenID Connect
@@ -242,6 +254,7 @@ pub(crate) fn needed_with(
         NeededBy::OpenId => extensions.openid,
         NeededBy::Par => extensions.par,
         NeededBy::PrivateKeyJwt => extensions.private_key_jwt,
+        NeededBy::Dpop => extensions.dpop,
     })
 }
 
@@ -272,9 +285,9 @@ pub(crate) fn param_type(param: Param, names: &Names) -> &str {
     match param {
         Param::Str => "&str",
         Param::Hash => "&TokenHash",
+        Param::Time => "i64",
         Param::Model(model) => names.of(model),
         Param::PushedRequest => "PushedRequest",
-        Param::Time => "i64",
     }
 }
 
@@ -338,9 +351,9 @@ impl Method {
             let ty = match ty {
                 Param::Str => quote_spanned!(span=> &#core::primitive::str),
                 Param::Hash => quote_spanned!(span=> &#rt::TokenHash),
+                Param::Time => quote_spanned!(span=> #core::primitive::i64),
                 Param::Model(m) => model(*m),
                 Param::PushedRequest => quote_spanned!(span=> #rt::par::PushedRequest),
-                Param::Time => quote_spanned!(span=> #core::primitive::i64),
             };
             quote_spanned!(span=> #param: #ty)
         });
@@ -386,12 +399,12 @@ impl Method {
         let params = self.params.iter().map(|(_, ty)| match ty {
             Param::Str => quote_spanned!(span=> _: &#core::primitive::str),
             Param::Hash => quote_spanned!(span=> _: &#rt::TokenHash),
+            Param::Time => quote_spanned!(span=> _: #core::primitive::i64),
             Param::Model(m) => {
                 let m = model(*m);
                 quote_spanned!(span=> _: #m)
             }
             Param::PushedRequest => quote_spanned!(span=> _: #rt::par::PushedRequest),
-            Param::Time => quote_spanned!(span=> _: #core::primitive::i64),
         });
         let ok = match self.returns {
             Returns::Unit => quote_spanned!(span=> ()),
@@ -484,6 +497,7 @@ mod tests {
                 NeededBy::OpenId => StorageTrait::ClaimsStorage,
                 NeededBy::Par => StorageTrait::PushedRequestStorage,
                 NeededBy::PrivateKeyJwt => StorageTrait::AssertionStorage,
+                NeededBy::Dpop => StorageTrait::DpopStorage,
             };
             assert_eq!(method.storage_trait, expected, "{}", method.name);
         }
@@ -501,6 +515,23 @@ mod tests {
             "async fn user_claims(&self, subject: &str) -> Result<Option<UserClaims>, MyError>"
         );
         assert_eq!(claims.granted_types(), ["UserClaims"]);
+    }
+
+    #[test]
+    fn dpop_needs_the_replay_store() {
+        let dpop = Extensions {
+            dpop: true,
+            ..Extensions::default()
+        };
+        let names: Vec<_> = needed_with(&[Grant::ClientCredentials], dpop)
+            .map(|m| m.name)
+            .collect();
+        assert_eq!(names.last(), Some(&"use_dpop_proof"));
+        let method = METHODS.iter().find(|m| m.name == "use_dpop_proof").unwrap();
+        assert_eq!(
+            method.signature(&super::tests::names()),
+            "async fn use_dpop_proof(&self, key: &TokenHash, until: i64) -> Result<bool, MyError>"
+        );
     }
 
     /// The documentation of `#[server]` lists every signature of the table.

@@ -50,6 +50,12 @@ pub enum ErrorCode {
     /// The authorization request carried a `request_uri`, which this server
     /// does not support (OpenID Connect Core §6, RFC 9101).
     RequestUriNotSupported,
+    /// A DPoP proof is missing where required, malformed, or does not match
+    /// the request (RFC 9449 §5, §7.1).
+    InvalidDpopProof,
+    /// The DPoP proof must carry the server's nonce, sent in the `DPoP-Nonce`
+    /// header of this answer (RFC 9449 §8).
+    UseDpopNonce,
 }
 
 impl ErrorCode {
@@ -73,6 +79,8 @@ impl ErrorCode {
             Self::InteractionRequired => "interaction_required",
             Self::RequestNotSupported => "request_not_supported",
             Self::RequestUriNotSupported => "request_uri_not_supported",
+            Self::InvalidDpopProof => "invalid_dpop_proof",
+            Self::UseDpopNonce => "use_dpop_nonce",
         }
     }
 
@@ -493,6 +501,8 @@ mod tests {
                 "request_uri_not_supported",
                 400,
             ),
+            (ErrorCode::InvalidDpopProof, "invalid_dpop_proof", 400),
+            (ErrorCode::UseDpopNonce, "use_dpop_nonce", 400),
         ];
         for (code, name, status) in cases {
             assert_eq!(code.as_str(), name);

@@ -13,6 +13,7 @@
 
 pub mod assertion;
 mod client_auth;
+pub mod dpop;
 pub mod endpoints;
 mod error;
 mod form;
@@ -45,14 +46,14 @@ pub use form::{MAX_PARAMS, Params};
 pub use grants::password::{SignIn, sign_in, verify_user_password};
 pub use memory::{ClientRecord, MemoryStore, MemoryStoreError, UserRecord};
 pub use model::{
-    AuthMethod, ClientModel, ClientModelExt, CodeModel, CodeRecord, OpenIdCode, RefreshableToken,
+    AuthMethod, ClientModel, ClientModelExt, CodeModel, CodeRecord, DpopToken, OpenIdCode, RefreshableToken,
     SubjectToken, TokenModel, TokenRecord, UnixTime, UserModel,
 };
 pub use offload::{BlockingJob, Offload, OffloadError};
 pub use oidc::{KeyRing, SigningAlg, SigningKey, UserClaims};
 pub use par::PushedRequest;
 pub use pkce::PkceMethod;
-pub use policy::{DurationError, GrantType, ParPolicy, PkcePolicy, Policy, parse_duration};
+pub use policy::{DpopPolicy, DurationError, GrantType, ParPolicy, PkcePolicy, Policy, parse_duration};
 pub use request::{MAX_BODY_BYTES, Request, Response};
 pub use scope::Scope;
 pub use secret::{
@@ -65,8 +66,8 @@ pub use server::{
 };
 pub use session::LoginSession;
 pub use storage::{
-    AssertionStorage, ClaimsStorage, CodeStorage, PushedRequestStorage, RefreshStorage, SessionStorage,
-    Storage, UserStorage,
+    AssertionStorage, ClaimsStorage, CodeStorage, DpopStorage, PushedRequestStorage, RefreshStorage,
+    SessionStorage, Storage, UserStorage,
 };
 pub use token::{NewToken, ParseTokenHashError, TokenHash};
 

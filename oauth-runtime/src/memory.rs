@@ -53,6 +53,7 @@ struct ClientFields {
     /// The JWK Set for `private_key_jwt`, as JSON text.
     jwks: Option<String>,
     require_pushed_authorization_requests: bool,
+    dpop_bound_access_tokens: bool,
 }
 
 impl ClientRecord {
@@ -67,6 +68,7 @@ impl ClientRecord {
                 auth_method,
                 jwks: None,
                 require_pushed_authorization_requests: false,
+                dpop_bound_access_tokens: false,
             }),
         }
     }
@@ -149,6 +151,14 @@ impl ClientRecord {
         Arc::make_mut(&mut self.fields).require_pushed_authorization_requests = required;
         self
     }
+    /// Sets whether the client must use DPoP (RFC 9449 §5.2,
+    /// `dpop_bound_access_tokens`): its token requests without a proof are
+    /// refused.
+    #[must_use]
+    pub fn dpop_bound_access_tokens(mut self, required: bool) -> Self {
+        Arc::make_mut(&mut self.fields).dpop_bound_access_tokens = required;
+        self
+    }
 }
 
 impl fmt::Debug for ClientRecord {
@@ -166,6 +176,7 @@ impl fmt::Debug for ClientRecord {
                 "require_pushed_authorization_requests",
                 &fields.require_pushed_authorization_requests,
             )
+            .field("dpop_bound_access_tokens", &fields.dpop_bound_access_tokens)
             .finish()
     }
 }
@@ -194,6 +205,9 @@ impl ClientModel for ClientRecord {
     }
     fn requires_pushed_authorization_requests(&self) -> bool {
         self.fields.require_pushed_authorization_requests
+    }
+    fn dpop_bound_access_tokens(&self) -> bool {
+        self.fields.dpop_bound_access_tokens
     }
 }
 
@@ -278,6 +292,7 @@ impl TokenModel for TokenRecord {
 
 impl RefreshableToken for TokenRecord {}
 impl SubjectToken for TokenRecord {}
+impl crate::model::DpopToken for TokenRecord {}
 
 impl OpenIdCode for CodeRecord {}
 
@@ -317,6 +332,8 @@ struct Tables {
     pushed: DigestMap<PushedRequest>,
     /// Used client assertion ids → until when they are kept.
     assertion_jtis: DigestMap<UnixTime>,
+    /// DPoP proofs seen (their replay keys) → until when they are kept.
+    dpop_proofs: DigestMap<UnixTime>,
 }
 
 /// A map keyed by SHA-256 digests ([`TokenHash`]).
@@ -505,6 +522,7 @@ impl MemoryStore {
         tables.sessions.retain(|_, session| session.is_live(now));
         tables.pushed.retain(|_, pushed| pushed.expires_at > now);
         tables.assertion_jtis.retain(|_, until| *until > now);
+        tables.dpop_proofs.retain(|_, until| *until > now);
         let expired: Vec<TokenHash> = tables
             .tokens
             .values()
@@ -687,6 +705,25 @@ impl AssertionStorage for MemoryStore {
         Ok(true)
     }
 }
+/// The most DPoP proofs remembered before the expired ones are dropped on
+/// insert: proofs live two minutes, so a flood cannot grow memory between
+/// two purges without bound.
+const MAX_DPOP_PROOFS: usize = 100_000;
+
+impl crate::storage::DpopStorage for MemoryStore {
+    async fn use_dpop_proof(&self, key: &TokenHash, until: UnixTime) -> Result<bool, MemoryStoreError> {
+        let mut tables = self.tables()?;
+        if tables.dpop_proofs.len() >= MAX_DPOP_PROOFS {
+            let now = crate::now();
+            tables.dpop_proofs.retain(|_, kept| *kept > now);
+        }
+        if tables.dpop_proofs.contains_key(key) {
+            return Ok(false);
+        }
+        tables.dpop_proofs.insert(*key, until);
+        Ok(true)
+    }
+}
 
 impl crate::storage::DeclaredStorage for MemoryStore {
     fn declare<V: crate::storage::StorageVisitor<Self>>(visitor: &mut V) {
@@ -739,6 +776,11 @@ impl Grants for MemoryStore {
     async fn record_assertion_jti(&self, jti: &TokenHash, expires_at: UnixTime) -> Result<bool, OAuthError> {
         crate::assertion::record_jti(self, jti, expires_at).await
     }
+    async fn use_dpop_proof(&self, key: &TokenHash, until: UnixTime) -> Result<bool, OAuthError> {
+        crate::storage::DpopStorage::use_dpop_proof(self, key, until)
+            .await
+            .map_err(|e| OAuthError::storage(&e))
+    }
 }
 
 #[cfg(test)]
@@ -758,6 +800,7 @@ mod tests {
             refresh_expires_at: None,
             rotated: false,
             refresh_scope: None,
+            jkt: None,
         }
     }
 

@@ -93,6 +93,12 @@ pub trait ClientModel: Send + Sync {
     fn requires_pushed_authorization_requests(&self) -> bool {
         false
     }
+    /// Whether the client must use DPoP: its token requests without a proof
+    /// are refused (RFC 9449 §5.2, `dpop_bound_access_tokens`). `false` by
+    /// default.
+    fn dpop_bound_access_tokens(&self) -> bool {
+        false
+    }
 }
 
 /// Helpers every [`ClientModel`] gets.
@@ -146,6 +152,10 @@ pub struct TokenRecord {
     pub refresh_expires_at: Option<UnixTime>,
     /// Whether the refresh token was already exchanged for a new one.
     pub rotated: bool,
+    /// The JWK SHA-256 thumbprint of the DPoP key the access token (and a
+    /// public client's refresh token) is bound to (RFC 9449 §6, `cnf.jkt`);
+    /// `None` for a bearer token.
+    pub jkt: Option<String>,
 }
 
 impl TokenRecord {
@@ -218,6 +228,16 @@ pub trait RefreshableToken: TokenModel {}
     note = "add a field marked `#[oauth(subject)]` (Option<String>) to `{Self}`"
 )]
 pub trait SubjectToken: TokenModel {}
+
+/// A token model that records the DPoP key a token is bound to: needed by
+/// `#[granted::server(dpop)]`, or bound tokens would be stored as bearer
+/// tokens.
+#[diagnostic::on_unimplemented(
+    message = "the token model `{Self}` cannot record the DPoP key a token is bound to",
+    label = "`dpop` binds tokens to keys",
+    note = "add a field marked `#[oauth(jkt)]` (Option<String>) to `{Self}`"
+)]
+pub trait DpopToken: TokenModel {}
 
 /// An authorization code model.
 ///

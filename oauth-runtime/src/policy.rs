@@ -74,6 +74,30 @@ pub enum ParPolicy {
     Required,
 }
 
+/// Whether the token endpoint binds tokens to DPoP keys (RFC 9449):
+/// `#[granted::server(dpop)]` declares [`DpopPolicy::Optional`],
+/// `dpop(required)` [`DpopPolicy::Required`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
+pub enum DpopPolicy {
+    /// No DPoP: a `DPoP` header is ignored and tokens are bearer tokens.
+    #[default]
+    Off,
+    /// A token request with a proof gets tokens bound to its key; one
+    /// without (from a client not registered with
+    /// `dpop_bound_access_tokens`) gets bearer tokens.
+    Optional,
+    /// Every token request needs a proof.
+    Required,
+}
+
+impl DpopPolicy {
+    /// Whether DPoP proofs are honoured at all.
+    pub const fn is_enabled(self) -> bool {
+        !matches!(self, Self::Off)
+    }
+}
+
 /// The declared policy of a server.
 ///
 /// ```
@@ -104,6 +128,9 @@ pub struct Policy {
     openid: Option<SigningAlg>,
     par: Option<ParPolicy>,
     private_key_jwt: bool,
+    dpop: DpopPolicy,
+    /// The key of DPoP server nonces; no nonces are required without it.
+    dpop_nonces: Option<crate::dpop::NonceKey>,
 }
 
 impl Policy {
@@ -130,6 +157,8 @@ impl Policy {
             openid: None,
             par: None,
             private_key_jwt: false,
+            dpop: DpopPolicy::Off,
+            dpop_nonces: None,
         }
     }
 
@@ -256,6 +285,47 @@ impl Policy {
         self
     }
 
+    /// Declares DPoP (`#[granted::server(dpop)]` declares it in the policy
+    /// of the storage; [`Server::configure`](crate::Server::configure)
+    /// keeps it as declared).
+    #[must_use]
+    pub fn with_dpop(mut self, dpop: DpopPolicy) -> Self {
+        self.dpop = dpop;
+        self
+    }
+
+    /// The DPoP policy.
+    pub fn dpop(&self) -> DpopPolicy {
+        self.dpop
+    }
+
+    /// Requires server nonces in DPoP proofs at the token endpoint (RFC 9449
+    /// §8), issued and checked under `key`: every instance of a deployment
+    /// must use the same key (the example server keeps its secret in the
+    /// store). A deployment setting, changed at start-up with
+    /// [`Server::configure`](crate::Server::configure).
+    ///
+    /// ```
+    /// use oauth_runtime::dpop::NonceKey;
+    /// use oauth_runtime::{DpopPolicy, GrantType, Policy};
+    ///
+    /// let key = NonceKey::new(b"a long, random, shared secret").unwrap();
+    /// let policy = Policy::new([GrantType::ClientCredentials])
+    ///     .with_dpop(DpopPolicy::Optional)
+    ///     .with_dpop_nonces(key);
+    /// assert!(policy.dpop_nonces().is_some());
+    /// ```
+    #[must_use]
+    pub fn with_dpop_nonces(mut self, key: crate::dpop::NonceKey) -> Self {
+        self.dpop_nonces = Some(key);
+        self
+    }
+
+    /// The key of DPoP server nonces, when nonces are required.
+    pub fn dpop_nonces(&self) -> Option<&crate::dpop::NonceKey> {
+        self.dpop_nonces.as_ref()
+    }
+
     /// The policy without OpenID Connect.
     pub(crate) fn without_openid(mut self) -> Self {
         self.openid = None;
@@ -274,6 +344,7 @@ impl Policy {
     pub(crate) fn keep_extensions_of(mut self, declared: &Policy) -> Self {
         self.par = declared.par;
         self.private_key_jwt = declared.private_key_jwt;
+        self.dpop = declared.dpop;
         self
     }
 

@@ -28,6 +28,7 @@ pub struct Request<'a> {
     query: Option<&'a str>,
     body: &'a [u8],
     peer: Option<IpAddr>,
+    path: Option<&'a str>,
 }
 
 impl<'a> Request<'a> {
@@ -39,6 +40,7 @@ impl<'a> Request<'a> {
             query: None,
             body: &[],
             peer: None,
+            path: None,
         }
     }
 
@@ -55,6 +57,20 @@ impl<'a> Request<'a> {
     /// The address the request came from, when known.
     pub fn peer(&self) -> Option<IpAddr> {
         self.peer
+    }
+
+    /// Sets the request's path (`/oauth/token`): DPoP proofs name the URL
+    /// they were made for, which the server rebuilds from its issuer's
+    /// origin and this path.
+    #[must_use]
+    pub fn with_path(mut self, path: &'a str) -> Self {
+        self.path = Some(path);
+        self
+    }
+
+    /// The request's path, when set.
+    pub fn path(&self) -> Option<&'a str> {
+        self.path
     }
 
     /// Sets the raw query string (without `?`).

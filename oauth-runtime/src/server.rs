@@ -18,7 +18,7 @@ use crate::{GrantType, OAuthError, Params, Policy, TokenHash};
 pub struct TokenResponse {
     /// The access token.
     pub access_token: String,
-    /// Always `"Bearer"`.
+    /// `"Bearer"`, or `"DPoP"` for an access token bound to a DPoP key.
     pub token_type: &'static str,
     /// The access token lifetime in seconds.
     pub expires_in: u64,
@@ -49,6 +49,9 @@ pub struct GrantRequest<'a, C> {
     pub keys: &'a KeyRing,
     /// The address the request came from, when known.
     pub peer: Option<std::net::IpAddr>,
+    /// The JWK thumbprint of the request's verified DPoP proof: the tokens
+    /// issued are bound to that key.
+    pub dpop_jkt: Option<&'a str>,
 }
 
 /// The grants a storage type serves: `#[granted::server]` implements it with
@@ -128,6 +131,22 @@ pub trait Grants: Storage {
     ) -> impl Future<Output = Result<bool, OAuthError>> + Send {
         let _ = (jti, expires_at);
         std::future::ready(Ok(false))
+    }
+    /// Records the use of a DPoP proof (see
+    /// [`DpopStorage::use_dpop_proof`](crate::storage::DpopStorage::use_dpop_proof)):
+    /// `true` the first time. Only called when the policy enables DPoP;
+    /// `#[granted::server(dpop)]` overrides it with the storage's method, and
+    /// the default refuses every proof.
+    fn use_dpop_proof(
+        &self,
+        key: &TokenHash,
+        until: UnixTime,
+    ) -> impl Future<Output = Result<bool, OAuthError>> + Send {
+        let _ = (key, until);
+        std::future::ready(Err(OAuthError::new(
+            crate::ErrorCode::ServerError,
+            "this storage keeps no DPoP proofs",
+        )))
     }
 }
 

@@ -132,6 +132,28 @@ pub trait ClaimsStorage: Storage {
     ) -> impl Future<Output = Result<Option<UserClaims>, Self::Error>> + Send;
 }
 
+/// The DPoP proofs seen, for `#[granted::server(dpop)]`: each proof is
+/// accepted once (RFC 9449 §11.1). A store shared by several instances
+/// keeps them where all of them see them, so that a proof replayed to
+/// another instance is refused too.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot remember DPoP proofs",
+    label = "DPoP needs the proofs' replay store",
+    note = "declare `dpop` in `#[granted::server(...)]` and define `async fn use_dpop_proof(&self, key: &TokenHash, until: i64) -> Result<bool, Error>` in the `impl` block"
+)]
+pub trait DpopStorage: Storage {
+    /// Records the proof `key` (a hash of the proof's key and `jti`, see
+    /// [`crate::dpop::Proof::replay_key`]) until `until`, atomically:
+    /// returns `true` when it was not recorded yet, `false` when it was (a
+    /// replay). Of two concurrent calls with one key at most one returns
+    /// `true`. A record may be forgotten once `until` has passed.
+    fn use_dpop_proof(
+        &self,
+        key: &TokenHash,
+        until: UnixTime,
+    ) -> impl Future<Output = Result<bool, Self::Error>> + Send;
+}
+
 /// Login sessions of an application's login page, kept by the storage so
 /// that a user signed in on one instance is signed in on every instance
 /// sharing it. Sessions are keyed by the SHA-256 of their cookie value:

@@ -55,6 +55,7 @@ pub(crate) const SQLITE: Embedded = &[
         "par and assertions",
         include_str!("../../migrations/sqlite/0009_par_and_assertions.sql"),
     ),
+    (10, "dpop", include_str!("../../migrations/sqlite/0010_dpop.sql")),
 ];
 
 /// The PostgreSQL migrations.
@@ -95,6 +96,11 @@ pub(crate) const POSTGRES: Embedded = &[
         9,
         "par and assertions",
         include_str!("../../migrations/postgres/0009_par_and_assertions.sql"),
+    ),
+    (
+        10,
+        "dpop",
+        include_str!("../../migrations/postgres/0010_dpop.sql"),
     ),
     (
         12,

@@ -574,3 +574,11 @@ impl ClaimsStorage for SqlStore {
         dispatch!(self.user_claims(subject))
     }
 }
+
+/// DPoP proofs in `dpop_proofs`: one atomic insert each, so a proof
+/// replayed to any instance sharing the database is refused.
+impl oauth_runtime::storage::DpopStorage for SqlStore {
+    async fn use_dpop_proof(&self, key: &TokenHash, until: UnixTime) -> Result<bool, SqlError> {
+        dispatch!(self.use_dpop_proof(key, until))
+    }
+}

@@ -14,21 +14,23 @@
 use super::rows::{code_columns, token_columns};
 
 pub(crate) const SELECT_CLIENT: &str = "SELECT client_id, secret_hash, redirect_uris, grant_types, scope, \
-     auth_method, jwks, require_pushed_authorization_requests FROM clients WHERE client_id = $1";
+     auth_method, jwks, require_pushed_authorization_requests, dpop_bound_access_tokens FROM clients \
+     WHERE client_id = $1";
 
 /// Public clients (no secret), for the CORS origins of their redirect URIs.
 pub(crate) const SELECT_PUBLIC_CLIENTS: &str = "SELECT client_id, secret_hash, redirect_uris, grant_types, \
-     scope, auth_method, jwks, require_pushed_authorization_requests FROM clients \
+     scope, auth_method, jwks, require_pushed_authorization_requests, dpop_bound_access_tokens FROM clients \
      WHERE secret_hash IS NULL AND auth_method = 'none'";
 
 pub(crate) const UPSERT_CLIENT: &str = "INSERT INTO clients \
      (client_id, secret_hash, redirect_uris, grant_types, scope, auth_method, jwks, \
-     require_pushed_authorization_requests) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+     require_pushed_authorization_requests, dpop_bound_access_tokens) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
      ON CONFLICT (client_id) DO UPDATE SET secret_hash = excluded.secret_hash, \
      redirect_uris = excluded.redirect_uris, grant_types = excluded.grant_types, \
      scope = excluded.scope, auth_method = excluded.auth_method, jwks = excluded.jwks, \
-     require_pushed_authorization_requests = excluded.require_pushed_authorization_requests";
+     require_pushed_authorization_requests = excluded.require_pushed_authorization_requests, \
+     dpop_bound_access_tokens = excluded.dpop_bound_access_tokens";
 
 pub(crate) const SELECT_USER: &str =
     "SELECT subject, username, password_hash, claims FROM users WHERE username = $1";
@@ -92,7 +94,7 @@ pub(crate) const TAKE_CODE: &str = concat!(
 pub(crate) const INSERT_TOKEN: &str = concat!(
     "INSERT INTO tokens (",
     token_columns!(),
-    ") SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11 ",
+    ") SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12 ",
     "WHERE NOT EXISTS (SELECT 1 FROM revoked_families WHERE family = $6)"
 );
 
@@ -135,13 +137,13 @@ pub(crate) const MARK_ROTATED: &str =
     "UPDATE tokens SET rotated = TRUE WHERE refresh_hash = $1 AND rotated = FALSE";
 
 /// Postgres rotates in one statement: the insert happens only when the update
-/// marked the old token (`$1`); the new token is `$2`..`$12`.
+/// marked the old token (`$1`); the new token is `$2`..`$13`.
 #[cfg(feature = "postgres")]
 pub(crate) const ROTATE: &str = concat!(
     "WITH old AS (UPDATE tokens SET rotated = TRUE WHERE refresh_hash = $1 AND rotated = FALSE RETURNING 1) ",
     "INSERT INTO tokens (",
     token_columns!(),
-    ") SELECT $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12 FROM old"
+    ") SELECT $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13 FROM old"
 );
 
 /// Records one failed authentication of `($1 scope, $2 key_hash)` at `$3`
@@ -185,6 +187,14 @@ pub(crate) const SELECT_LOCKED_AUTH_FAILURES: &str = "SELECT key_hash, locked_un
 /// Failure counts whose window or lock-out ended at or before `$1` (ms).
 pub(crate) const PURGE_AUTH_FAILURES: &str = "DELETE FROM auth_failures WHERE expires_at <= $1";
 
+/// Records a DPoP proof (`$1`, kept until `$2`): one row changed the
+/// first time, none for a replay, whichever instance saw it first.
+pub(crate) const USE_DPOP_PROOF: &str = "INSERT INTO dpop_proofs (key_hash, expires_at) VALUES ($1, $2) \
+     ON CONFLICT (key_hash) DO NOTHING";
+
+/// Proofs whose `iat` window is over.
+pub(crate) const PURGE_DPOP_PROOFS: &str = "DELETE FROM dpop_proofs WHERE expires_at <= $1";
+
 pub(crate) const PURGE_CODES: &str = "DELETE FROM codes WHERE expires_at <= $1";
 
 /// Tokens whose access token and refresh token (if any) have both expired.
@@ -212,6 +222,7 @@ macro_rules! bind_token {
             .bind(token.refresh_expires_at)
             .bind(token.rotated)
             .bind(token.refresh_scope.as_ref().map(ToString::to_string))
+            .bind(token.jkt.as_deref())
     }};
 }
 pub(crate) use bind_token;
@@ -254,8 +265,17 @@ macro_rules! shared_ops {
             exec: impl sqlx::Executor<'c, Database = $db>,
             row: &ClientRow,
         ) -> Result<(), SqlError> {
-            let (client_id, secret_hash, redirect_uris, grant_types, scope, auth_method, jwks, require_par) =
-                row;
+            let (
+                client_id,
+                secret_hash,
+                redirect_uris,
+                grant_types,
+                scope,
+                auth_method,
+                jwks,
+                require_par,
+                dpop_bound,
+            ) = row;
             sqlx::query(sql::UPSERT_CLIENT)
                 .bind(client_id.as_str())
                 .bind(secret_hash.as_deref())
@@ -265,6 +285,7 @@ macro_rules! shared_ops {
                 .bind(auth_method.as_str())
                 .bind(jwks.as_deref())
                 .bind(*require_par)
+                .bind(*dpop_bound)
                 .execute(exec)
                 .await?;
             Ok(())
@@ -487,6 +508,32 @@ macro_rules! shared_ops {
                 .fetch_one(exec)
                 .await?;
             Ok(locked_until.filter(|until| *until > row.now_ms))
+        }
+
+        /// Records a DPoP proof: `true` the first time.
+        pub(crate) async fn use_dpop_proof<'c>(
+            exec: impl sqlx::Executor<'c, Database = $db>,
+            key: &TokenHash,
+            until: i64,
+        ) -> Result<bool, SqlError> {
+            let done = sqlx::query(sql::USE_DPOP_PROOF)
+                .bind(key.as_bytes().as_slice())
+                .bind(until)
+                .execute(exec)
+                .await?;
+            Ok(done.rows_affected() == 1)
+        }
+
+        /// Forgets the DPoP proofs kept until `now` or before.
+        pub(crate) async fn purge_dpop_proofs<'c>(
+            exec: impl sqlx::Executor<'c, Database = $db>,
+            now: i64,
+        ) -> Result<u64, SqlError> {
+            Ok(sqlx::query(sql::PURGE_DPOP_PROOFS)
+                .bind(now)
+                .execute(exec)
+                .await?
+                .rows_affected())
         }
 
         /// The keys of `scope` locked at `now_ms`, at most `max`.

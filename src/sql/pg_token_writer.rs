@@ -53,7 +53,7 @@ const INSERT_TOKENS: &str = concat!(
     super::rows::token_columns!(),
     ") SELECT * FROM UNNEST(",
     "$1::bytea[], $2::bytea[], $3::text[], $4::text[], $5::text[], $6::text[], ",
-    "$7::int8[], $8::int8[], $9::int8[], $10::bool[], $11::text[]",
+    "$7::int8[], $8::int8[], $9::int8[], $10::bool[], $11::text[], $12::text[]",
     ") AS new (",
     super::rows::token_columns!(),
     ") WHERE NOT EXISTS (SELECT 1 FROM revoked_families WHERE revoked_families.family = new.family)"
@@ -266,6 +266,7 @@ async fn insert(connection: &mut PgConnection, tokens: &[&TokenRecord]) -> Resul
         .bind(tokens.iter().map(|t| t.refresh_expires_at).collect::<Vec<_>>())
         .bind(tokens.iter().map(|t| t.rotated).collect::<Vec<_>>())
         .bind(refresh_scopes)
+        .bind(tokens.iter().map(|t| t.jkt.as_deref()).collect::<Vec<_>>())
         .execute(connection)
         .await?;
     Ok(())

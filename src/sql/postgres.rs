@@ -246,6 +246,10 @@ impl PostgresBackend {
         Ok(())
     }
 
+    pub(super) async fn use_dpop_proof(&self, key: &TokenHash, until: i64) -> Result<bool, SqlError> {
+        statements::use_dpop_proof(&self.pool, key, until).await
+    }
+
     pub(super) async fn purge_expired(&self, now: i64) -> Result<u64, SqlError> {
         let codes = statements::purge_codes(&self.pool, now).await?;
         let tokens = statements::purge_tokens(&self.pool, now).await?;
@@ -255,7 +259,8 @@ impl PostgresBackend {
         let failures = statements::purge_auth_failures(&self.pool, now).await?;
         let pushed = statements::extensions::purge_pushed(&self.pool, now).await?;
         let jtis = statements::extensions::purge_jtis(&self.pool, now).await?;
-        Ok(codes + tokens + families + sessions + consents + failures + pushed + jtis)
+        let proofs = statements::purge_dpop_proofs(&self.pool, now).await?;
+        Ok(codes + tokens + families + sessions + consents + failures + pushed + jtis + proofs)
     }
 
     pub(super) async fn save_pushed_request(&self, request: PushedRequest) -> Result<(), SqlError> {

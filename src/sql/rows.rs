@@ -12,7 +12,7 @@ use oauth_runtime::{
 use super::SqlError;
 
 /// `client_id, secret_hash, redirect_uris, grant_types, scope, auth_method,
-/// jwks, require_pushed_authorization_requests`.
+/// jwks, require_pushed_authorization_requests, dpop_bound_access_tokens`.
 pub(crate) type ClientRow = (
     String,
     Option<String>,
@@ -21,6 +21,7 @@ pub(crate) type ClientRow = (
     String,
     String,
     Option<String>,
+    bool,
     bool,
 );
 
@@ -102,7 +103,7 @@ pub(crate) type CodeRow = (
 macro_rules! token_columns {
     () => {
         "access_hash, refresh_hash, client_id, subject, scope, family, \
-         issued_at, expires_at, refresh_expires_at, rotated, refresh_scope"
+         issued_at, expires_at, refresh_expires_at, rotated, refresh_scope, jkt"
     };
 }
 pub(crate) use token_columns;
@@ -119,6 +120,7 @@ pub(crate) type TokenRow = (
     i64,
     Option<i64>,
     bool,
+    Option<String>,
     Option<String>,
 );
 
@@ -139,12 +141,23 @@ pub(crate) fn client_to_row(client: &ClientRecord) -> Result<ClientRow, SqlError
         auth_method.as_str().to_owned(),
         client.jwks().map(str::to_owned),
         client.requires_pushed_authorization_requests(),
+        client.dpop_bound_access_tokens(),
     ))
 }
 
 /// A client as read back.
 pub(crate) fn client_from_row(row: ClientRow) -> Result<ClientRecord, SqlError> {
-    let (client_id, secret_hash, redirect_uris, grant_types, scope, auth_method, jwks, require_par) = row;
+    let (
+        client_id,
+        secret_hash,
+        redirect_uris,
+        grant_types,
+        scope,
+        auth_method,
+        jwks,
+        require_par,
+        dpop_bound,
+    ) = row;
     let list = |field: &'static str, json: &str| {
         serde_json::from_str::<Vec<String>>(json).map_err(|e| SqlError::corrupt(field, e))
     };
@@ -160,7 +173,8 @@ pub(crate) fn client_from_row(row: ClientRow) -> Result<ClientRecord, SqlError> 
         .scope(&scope)
         .auth_method(method)
         .jwks(jwks)
-        .require_pushed_authorization_requests(require_par))
+        .require_pushed_authorization_requests(require_par)
+        .dpop_bound_access_tokens(dpop_bound))
 }
 
 /// A user as written.
@@ -242,6 +256,7 @@ pub(crate) fn token_from_row(row: TokenRow) -> Result<TokenRecord, SqlError> {
         refresh_expires_at,
         rotated,
         refresh_scope,
+        jkt,
     ) = row;
     Ok(TokenRecord {
         access_token: hash_from_bytes("tokens.access_hash", access)?,
@@ -259,6 +274,7 @@ pub(crate) fn token_from_row(row: TokenRow) -> Result<TokenRecord, SqlError> {
         refresh_scope: refresh_scope
             .map(|text| scope_from_text("tokens.refresh_scope", &text))
             .transpose()?,
+        jkt,
     })
 }
 
@@ -287,7 +303,8 @@ mod tests {
         let public = ClientRecord::public("spa").scope("");
         let jwt = ClientRecord::private_key_jwt("jwt", r#"{"keys":[]}"#)
             .require_pushed_authorization_requests(true);
-        for client in [confidential, public, jwt] {
+        let dpop = ClientRecord::public("dpop").dpop_bound_access_tokens(true);
+        for client in [confidential, public, jwt, dpop] {
             let back = client_from_row(client_to_row(&client).unwrap()).unwrap();
             assert_eq!(back, client);
         }
@@ -305,6 +322,7 @@ mod tests {
                 method.to_owned(),
                 None,
                 false,
+                false,
             )
         };
         assert!(client_from_row(row("none")).is_ok());
@@ -320,6 +338,7 @@ mod tests {
             0,
             None,
             false,
+            None,
             None,
         );
         let err = token_from_row(token).unwrap_err();

@@ -126,7 +126,7 @@ pub(super) mod statements {
             // Anonymous `?` parameters, bound in order: for a numbered one
             // sqlx asks SQLite its name, a linear search of the statement's
             // parameter list, which makes binding N parameters cost N².
-            let values = vec!["(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"; rows];
+            let values = vec!["(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"; rows];
             // The tokens of revoked families (`family` is the sixth column)
             // are left out, as in `INSERT_TOKEN`.
             let sql = format!(
@@ -150,7 +150,8 @@ pub(super) mod statements {
             + sessions::purge_consents(&mut *connection).await?
             + purge_auth_failures(&mut *connection, now).await?
             + extensions::purge_pushed(&mut *connection, now).await?
-            + extensions::purge_jtis(&mut *connection, now).await?)
+            + extensions::purge_jtis(&mut *connection, now).await?
+            + purge_dpop_proofs(&mut *connection, now).await?)
     }
 }
 
@@ -349,6 +350,13 @@ impl SqliteBackend {
     pub(super) async fn end_session(&self, id: &TokenHash) -> Result<(), SqlError> {
         let id = *id;
         self.writer.call(|reply| Command::EndSession(id, reply)).await
+    }
+
+    pub(super) async fn use_dpop_proof(&self, key: &TokenHash, until: i64) -> Result<bool, SqlError> {
+        let key = *key;
+        self.writer
+            .call(|reply| Command::UseDpopProof(key, until, reply))
+            .await
     }
 
     pub(super) async fn purge_expired(&self, now: i64) -> Result<u64, SqlError> {

@@ -80,6 +80,7 @@ pub(super) enum Command {
     RetireSigningKey(String, i64, Reply<()>),
     SaveSecret(String, String, i64, Reply<()>),
     RecordAuthFailure(AuthFailureRow, Reply<Option<i64>>),
+    UseDpopProof(TokenHash, i64, Reply<bool>),
     /// A new login session (boxed: it is large and rare), ending the previous one.
     StartSession(Box<NewSession>, Reply<()>),
     AddConsent(TokenHash, String, Scope, Reply<()>),
@@ -117,7 +118,9 @@ impl Command {
             Self::RecordJti(_, _, reply) => reply.send(Err(error)).is_ok(),
             Self::TakeCode(_, reply) => reply.send(Err(error)).is_ok(),
             Self::RecordAuthFailure(_, reply) => reply.send(Err(error)).is_ok(),
-            Self::Rotate(_, _, reply) | Self::SaveFirstSigningKey(_, reply) => reply.send(Err(error)).is_ok(),
+            Self::Rotate(_, _, reply)
+            | Self::SaveFirstSigningKey(_, reply)
+            | Self::UseDpopProof(_, _, reply) => reply.send(Err(error)).is_ok(),
             Self::Purge(_, reply) => reply.send(Err(error)).is_ok(),
         };
     }
@@ -397,6 +400,9 @@ async fn apply(connection: &mut SqliteConnection, command: Command) -> (Answer, 
         Command::RecordAuthFailure(row, reply) => {
             settle(reply, statements::record_auth_failure(connection, &row).await)
         }
+        Command::UseDpopProof(key, until, reply) => {
+            settle(reply, statements::use_dpop_proof(connection, &key, until).await)
+        }
         Command::StartSession(new, reply) => settle(reply, start_session(connection, &new).await),
         Command::AddConsent(id, client_id, scope, reply) => settle(
             reply,
@@ -539,6 +545,7 @@ mod tests {
             refresh_expires_at: None,
             rotated: false,
             refresh_scope: None,
+            jkt: None,
         }
     }
 

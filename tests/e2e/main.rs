@@ -5,6 +5,9 @@
 mod browser;
 mod brute_force;
 mod csrf_on_consent;
+mod dpop;
+#[path = "../shared/dpop.rs"]
+mod dpop_client;
 mod endpoints;
 mod hostile_load;
 #[cfg(feature = "postgres")]

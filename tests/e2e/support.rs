@@ -80,7 +80,10 @@ pub fn seed_json(callback: &str) -> String {
             {"client_id": "legacy", "client_secret": "legacy-secret",
              "grant_types": ["password", "refresh_token"], "scope": "read"},
             {"client_id": "rs", "client_secret": "rs-secret", "grant_types": ["client_credentials"],
-             "scope": "read", "token_endpoint_auth_method": "client_secret_basic"}
+             "scope": "read", "token_endpoint_auth_method": "client_secret_basic"},
+            {"client_id": "dpop-only", "client_secret": "dpop-secret", "grant_types": ["client_credentials"],
+             "scope": "read", "token_endpoint_auth_method": "client_secret_post",
+             "dpop_bound_access_tokens": true}
         ],
         "users": [
             {"username": "alice", "password": "wonderland",

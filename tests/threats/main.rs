@@ -9,6 +9,9 @@ mod brute_force;
 mod clickjacking;
 mod client_impersonation;
 mod code_injection_and_replay;
+mod dpop;
+#[path = "../shared/dpop.rs"]
+mod dpop_client;
 mod malformed_input;
 mod mix_up;
 mod open_redirect;

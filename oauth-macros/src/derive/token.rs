@@ -1,6 +1,6 @@
 //! `#[derive(Token)]`: `TokenModel` for an issued token, plus
 //! `SubjectToken` with a `subject` field and `RefreshableToken` with the
-//! four refresh fields.
+//! four refresh fields, and `DpopToken` with a `jkt` field.
 
 use proc_macro2::TokenStream;
 use quote::quote;
@@ -71,11 +71,16 @@ pub(crate) const SPEC: Spec = Spec {
             example: "refresh_scope: Option<String>",
             note: "",
         },
+        Role {
+            name: "jkt",
+            example: "jkt: Option<String>",
+            note: "the DPoP key a token is bound to",
+        },
     ],
 };
 
 /// `TokenRecord`'s fields.
-const FIELDS: [RecordField; 11] = [
+const FIELDS: [RecordField; 12] = [
     field("access_token", Runtime::Hash),
     optional("refresh_token", Runtime::Hash),
     field("client_id", Runtime::Text),
@@ -87,6 +92,7 @@ const FIELDS: [RecordField; 11] = [
     optional("refresh_expires_at", Runtime::Time),
     field("rotated", Runtime::Flag),
     optional("refresh_scope", Runtime::Scope),
+    optional("jkt", Runtime::Text),
 ];
 
 /// The fields a token model needs to hold refresh tokens: all or none.
@@ -112,6 +118,7 @@ pub(crate) fn stand_in(ident: &syn::Ident) -> TokenStream {
         }
         impl #rt::model::SubjectToken for #ident {}
         impl #rt::model::RefreshableToken for #ident {}
+        impl #rt::model::DpopToken for #ident {}
     }
 }
 
@@ -168,6 +175,12 @@ fn expand(model: &Model<'_>) -> TokenStream {
             impl #rt::model::RefreshableToken for #ident {}
         }
     });
+    let dpop = model.get("jkt").map(|_| {
+        quote! {
+            #[automatically_derived]
+            impl #rt::model::DpopToken for #ident {}
+        }
+    });
     quote! {
         #[automatically_derived]
         impl #rt::model::TokenModel for #ident {
@@ -175,6 +188,7 @@ fn expand(model: &Model<'_>) -> TokenStream {
         }
         #subject
         #refreshable
+        #dpop
     }
 }
 

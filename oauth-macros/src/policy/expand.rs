@@ -25,6 +25,7 @@ pub(crate) fn expand(server: &Server, item: &ItemImpl) -> TokenStream {
     let storage = storage_impls(server);
     let grants = grants_impl(server);
     let openid_code = openid_code_check(server);
+    let dpop_token = dpop_token_check(server);
     let into_server = into_server(server);
     quote! {
         #item
@@ -33,6 +34,7 @@ pub(crate) fn expand(server: &Server, item: &ItemImpl) -> TokenStream {
             #storage
             #grants
             #openid_code
+            #dpop_token
         };
 
         #into_server
@@ -50,6 +52,19 @@ fn openid_code_check(server: &Server) -> Option<TokenStream> {
     Some(quote_spanned! {span=>
         fn __granted_openid_code<C: #rt::model::OpenIdCode>() {}
         let _ = __granted_openid_code::<#code>;
+    })
+}
+
+/// With `dpop`, the token model must record the key a token is bound to,
+/// or bound tokens would be stored as bearer tokens: checked at `dpop`.
+fn dpop_token_check(server: &Server) -> Option<TokenStream> {
+    let dpop = server.dpop.as_ref()?;
+    let token = &server.token;
+    let span = dpop.key.span();
+    let rt = paths::runtime_at(span);
+    Some(quote_spanned! {span=>
+        fn __granted_dpop_token<T: #rt::model::DpopToken>() {}
+        let _ = __granted_dpop_token::<#token>;
     })
 }
 
@@ -95,6 +110,15 @@ fn storage_impls(server: &Server) -> TokenStream {
         out.extend(quote! {
             #[automatically_derived]
             impl #rt::storage::RefreshStorage for #self_ty {
+                #methods
+            }
+        });
+    }
+    if server.dpop.is_some() {
+        let methods = glue(StorageTrait::DpopStorage);
+        out.extend(quote! {
+            #[automatically_derived]
+            impl #rt::storage::DpopStorage for #self_ty {
                 #methods
             }
         });
@@ -225,6 +249,28 @@ fn grants_impl(server: &Server) -> TokenStream {
     };
     let (par_policy, par_methods) = par_items(server);
     let (jwt_policy, jwt_methods) = private_key_jwt_items(server);
+    let dpop = server.dpop.as_ref().map(|dpop| {
+        let mode = format_ident!("{}", if dpop.required { "Required" } else { "Optional" });
+        quote!(.with_dpop(#rt::DpopPolicy::#mode))
+    });
+    // Proofs are recorded through the storage's own method.
+    let use_dpop_proof = server.dpop.is_some().then(|| {
+        quote! {
+            fn use_dpop_proof(
+                &self,
+                key: &#rt::TokenHash,
+                until: #core::primitive::i64,
+            ) -> impl #core::future::Future<
+                Output = #core::result::Result<#core::primitive::bool, #rt::OAuthError>,
+            > + #core::marker::Send {
+                async move {
+                    <Self as #rt::storage::DpopStorage>::use_dpop_proof(self, key, until)
+                        .await
+                        .map_err(|error| #rt::OAuthError::storage(&error))
+                }
+            }
+        }
+    });
     quote! {
         #[automatically_derived]
         impl #rt::Grants for #self_ty {
@@ -241,6 +287,7 @@ fn grants_impl(server: &Server) -> TokenStream {
                     #openid
                     #par_policy
                     #jwt_policy
+                    #dpop
             }
 
             fn exchange(
@@ -264,6 +311,7 @@ fn grants_impl(server: &Server) -> TokenStream {
             #find_token
             #par_methods
             #jwt_methods
+            #use_dpop_proof
         }
     }
 }
@@ -354,6 +402,7 @@ fn into_server(server: &Server) -> TokenStream {
         openid: server.openid.is_some(),
         par: server.par.is_some(),
         private_key_jwt: server.private_key_jwt.is_some(),
+        dpop: server.dpop.is_some(),
     };
     doc.extend(methods::doc_lines(&grants, extensions, &type_names));
     if server.openid.is_some() {
@@ -464,6 +513,10 @@ pub(crate) fn stand_ins(known: &Known) -> TokenStream {
     if known.openid.is_some() {
         let methods = stand_ins(StorageTrait::ClaimsStorage);
         out.extend(quote!(impl #rt::storage::ClaimsStorage for #self_ty { #methods }));
+    }
+    if known.dpop {
+        let methods = stand_ins(StorageTrait::DpopStorage);
+        out.extend(quote!(impl #rt::storage::DpopStorage for #self_ty { #methods }));
     }
     let setup = if known.openid.is_some() {
         quote!(#rt::OpenIdSetup)

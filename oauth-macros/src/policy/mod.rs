@@ -74,6 +74,7 @@ fn expand_server(args: TokenStream, item: TokenStream, known: &mut Known) -> syn
             .find(|key| *key == "openid")
             .map(proc_macro2::Ident::span)
     });
+    known.dpop = args.has("dpop");
     if let Some(grants) = &args.grants {
         let named = grants.grants.iter().filter_map(|spec| match spec.name {
             model::GrantName::Supported(grant) => Some(grant),

@@ -177,6 +177,14 @@ pub(crate) struct ClientAuthArg {
     pub(crate) private_key_jwt: Option<Ident>,
 }
 
+/// `dpop` or `dpop(required)`.
+#[derive(Debug, Clone)]
+pub(crate) struct DpopArg {
+    pub(crate) key: Ident,
+    /// `dpop(required)`: every token request needs a proof.
+    pub(crate) required: bool,
+}
+
 /// `key = Type`.
 #[derive(Debug, Clone)]
 pub(crate) struct TypeArg {
@@ -240,6 +248,7 @@ pub(crate) struct Args {
     pub(crate) openid: Option<OpenIdArg>,
     pub(crate) par: Option<ParArg>,
     pub(crate) client_auth: Option<ClientAuthArg>,
+    pub(crate) dpop: Option<DpopArg>,
     /// Every argument name given, well formed or not: a malformed argument
     /// is reported once, never again as missing.
     pub(crate) given: Vec<Ident>,
@@ -294,6 +303,8 @@ pub(crate) struct Server {
     pub(crate) par: Option<ParArg>,
     /// `private_key_jwt` client authentication, where declared.
     pub(crate) private_key_jwt: Option<Ident>,
+    /// DPoP, when declared.
+    pub(crate) dpop: Option<DpopArg>,
     /// Exactly the methods the enabled grants need, in table order.
     pub(crate) methods: Vec<BoundMethod>,
 }
@@ -321,6 +332,8 @@ pub(crate) struct Known {
     pub(crate) grants: Vec<Grant>,
     /// Where `openid` was written.
     pub(crate) openid: Option<Span>,
+    /// `dpop` was written.
+    pub(crate) dpop: bool,
 }
 
 impl Known {

@@ -11,14 +11,14 @@ use syn::punctuated::Punctuated;
 use syn::{Ident, Lit, LitStr, Token, Type};
 
 use super::model::{
-    Args, ClientAuthArg, Grant, GrantName, GrantSpec, GrantsArg, OpenIdArg, ParArg, Pkce, ScopesArg, Signing,
-    TtlArg, TypeArg,
+    Args, ClientAuthArg, DpopArg, Grant, GrantName, GrantSpec, GrantsArg, OpenIdArg, ParArg, Pkce, ScopesArg,
+    Signing, TtlArg, TypeArg,
 };
 use crate::errors::Errors;
 use crate::suggest;
 
 /// Every argument of the attribute.
-pub(crate) const KEYS: [&str; 12] = [
+pub(crate) const KEYS: [&str; 13] = [
     "client",
     "token",
     "code",
@@ -31,6 +31,7 @@ pub(crate) const KEYS: [&str; 12] = [
     "openid",
     "par",
     "client_auth",
+    "dpop",
 ];
 
 /// The client authentication methods `client_auth(...)` opts in to; the
@@ -183,6 +184,7 @@ pub(crate) fn parse(tokens: TokenStream, errors: &mut Errors) -> syn::Result<Arg
             "openid" => args.openid = openid(item, errors),
             "par" => args.par = par(item, errors),
             "client_auth" => args.client_auth = client_auth(item, errors),
+            "dpop" => args.dpop = dpop(item, errors),
             _ => unknown_key(&item.name, errors),
         }
     }
@@ -548,6 +550,41 @@ fn openid(item: Item, errors: &mut Errors) -> Option<OpenIdArg> {
     })
 }
 
+/// `dpop` or `dpop(required)`.
+fn dpop(item: Item, errors: &mut Errors) -> Option<DpopArg> {
+    let key = item.name;
+    let options = match item.value {
+        Value::Flag => return Some(DpopArg { key, required: false }),
+        Value::List(tokens) => checked_items(tokens, errors)?,
+        Value::Assign(tokens) => {
+            errors.spanned(tokens, "expected `dpop` or `dpop(required)`");
+            return None;
+        }
+    };
+    let mut required = false;
+    let mut ok = true;
+    for option in options {
+        let name = option.name.to_string();
+        if name != "required" {
+            let hint = match suggest::closest(&name, ["required"]) {
+                Some(close) => format!("; did you mean `{close}`?"),
+                None => ": `dpop` takes only `required` (every token request needs a proof)".to_owned(),
+            };
+            errors.spanned(&option.name, format!("unknown option `{name}` for `dpop`{hint}"));
+            ok = false;
+        } else if required {
+            errors.spanned(&option.name, "option `required` is given twice");
+            ok = false;
+        } else if let Value::Flag = option.value {
+            required = true;
+        } else {
+            errors.spanned(&option.name, "write the option alone: `dpop(required)`");
+            ok = false;
+        }
+    }
+    ok.then_some(DpopArg { key, required })
+}
+
 /// `signing = "..."`: the algorithms granted signs with, and why the others
 /// are refused.
 fn signing_alg(option: Item, errors: &mut Errors) -> Option<Signing> {
@@ -821,6 +858,32 @@ mod tests {
 
     fn ttl_error(text: &str) -> String {
         parse_ttl(text).err().unwrap_or_default()
+    }
+
+    #[test]
+    fn dpop_is_a_flag_or_required() {
+        let (args, errs) = run(quote!(dpop));
+        assert!(errs.is_empty(), "{errs:?}");
+        assert!(!args.and_then(|a| a.dpop).unwrap().required);
+        let (args, errs) = run(quote!(dpop(required)));
+        assert!(errs.is_empty(), "{errs:?}");
+        assert!(args.and_then(|a| a.dpop).unwrap().required);
+        assert_eq!(
+            messages(quote!(dpop(requird))),
+            ["unknown option `requird` for `dpop`; did you mean `required`?"]
+        );
+        assert_eq!(
+            messages(quote!(dpop = true)),
+            ["expected `dpop` or `dpop(required)`"]
+        );
+        assert_eq!(
+            messages(quote!(dpop(required = true))),
+            ["write the option alone: `dpop(required)`"]
+        );
+        assert_eq!(
+            messages(quote!(dpo)),
+            ["unknown argument `dpo`; did you mean `dpop`?"]
+        );
     }
 
     #[test]

@@ -8,7 +8,8 @@ use syn::spanned::Spanned as _;
 use syn::{FnArg, GenericArgument, ImplItem, ImplItemFn, ItemImpl, PathArguments, ReturnType, Type};
 
 use super::model::{
-    Args, BoundMethod, Enabled, Grant, GrantName, GrantSpec, OpenIdArg, ParArg, Pkce, Server, TypeArg,
+    Args, BoundMethod, DpopArg, Enabled, Grant, GrantName, GrantSpec, OpenIdArg, ParArg, Pkce, Server,
+    TypeArg,
 };
 use crate::errors::{Errors, render};
 use crate::methods::{self, Method, Model, Names, NeededBy, Param};
@@ -137,6 +138,7 @@ pub(crate) fn validate(args: Args, item: &ItemImpl, errors: &mut Errors) -> Opti
         openid: args.openid.as_ref(),
         par: args.par.as_ref(),
         private_key_jwt: private_key_jwt.as_ref(),
+        dpop: args.dpop.as_ref(),
     };
     let (methods, error) = check_methods(item, &enabled, &declared, (names, &models), errors);
 
@@ -162,6 +164,7 @@ pub(crate) fn validate(args: Args, item: &ItemImpl, errors: &mut Errors) -> Opti
         openid: args.openid,
         par: args.par,
         private_key_jwt,
+        dpop: args.dpop,
         methods,
     };
     errors.is_empty().then_some(server)
@@ -288,6 +291,7 @@ struct Declared<'a> {
     openid: Option<&'a OpenIdArg>,
     par: Option<&'a ParArg>,
     private_key_jwt: Option<&'a syn::Ident>,
+    dpop: Option<&'a DpopArg>,
 }
 
 /// Finds each needed method in the `impl` block and checks its shape and
@@ -305,6 +309,7 @@ fn check_methods(
         openid: openid.is_some(),
         par: declared.par.is_some(),
         private_key_jwt: declared.private_key_jwt.is_some(),
+        dpop: declared.dpop.is_some(),
     };
     let needed: Vec<&'static Method> = methods::needed_with(&grants, extensions).collect();
     let found = |name: &str| {
@@ -349,6 +354,10 @@ fn check_methods(
                     declared
                         .private_key_jwt
                         .map_or_else(Span::call_site, syn::Ident::span),
+                ),
+                NeededBy::Dpop => (
+                    "`dpop` needs".to_owned(),
+                    declared.dpop.map_or_else(Span::call_site, |d| d.key.span()),
                 ),
             };
             let mut message = format!(
@@ -543,6 +552,10 @@ fn param_mismatch(param: Param, ty: &Type, models: &Models<'_>) -> Option<&'stat
             Some(_) => Some("codes and tokens are looked up by their SHA-256, never by their value"),
             None => Some("the runtime lends the hash, it does not give it away"),
         },
+        Param::Time => match last_segment(ty).as_deref() {
+            Some("i64" | "UnixTime") => None,
+            _ => Some("times are Unix seconds, `i64`"),
+        },
         Param::Model(model) => {
             if matches!(ty, Type::Reference(_)) {
                 return Some("the storage takes ownership of what it stores");
@@ -556,10 +569,6 @@ fn param_mismatch(param: Param, ty: &Type, models: &Models<'_>) -> Option<&'stat
             _ if matches!(ty, Type::Reference(_)) => Some("the storage takes ownership of what it stores"),
             Some("PushedRequest") => None,
             _ => Some("the runtime's record of a pushed request"),
-        },
-        Param::Time => match last_segment(ty).as_deref() {
-            Some("i64" | "UnixTime") => None,
-            _ => Some("a Unix time in seconds"),
         },
     }
 }

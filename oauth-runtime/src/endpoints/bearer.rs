@@ -43,6 +43,15 @@ pub enum BearerError {
     /// answered. `403 insufficient_scope`.
     #[error("the access token was issued to a client, not for a user: it has no user claims")]
     NoUser,
+    /// The DPoP proof sent with a DPoP-bound token is missing or invalid:
+    /// `401 invalid_dpop_proof` with a `DPoP` challenge (RFC 9449 §7.1).
+    #[error("{0}")]
+    InvalidDpopProof(String),
+    /// The token is bound to a DPoP key and was sent as a bearer token, or
+    /// with a proof of another key, or a bearer token was sent as a DPoP
+    /// one: `401 invalid_token` with a `DPoP` challenge (RFC 9449 §7.2).
+    #[error("the access token must be sent as `Authorization: DPoP` with a proof of the key it is bound to")]
+    DpopBound,
     /// Storage failed: `500 server_error`.
     #[error("the token could not be checked")]
     Storage,
@@ -97,6 +106,21 @@ impl BearerError {
                     "Bearer realm=\"granted\", error=\"insufficient_scope\", error_description=\"{self}\""
                 ),
             ),
+            Self::InvalidDpopProof(_) | Self::DpopBound => {
+                let code = if matches!(self, Self::DpopBound) {
+                    ErrorCode::InvalidToken
+                } else {
+                    ErrorCode::InvalidDpopProof
+                };
+                (
+                    StatusCode::UNAUTHORIZED,
+                    format!(
+                        "DPoP algs=\"{}\", error=\"{code}\", error_description=\"{}\"",
+                        crate::dpop::ALGORITHMS.join(" "),
+                        OAuthError::new(code, self.to_string()).description()
+                    ),
+                )
+            }
             Self::Storage => (StatusCode::INTERNAL_SERVER_ERROR, String::new()),
             Self::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, String::new()),
         };
@@ -107,7 +131,8 @@ impl BearerError {
             // challenge alone says what to send.
             Self::Missing => None,
             Self::InvalidRequest => Some(ErrorCode::InvalidRequest),
-            Self::InvalidToken => Some(ErrorCode::InvalidToken),
+            Self::InvalidToken | Self::DpopBound => Some(ErrorCode::InvalidToken),
+            Self::InvalidDpopProof(_) => Some(ErrorCode::InvalidDpopProof),
             Self::InsufficientScope(_) | Self::NoUser => Some(ErrorCode::InsufficientScope),
             Self::Storage => Some(ErrorCode::ServerError),
             Self::Unavailable => Some(ErrorCode::TemporarilyUnavailable),
@@ -136,6 +161,24 @@ impl BearerError {
 /// [`BearerError::Missing`] without the header or with another scheme,
 /// [`BearerError::InvalidRequest`] when it is repeated or malformed.
 pub fn bearer_token<'a>(request: &Request<'a>) -> Result<&'a str, BearerError> {
+    match presented_token(request, false)? {
+        (Scheme::Bearer, token) => Ok(token),
+        (Scheme::Dpop, _) => Err(BearerError::Missing),
+    }
+}
+
+/// How an access token was presented.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Scheme {
+    /// `Authorization: Bearer` (RFC 6750).
+    Bearer,
+    /// `Authorization: DPoP` (RFC 9449 §7.1).
+    Dpop,
+}
+
+/// The token of the `Authorization` header and its scheme; `DPoP` only
+/// when `dpop` (the server enables it), any other scheme is no token.
+fn presented_token<'a>(request: &Request<'a>, dpop: bool) -> Result<(Scheme, &'a str), BearerError> {
     let header = request.authorization().map_err(|_| BearerError::InvalidRequest)?;
     let Some(header) = header else {
         return Err(BearerError::Missing);
@@ -143,20 +186,30 @@ pub fn bearer_token<'a>(request: &Request<'a>) -> Result<&'a str, BearerError> {
     let Some((scheme, token)) = header.split_once(' ') else {
         return Err(BearerError::Missing);
     };
-    if !scheme.eq_ignore_ascii_case("bearer") {
+    let scheme = if scheme.eq_ignore_ascii_case("bearer") {
+        Scheme::Bearer
+    } else if dpop && scheme.eq_ignore_ascii_case("dpop") {
+        Scheme::Dpop
+    } else {
         return Err(BearerError::Missing);
-    }
+    };
     let token = token.trim();
     let b64token = |c: u8| c.is_ascii_alphanumeric() || b"-._~+/=".contains(&c);
     if token.is_empty() || !token.bytes().all(b64token) {
         return Err(BearerError::InvalidRequest);
     }
-    Ok(token)
+    Ok((scheme, token))
 }
 
 impl<S: Grants> Server<S> {
     /// Validates the bearer token of a request to a protected resource, and
     /// that it holds every token of `required` scope.
+    ///
+    /// With DPoP enabled, a token bound to a key must come as
+    /// `Authorization: DPoP <token>` with a `DPoP` proof of that key for
+    /// this request (method, URL from the issuer's origin and
+    /// [`Request::with_path`], `ath`); as `Bearer` it is refused. Plain
+    /// bearer tokens work as before.
     ///
     /// # Errors
     ///
@@ -166,13 +219,34 @@ impl<S: Grants> Server<S> {
         request: &Request<'_>,
         required: &Scope,
     ) -> Result<BearerToken, BearerError> {
-        let token = bearer_token(request)?;
+        let (scheme, token) = presented_token(request, self.policy().dpop().is_enabled())?;
+        let proof = match scheme {
+            Scheme::Bearer => None,
+            Scheme::Dpop => Some(
+                self.dpop_proof(request, Some(token), false)
+                    .await
+                    .map_err(|error| match error.code() {
+                        ErrorCode::InvalidDpopProof | ErrorCode::UseDpopNonce => {
+                            BearerError::InvalidDpopProof(error.description().to_owned())
+                        }
+                        _ => BearerError::from_oauth(&error),
+                    })?
+                    .ok_or_else(|| {
+                        BearerError::InvalidDpopProof("a DPoP token needs a DPoP proof".to_owned())
+                    })?,
+            ),
+        };
         let record = crate::lookup::access_token(self.storage(), &TokenHash::of(token))
             .await
             .map_err(|error| BearerError::from_oauth(&error))?
             .map(|found| found.record)
             .filter(|record| record.expires_at > now())
             .ok_or(BearerError::InvalidToken)?;
+        // RFC 9449 §7: a bound token only with a proof of its key, and a
+        // proof only with a token bound to it.
+        if record.jkt.as_deref() != proof.as_ref().map(|p| p.jkt.as_str()) {
+            return Err(BearerError::DpopBound);
+        }
         if let Some(missing) = required.first_outside(&record.scope) {
             return Err(BearerError::InsufficientScope(missing.to_owned()));
         }

@@ -21,7 +21,8 @@ pub struct Introspection {
     /// The client the token was issued to.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub client_id: Option<String>,
-    /// `Bearer` for access tokens, `refresh_token` for refresh tokens.
+    /// `Bearer` (or `DPoP` when bound to a key) for access tokens,
+    /// `refresh_token` for refresh tokens.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub token_type: Option<&'static str>,
     /// When the token expires.
@@ -36,6 +37,17 @@ pub struct Introspection {
     /// The issuer.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub iss: Option<String>,
+    /// The key the token is bound to (RFC 9449 §6.2): `{"jkt": ...}`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cnf: Option<Confirmation>,
+}
+
+/// The confirmation of a DPoP-bound token (RFC 7800, RFC 9449 §6).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct Confirmation {
+    /// The JWK SHA-256 thumbprint of the key.
+    pub jkt: String,
 }
 
 impl Introspection {
@@ -49,6 +61,7 @@ impl Introspection {
         iat: None,
         sub: None,
         iss: None,
+        cnf: None,
     };
 }
 
@@ -92,7 +105,16 @@ impl<S: Grants> Server<S> {
             return Ok(Introspection::INACTIVE);
         }
         let record = found.record;
+        // A refresh token is bound only when issued to a public client
+        // (RFC 9449 §5); its caller is its client, checked above.
+        let bound = found.kind == TokenKind::Access || caller.client.is_public();
+        let cnf = record
+            .jkt
+            .clone()
+            .filter(|_| bound)
+            .map(|jkt| Confirmation { jkt });
         let (token_type, exp, scope) = match found.kind {
+            TokenKind::Access if record.jkt.is_some() => ("DPoP", Some(record.expires_at), &record.scope),
             TokenKind::Access => ("Bearer", Some(record.expires_at), &record.scope),
             TokenKind::Refresh => (
                 "refresh_token",
@@ -109,6 +131,7 @@ impl<S: Grants> Server<S> {
             iat: Some(record.issued_at),
             sub: record.subject,
             iss: self.policy().issuer().map(str::to_owned),
+            cnf,
         })
     }
 }

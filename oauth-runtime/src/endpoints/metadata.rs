@@ -112,6 +112,9 @@ pub struct Metadata {
     /// `private_key_jwt` is accepted (RFC 8414 §2).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub token_endpoint_auth_signing_alg_values_supported: Vec<&'static str>,
+    /// The DPoP proof algorithms accepted, when DPoP is enabled (RFC 9449 §5.1).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub dpop_signing_alg_values_supported: Vec<&'static str>,
 }
 
 const CLIENT_AUTH: [&str; 3] = ["client_secret_basic", "client_secret_post", "none"];
@@ -190,6 +193,11 @@ impl<S: Grants> Server<S> {
             require_pushed_authorization_requests: par.map(|p| p == ParPolicy::Required),
             token_endpoint_auth_signing_alg_values_supported: if policy.private_key_jwt() {
                 crate::assertion::SIGNING_ALGS.to_vec()
+            } else {
+                Vec::new()
+            },
+            dpop_signing_alg_values_supported: if policy.dpop().is_enabled() {
+                crate::dpop::ALGORITHMS.to_vec()
             } else {
                 Vec::new()
             },

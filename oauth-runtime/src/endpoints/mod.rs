@@ -3,6 +3,7 @@
 
 pub mod authorize;
 pub mod bearer;
+mod dpop;
 pub mod introspect;
 pub mod metadata;
 pub mod par;

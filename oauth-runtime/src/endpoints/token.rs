@@ -4,21 +4,22 @@
 use http::StatusCode;
 
 use crate::client_auth::authenticate;
-use crate::model::ClientModelExt as _;
+use crate::model::{ClientModel as _, ClientModelExt as _};
 use crate::server::{GrantRequest, Grants, Server, TokenResponse, now};
-use crate::{ErrorCode, GrantType, OAuthError, Request, Response};
+use crate::{DpopPolicy, ErrorCode, GrantType, OAuthError, Request, Response};
 
 impl<S: Grants> Server<S> {
     /// Handles a token-endpoint request (RFC 6749 §3.2) and renders the
     /// response: JSON, `Cache-Control: no-store`, `Pragma: no-cache`.
     pub async fn token(&self, request: &Request<'_>) -> Response {
-        match self.token_response(request).await {
+        let response = match self.token_response(request).await {
             Ok(tokens) => Response::from_json(StatusCode::OK, &tokens),
             Err(error) => {
                 tracing::debug!(error = %error, "token request refused");
                 error.into_response()
             }
-        }
+        };
+        self.with_dpop_nonce(request, response)
     }
 
     /// Handles a token-endpoint request and returns the tokens or the error.
@@ -38,12 +39,25 @@ impl<S: Grants> Server<S> {
                     "grant_type names a grant this server does not support",
                 )
             })?;
+        // The proof before the client: a proof without the server's nonce
+        // is answered `use_dpop_nonce` at once (RFC 9449 §8).
+        let proof = self.dpop_proof(request, None, true).await?;
         let authenticated = authenticate(self, request, &params).await?;
         if !authenticated.client.allows_grant(grant.as_str()) {
             return Err(OAuthError::unauthorized_client(format!(
                 "the client may not use the {} grant",
                 grant.as_str()
             )));
+        }
+        let dpop = self.policy().dpop();
+        if proof.is_none()
+            && (dpop == DpopPolicy::Required
+                || (dpop.is_enabled() && authenticated.client.dpop_bound_access_tokens()))
+        {
+            return Err(OAuthError::new(
+                ErrorCode::InvalidDpopProof,
+                "this token request needs a DPoP proof",
+            ));
         }
         let grant_request = GrantRequest {
             params: &params,
@@ -52,6 +66,7 @@ impl<S: Grants> Server<S> {
             now: now(),
             keys: self.signing_keys(),
             peer: request.peer(),
+            dpop_jkt: proof.as_ref().map(|p| p.jkt.as_str()),
         };
         self.storage().exchange(grant, grant_request).await
     }

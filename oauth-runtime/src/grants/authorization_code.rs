@@ -52,6 +52,7 @@ where
             refresh_scope: None,
             family: Some(family),
             refresh: refresh_for(request.policy, client),
+            jkt: request.dpop_jkt,
         },
     )?;
     // OpenID Connect: an id_token only when the user granted `openid`.

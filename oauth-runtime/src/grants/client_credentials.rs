@@ -36,6 +36,7 @@ pub async fn exchange<S: Storage>(
             refresh_scope: None,
             family: None,
             refresh: Refresh::None,
+            jkt: request.dpop_jkt,
         },
     )
     .await

@@ -29,6 +29,8 @@ struct Issue<'a> {
     family: Option<String>,
     /// Whether to issue a refresh token, and until when it lives.
     refresh: Refresh,
+    /// The DPoP key the tokens are bound to.
+    jkt: Option<&'a str>,
 }
 
 enum Refresh {
@@ -78,11 +80,12 @@ fn mint(
         rotated: false,
         scope: issue.scope,
         refresh_scope: issue.refresh_scope.filter(|_| refresh.is_some()),
+        jkt: issue.jkt.map(str::to_owned),
     };
     let response = TokenResponse {
         scope: record.scope.to_string(),
         access_token: access.into_value(),
-        token_type: "Bearer",
+        token_type: if record.jkt.is_some() { "DPoP" } else { "Bearer" },
         expires_in: u64::try_from(access_ttl).unwrap_or(0),
         refresh_token: refresh.map(NewToken::into_value),
         id_token: None,

@@ -56,6 +56,7 @@ where
             refresh_scope: None,
             family: None,
             refresh: refresh_for(request.policy, client),
+            jkt: request.dpop_jkt,
         },
     )
     .await

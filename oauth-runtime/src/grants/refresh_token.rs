@@ -41,6 +41,18 @@ where
         // is not confirmed to exist.
         return Err(OAuthError::invalid_grant(INVALID_REFRESH_TOKEN));
     }
+    // RFC 9449 §5: a public client's refresh token is bound to its DPoP key
+    // (a confidential client's is bound by its authentication): without a
+    // proof of that key it does nothing, not even its reuse detection.
+    if client.secret_hash().is_none()
+        && let Some(bound) = &old.jkt
+        && request.dpop_jkt != Some(bound.as_str())
+    {
+        return Err(OAuthError::new(
+            crate::ErrorCode::InvalidDpopProof,
+            "the refresh token is bound to a DPoP key: the request needs a proof of that key",
+        ));
+    }
     if old.rotated {
         return Err(revoke_reused_family(storage, &old.family).await);
     }
@@ -73,6 +85,7 @@ where
         refresh_scope,
         family: Some(old.family.clone()),
         refresh: Refresh::Until(refresh_expires_at),
+        jkt: request.dpop_jkt,
     };
     if !request.policy.rotates_refresh_tokens() {
         // The client keeps its refresh token (and its scope); it gets a new
@@ -276,6 +289,7 @@ mod tests {
             refresh_expires_at: Some(now() - 1),
             rotated: false,
             refresh_scope: None,
+            jkt: None,
         });
         let expired = refresh(&server, refresh_value.value(), "").await;
         assert_eq!(error_of(&expired), "invalid_grant");

@@ -130,6 +130,7 @@ fn token_record() -> TokenRecord {
         subject: Some("alice".into()),
         scope: Scope::parse("read write").unwrap(),
         refresh_scope: Some(Scope::parse("read write admin").unwrap()),
+        jkt: None,
         family: "f".into(),
         issued_at: 1_700_000_000,
         expires_at: 1_700_003_600,
