@@ -51,6 +51,8 @@ use oauth_runtime::{
     TokenRecord, UserClaims, UserRecord,
 };
 
+#[cfg(feature = "sqlite")]
+mod checkpoint;
 mod clients;
 mod error;
 mod extensions;

@@ -20,6 +20,7 @@ use oauth_runtime::{
 };
 
 use super::SqlError;
+use super::checkpoint::{self, Checkpointer};
 use super::migrations;
 use super::rows::{AuthFailureRow, ClientRow, SigningKeyRow};
 use super::writer::{Command, NewSession, WriterHandle};
@@ -158,13 +159,23 @@ pub(super) mod statements {
 /// SQLite storage: writes through the writer task, reads through a pool.
 #[derive(Debug)]
 pub(super) struct SqliteBackend {
-    writer: WriterHandle,
+    pub(super) writer: WriterHandle,
     reads: SqlitePool,
+    /// Files in WAL mode only (an in-memory database has no WAL).
+    checkpointer: Option<Checkpointer>,
 }
 
 impl SqliteBackend {
     /// Opens (creating if missing) and migrates the database at `url`.
     pub(super) async fn connect(url: &str) -> Result<Self, SqlError> {
+        Self::connect_with_checkpoints(url, checkpoint::Policy::default()).await
+    }
+
+    /// [`Self::connect`] with the given checkpoint policy (tests shorten it).
+    pub(super) async fn connect_with_checkpoints(
+        url: &str,
+        policy: checkpoint::Policy,
+    ) -> Result<Self, SqlError> {
         // Parsed once: for `sqlite::memory:` the parse names the shared
         // in-memory database that every connection below must open.
         let base = SqliteConnectOptions::from_str(url)?
@@ -174,21 +185,34 @@ impl SqliteBackend {
         let write = base
             .clone()
             .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal);
+            .journal_mode(SqliteJournalMode::Wal)
+            // Checkpoints run beside the writer (see `checkpoint`).
+            .pragma("wal_autocheckpoint", "0")
+            .pragma("journal_size_limit", policy.kept_bytes.to_string());
         let mut connection = SqliteConnection::connect_with(&write).await?;
         migrations::migrator(migrations::SQLITE)
             .run(&mut connection)
+            .await?;
+        let (journal_mode,): (String,) = sqlx::query_as("PRAGMA journal_mode")
+            .fetch_one(&mut connection)
             .await?;
         let reads = SqlitePoolOptions::new()
             .max_connections(read_pool_size())
             .min_connections(0)
             // A ping is a round trip to the connection's thread for nothing.
             .test_before_acquire(false)
-            .connect_with(base.pragma("query_only", "ON"))
+            .connect_with(base.clone().pragma("query_only", "ON"))
             .await?;
+        let writer = WriterHandle::spawn(connection, write);
+        let checkpointer = if journal_mode.eq_ignore_ascii_case("wal") {
+            Some(Checkpointer::spawn(&base, writer.clone(), policy).await?)
+        } else {
+            None
+        };
         Ok(Self {
-            writer: WriterHandle::spawn(connection, write),
+            writer,
             reads,
+            checkpointer,
         })
     }
 
@@ -392,6 +416,9 @@ impl SqliteBackend {
     }
 
     pub(super) async fn close(&self) {
+        if let Some(checkpointer) = &self.checkpointer {
+            checkpointer.close().await;
+        }
         self.writer.close().await;
         self.reads.close().await;
     }

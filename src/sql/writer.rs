@@ -135,6 +135,9 @@ enum Message {
     Write(Command),
     /// Stop after what is queued before this; answer when the connection is closed.
     Close(oneshot::Sender<()>),
+    /// Run a WAL checkpoint after this batch (see [`super::checkpoint`]),
+    /// then answer.
+    Checkpoint(oneshot::Sender<()>),
 }
 
 /// A command's result, held until its batch commits (or fails).
@@ -170,6 +173,17 @@ impl WriterHandle {
         answer.await.map_err(|_| SqlError::Closed)?
     }
 
+    /// Asks the writer to run a WAL checkpoint between two batches, so that
+    /// the WAL starts over, and waits until it ran. Skipped when the queue is
+    /// full (the checkpointer asks again at its next tick).
+    pub(super) async fn checkpoint(&self) {
+        let (done, ran) = oneshot::channel();
+        if self.queue.try_send(Message::Checkpoint(done)).is_ok() {
+            // An error means the writer stopped.
+            let _ = ran.await;
+        }
+    }
+
     /// Lets the writer finish what is queued, then closes its connection;
     /// later commands fail with [`SqlError::Closed`].
     pub(super) async fn close(&self) {
@@ -194,6 +208,7 @@ impl Writer {
         let mut messages = Vec::with_capacity(MAX_BATCH);
         let mut writes = Vec::new();
         let mut closers = Vec::new();
+        let mut checkpoints = Vec::new();
         // `recv_many` waits for one message, then takes what else is queued;
         // 0 means every handle is gone and the queue is empty.
         while self.inbox.recv_many(&mut messages, MAX_BATCH).await > 0 {
@@ -212,10 +227,17 @@ impl Writer {
                     Message::Write(command) if closers.is_empty() => writes.push(command),
                     Message::Write(command) => command.fail(SqlError::Closed),
                     Message::Close(done) => closers.push(done),
+                    Message::Checkpoint(done) => checkpoints.push(done),
                 }
             }
             if !writes.is_empty() {
                 self.commit(std::mem::take(&mut writes)).await;
+            }
+            if !checkpoints.is_empty() {
+                self.checkpoint().await;
+                for done in checkpoints.drain(..) {
+                    let _ = done.send(());
+                }
             }
             if !closers.is_empty() {
                 self.inbox.close();
@@ -223,6 +245,7 @@ impl Writer {
                     match message {
                         Message::Write(command) => command.fail(SqlError::Closed),
                         Message::Close(done) => closers.push(done),
+                        Message::Checkpoint(_) => {}
                     }
                 }
                 break;
@@ -330,6 +353,17 @@ impl Writer {
             }
         }
         None
+    }
+
+    /// A passive checkpoint on the writer's own connection: no write runs
+    /// meanwhile, so it copies every frame a reader does not still need, and
+    /// the next write starts the WAL over.
+    async fn checkpoint(&mut self) {
+        if let Some(connection) = self.connection.as_mut()
+            && let Err(error) = super::checkpoint::passive(connection).await
+        {
+            tracing::warn!(%error, "SQLite WAL checkpoint on the writer failed");
+        }
     }
 
     /// The writer connection, reopened if a failed batch dropped it.
