@@ -114,7 +114,9 @@ impl SqlStore {
     /// Connects to a database and brings its schema up to date.
     ///
     /// - `sqlite://PATH` (or `sqlite:PATH`): a SQLite file, created if missing,
-    ///   in WAL mode.
+    ///   in WAL mode, with checkpoints run by a task of their own beside the
+    ///   writer (the `-wal` file grows to about 128 MiB under sustained
+    ///   writes before it starts over).
     /// - `sqlite::memory:`: a private in-memory SQLite database, shared by
     ///   all the store's connections and gone with the store.
     /// - `postgres://...` (or `postgresql://...`): a PostgreSQL database.
