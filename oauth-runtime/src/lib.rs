@@ -13,6 +13,7 @@
 
 pub mod assertion;
 mod client_auth;
+pub mod device;
 pub mod dpop;
 pub mod endpoints;
 mod error;
@@ -38,6 +39,7 @@ mod token;
 pub use client_auth::{AuthenticatedClient, authenticate, presented_client_id};
 pub use endpoints::authorize::{AuthorizationResponse, AuthorizeError, PendingAuthorization, ResponseMode};
 pub use endpoints::bearer::{BearerError, BearerToken};
+pub use endpoints::device::{DeviceAuthorizationResponse, DeviceLookupError, PendingDevice};
 pub use endpoints::introspect::Introspection;
 pub use endpoints::metadata::{EndpointPaths, Metadata};
 pub use endpoints::par::PushedAuthorization;
@@ -51,6 +53,7 @@ pub use model::{
 };
 pub use offload::{BlockingJob, Offload, OffloadError};
 pub use oidc::{KeyRing, SigningAlg, SigningKey, UserClaims};
+pub use device::{DeviceAuthorization, DeviceStatus};
 pub use par::PushedRequest;
 pub use pkce::PkceMethod;
 pub use policy::{DpopPolicy, DurationError, GrantType, ParPolicy, PkcePolicy, Policy, parse_duration};
@@ -66,8 +69,8 @@ pub use server::{
 };
 pub use session::LoginSession;
 pub use storage::{
-    AssertionStorage, ClaimsStorage, CodeStorage, DpopStorage, PushedRequestStorage, RefreshStorage,
-    SessionStorage, Storage, UserStorage,
+    AssertionStorage, ClaimsStorage, CodeStorage, DeviceStorage, DpopStorage, PushedRequestStorage,
+    RefreshStorage, SessionStorage, Storage, UserStorage,
 };
 pub use token::{NewToken, ParseTokenHashError, TokenHash};
 

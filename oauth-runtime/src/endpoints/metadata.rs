@@ -25,6 +25,8 @@ pub struct EndpointPaths {
     pub jwks: String,
     /// The pushed authorization request endpoint (RFC 9126).
     pub pushed_authorization_request: String,
+    /// The device authorization endpoint (RFC 8628).
+    pub device_authorization: String,
 }
 
 impl Default for EndpointPaths {
@@ -37,6 +39,7 @@ impl Default for EndpointPaths {
             userinfo: "/userinfo".into(),
             jwks: "/jwks.json".into(),
             pushed_authorization_request: "/oauth/par".into(),
+            device_authorization: "/oauth/device_authorization".into(),
         }
     }
 }
@@ -104,6 +107,10 @@ pub struct Metadata {
     /// The pushed authorization request endpoint (RFC 9126 §5), when served.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pushed_authorization_request_endpoint: Option<String>,
+    /// The device authorization endpoint (RFC 8628 §4), with the device
+    /// grant.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub device_authorization_endpoint: Option<String>,
     /// Whether every authorization request must be pushed (RFC 9126 §5),
     /// when pushed requests are served.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -191,6 +198,9 @@ impl<S: Grants> Server<S> {
             pushed_authorization_request_endpoint: par
                 .map(|_| format!("{issuer}{}", paths.pushed_authorization_request)),
             require_pushed_authorization_requests: par.map(|p| p == ParPolicy::Required),
+            device_authorization_endpoint: policy
+                .enables(GrantType::DeviceCode)
+                .then(|| format!("{issuer}{}", paths.device_authorization)),
             token_endpoint_auth_signing_alg_values_supported: if policy.private_key_jwt() {
                 crate::assertion::SIGNING_ALGS.to_vec()
             } else {
