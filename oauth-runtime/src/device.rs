@@ -178,7 +178,10 @@ pub(crate) fn not_enabled() -> OAuthError {
 /// # Errors
 ///
 /// `server_error` (or `temporarily_unavailable`) when storage fails.
-pub async fn save<S: DeviceStorage>(storage: &S, authorization: DeviceAuthorization) -> Result<(), OAuthError> {
+pub async fn save<S: DeviceStorage>(
+    storage: &S,
+    authorization: DeviceAuthorization,
+) -> Result<(), OAuthError> {
     storage
         .save_device_authorization(authorization)
         .await
@@ -257,7 +260,14 @@ mod tests {
         for typed in ["wdjb-mjht", "WDJBMJHT", " wdjb mjht ", "wd-jb-mj-ht"] {
             assert_eq!(user_code_hash(typed), hash, "{typed}");
         }
-        for wrong in ["", "WDJB-MJH", "WDJB-MJHTT", "WDJB-MJHA", "WDJB_MJHT", "WDJB-MJH1"] {
+        for wrong in [
+            "",
+            "WDJB-MJH",
+            "WDJB-MJHTT",
+            "WDJB-MJHA",
+            "WDJB_MJHT",
+            "WDJB-MJH1",
+        ] {
             assert_eq!(user_code_hash(wrong), None, "{wrong}");
         }
         assert_eq!(user_code_hash(&"-".repeat(100)), None);

@@ -37,6 +37,7 @@ pub mod throttle;
 mod token;
 
 pub use client_auth::{AuthenticatedClient, authenticate, presented_client_id};
+pub use device::{DeviceAuthorization, DeviceStatus};
 pub use endpoints::authorize::{AuthorizationResponse, AuthorizeError, PendingAuthorization, ResponseMode};
 pub use endpoints::bearer::{BearerError, BearerToken};
 pub use endpoints::device::{DeviceAuthorizationResponse, DeviceLookupError, PendingDevice};
@@ -53,7 +54,6 @@ pub use model::{
 };
 pub use offload::{BlockingJob, Offload, OffloadError};
 pub use oidc::{KeyRing, SigningAlg, SigningKey, UserClaims};
-pub use device::{DeviceAuthorization, DeviceStatus};
 pub use par::PushedRequest;
 pub use pkce::PkceMethod;
 pub use policy::{DpopPolicy, DurationError, GrantType, ParPolicy, PkcePolicy, Policy, parse_duration};

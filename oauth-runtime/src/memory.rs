@@ -7,18 +7,18 @@ use std::fmt;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use crate::device::{DeviceAuthorization, DeviceStatus};
 use crate::grants;
 use crate::model::{
     AuthMethod, ClientModel, CodeModel, CodeRecord, ModelError, OpenIdCode, RefreshableToken, StrIter,
     SubjectToken, TokenModel, TokenRecord, UnixTime, UserModel,
 };
 use crate::oidc::UserClaims;
-use crate::device::{DeviceAuthorization, DeviceStatus};
 use crate::par::PushedRequest;
 use crate::server::{FoundToken, GrantRequest, Grants, TokenResponse};
 use crate::storage::{
-    AssertionStorage, ClaimsStorage, CodeStorage, DeviceStorage, PushedRequestStorage, REVOKED_FAMILY_RETENTION_SECS,
-    RefreshStorage, SessionStorage, Storage, UserStorage,
+    AssertionStorage, ClaimsStorage, CodeStorage, DeviceStorage, PushedRequestStorage,
+    REVOKED_FAMILY_RETENTION_SECS, RefreshStorage, SessionStorage, Storage, UserStorage,
 };
 use crate::{
     GrantType, LoginSession, OAuthError, PasswordError, Policy, Scope, TokenHash, hash_client_secret,
@@ -702,7 +702,10 @@ impl PushedRequestStorage for MemoryStore {
 }
 
 impl DeviceStorage for MemoryStore {
-    async fn save_device_authorization(&self, authorization: DeviceAuthorization) -> Result<(), MemoryStoreError> {
+    async fn save_device_authorization(
+        &self,
+        authorization: DeviceAuthorization,
+    ) -> Result<(), MemoryStoreError> {
         let mut tables = self.tables()?;
         tables
             .user_codes

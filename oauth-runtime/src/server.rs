@@ -6,9 +6,9 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::Serialize;
 
+use crate::device::{DeviceAuthorization, DeviceStatus};
 use crate::model::{TokenRecord, UnixTime};
 use crate::oidc::KeyRing;
-use crate::device::{DeviceAuthorization, DeviceStatus};
 use crate::par::PushedRequest;
 use crate::storage::Storage;
 use crate::{GrantType, OAuthError, Params, Policy, TokenHash};

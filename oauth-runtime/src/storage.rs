@@ -13,9 +13,9 @@
 
 use std::future::Future;
 
+use crate::device::{DeviceAuthorization, DeviceStatus};
 use crate::model::{ClientModel, CodeModel, TokenModel, UnixTime, UserModel};
 use crate::oidc::UserClaims;
-use crate::device::{DeviceAuthorization, DeviceStatus};
 use crate::par::PushedRequest;
 use crate::{LoginSession, Scope, TokenHash};
 

@@ -11,8 +11,8 @@ use serde::Serialize;
 
 use crate::client_auth::authenticate;
 use crate::device::{
-    DeviceAuthorization, DeviceStatus, POLL_INTERVAL_SECS, VERIFICATION_PATH, generate_user_code, not_enabled,
-    user_code_hash,
+    DeviceAuthorization, DeviceStatus, POLL_INTERVAL_SECS, VERIFICATION_PATH, generate_user_code,
+    not_enabled, user_code_hash,
 };
 use crate::model::{ClientModel as _, ClientModelExt as _};
 use crate::server::{Grants, Server, now};
@@ -248,9 +248,11 @@ mod tests {
 
     fn device_server(max_failures: u32) -> Server<MemoryStore> {
         server_with(
-            all_grants().with_issuer(ISSUER).with_user_code_budget(AuthFailureLimiter::new(
-                AuthFailureLimit::default().with_max_failures(max_failures),
-            )),
+            all_grants()
+                .with_issuer(ISSUER)
+                .with_user_code_budget(AuthFailureLimiter::new(
+                    AuthFailureLimit::default().with_max_failures(max_failures),
+                )),
         )
     }
 
@@ -260,7 +262,10 @@ mod tests {
             CONTENT_TYPE,
             HeaderValue::from_static("application/x-www-form-urlencoded"),
         );
-        headers.insert(AUTHORIZATION, HeaderValue::from_static("Basic d2ViOndlYi1zZWNyZXQ="));
+        headers.insert(
+            AUTHORIZATION,
+            HeaderValue::from_static("Basic d2ViOndlYi1zZWNyZXQ="),
+        );
         let response = server
             .device_authorization(&Request::new(&Method::POST, &headers).with_body(b"scope=read"))
             .await;

@@ -234,7 +234,10 @@ mod tests {
             .await
             .unwrap()
             .unwrap();
-        assert_eq!(stored.device_code, TokenHash::of(body["device_code"].as_str().unwrap()));
+        assert_eq!(
+            stored.device_code,
+            TokenHash::of(body["device_code"].as_str().unwrap())
+        );
         assert!(!format!("{stored:?}").contains(user_code));
     }
 
@@ -245,7 +248,10 @@ mod tests {
         let device_code = body["device_code"].as_str().unwrap();
         let user_code = body["user_code"].as_str().unwrap();
 
-        assert_eq!(error_of(&poll(&server, device_code).await), "authorization_pending");
+        assert_eq!(
+            error_of(&poll(&server, device_code).await),
+            "authorization_pending"
+        );
         // At once again: too fast, and the interval stays raised.
         assert_eq!(error_of(&poll(&server, device_code).await), "slow_down");
         let stored = server
@@ -309,7 +315,12 @@ mod tests {
         assert_eq!(error_of(&foreign), "invalid_grant");
         assert_eq!(foreign.body(), unknown.body());
         // The rightful client still redeems it.
-        let response = post(&server, None, &format!("{}&client_id=spa", poll_body(device_code))).await;
+        let response = post(
+            &server,
+            None,
+            &format!("{}&client_id=spa", poll_body(device_code)),
+        )
+        .await;
         ok_body(&response);
     }
 
