@@ -17,8 +17,9 @@ use granted::storage::{
 };
 use granted::throttle::{AuthFailureLimit, FailureScope, FailureStore};
 use granted::{
-    AuthMethod, ClientModel as _, ClientRecord, CodeRecord, DeviceAuthorization, DeviceStatus, LoginSession, MemoryStore, NewToken, PkceMethod,
-    PushedRequest, Scope, SigningAlg, SigningKey, TokenHash, TokenRecord, UserClaims, UserRecord,
+    AuthMethod, ClientModel as _, ClientRecord, CodeRecord, DeviceAuthorization, DeviceStatus, LoginSession,
+    MemoryStore, NewToken, PkceMethod, PushedRequest, Scope, SigningAlg, SigningKey, TokenHash, TokenRecord,
+    UserClaims, UserRecord,
 };
 use tokio::sync::Barrier;
 
@@ -437,7 +438,10 @@ async fn device_authorizations<S: DeviceStorage>(one: &S, other: &S) {
     let polled = one.device_authorization(&device_code).await.unwrap().unwrap();
     assert_eq!((polled.last_polled_at, polled.interval), (Some(1234), 10));
     // Pending: nobody takes it.
-    assert_eq!(one.take_device_authorization(&device_code, "tv").await.unwrap(), None);
+    assert_eq!(
+        one.take_device_authorization(&device_code, "tv").await.unwrap(),
+        None
+    );
 
     let approved = DeviceStatus::Approved {
         subject: "user-1".into(),
@@ -451,11 +455,18 @@ async fn device_authorizations<S: DeviceStorage>(one: &S, other: &S) {
     assert!(a ^ b, "decided exactly once");
     let status = if a { approved } else { DeviceStatus::Denied };
     assert_eq!(
-        one.device_authorization(&device_code).await.unwrap().unwrap().status,
+        one.device_authorization(&device_code)
+            .await
+            .unwrap()
+            .unwrap()
+            .status,
         status
     );
     assert_eq!(
-        other.take_device_authorization(&device_code, "another-client").await.unwrap(),
+        other
+            .take_device_authorization(&device_code, "another-client")
+            .await
+            .unwrap(),
         None,
         "another client"
     );
@@ -468,7 +479,10 @@ async fn device_authorizations<S: DeviceStorage>(one: &S, other: &S) {
     assert_eq!(winners[0].status, status);
     assert_eq!(winners[0].device_code, device_code);
     assert_eq!(one.device_authorization(&device_code).await.unwrap(), None);
-    assert_eq!(other.device_authorization_by_user_code(&user_code).await.unwrap(), None);
+    assert_eq!(
+        other.device_authorization_by_user_code(&user_code).await.unwrap(),
+        None
+    );
     assert!(
         !one.decide_device_authorization(&user_code, DeviceStatus::Denied)
             .await
@@ -503,10 +517,19 @@ async fn expired_device_authorizations_are_purged() {
         last_polled_at: None,
         status: DeviceStatus::Pending,
     };
-    store.save_device_authorization(device("old", NOW - 1)).await.unwrap();
-    store.save_device_authorization(device("live", NOW + 60)).await.unwrap();
+    store
+        .save_device_authorization(device("old", NOW - 1))
+        .await
+        .unwrap();
+    store
+        .save_device_authorization(device("live", NOW + 60))
+        .await
+        .unwrap();
     assert_eq!(store.purge_expired(NOW).await.unwrap(), 1);
-    assert_eq!(store.device_authorization(&TokenHash::of("old")).await.unwrap(), None);
+    assert_eq!(
+        store.device_authorization(&TokenHash::of("old")).await.unwrap(),
+        None
+    );
     assert!(
         store
             .device_authorization(&TokenHash::of("live"))
