@@ -308,3 +308,71 @@ async fn device_flow_with_the_oauth2_crate() {
         .unwrap();
     assert_eq!(me.status(), 200);
 }
+
+#[tokio::test]
+async fn following_the_complete_link_approves_nothing_and_guessing_codes_is_locked_out() {
+    let server = TestServer::start_seeded(fresh_dir("device-phishing"), "sqlite::memory:", &seed(), &[]);
+    let started = start(&server, "read").await;
+    let device_code = text(&started, "device_code");
+    let page = http()
+        .get(text(&started, "verification_uri_complete"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    assert_eq!(page.headers()["cache-control"], "no-store");
+    let html = page.text().await.unwrap();
+    assert!(
+        html.contains("Connect a device to <span class=\"client\">tv</span>"),
+        "{html}"
+    );
+    assert!(html.contains(&text(&started, "user_code")));
+    let (_, body) = poll(&server, "tv", Some("tv-secret"), &device_code).await;
+    assert_eq!(
+        body["error"], "authorization_pending",
+        "opening the link approved nothing"
+    );
+
+    // Ten wrong codes from this address, then even the right one is refused.
+    for guess in [
+        "BBBB", "CCCC", "DDDD", "FFFF", "GGGG", "HHHH", "JJJJ", "KKKK", "LLLL", "MMMM",
+    ] {
+        let wrong = http()
+            .get(server.url(&format!("/device?user_code={guess}-{guess}")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(wrong.status(), 400);
+    }
+    let locked = http()
+        .get(text(&started, "verification_uri_complete"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(locked.status(), 429);
+    assert!(locked.headers().contains_key("retry-after"));
+}
+
+#[tokio::test]
+async fn a_confirmation_posted_without_its_csrf_cookie_is_refused() {
+    let server = TestServer::start_seeded(fresh_dir("device-csrf"), "sqlite::memory:", &seed(), &[]);
+    let started = start(&server, "read").await;
+    let page = http()
+        .get(text(&started, "verification_uri_complete"))
+        .send()
+        .await
+        .unwrap();
+    let mut form = hidden_fields(&page.text().await.unwrap());
+    form.push(("username".into(), "alice".into()));
+    form.push(("password".into(), "wonderland".into()));
+    form.push(("decision".into(), "approve".into()));
+    let answer = http()
+        .post(server.url("/device"))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 400);
+    let (_, body) = poll(&server, "tv", Some("tv-secret"), &text(&started, "device_code")).await;
+    assert_eq!(body["error"], "authorization_pending");
+}
