@@ -51,7 +51,7 @@ pub struct Args {
 /// What the command line asked for.
 #[derive(Debug)]
 pub enum Command {
-    Run(Args),
+    Run(Box<Args>),
     Help,
 }
 
@@ -116,7 +116,7 @@ pub fn parse(mut words: impl Iterator<Item = String>) -> Result<Command, String>
             _ => return Err(format!("unknown flag `{word}` (try --help)")),
         }
     }
-    Ok(Command::Run(args))
+    Ok(Command::Run(Box::new(args)))
 }
 
 fn duration(flag: &str, text: &str) -> Result<Duration, String> {
@@ -129,7 +129,7 @@ mod tests {
 
     fn run(words: &[&str]) -> Result<Args, String> {
         match parse(words.iter().map(|w| (*w).to_owned()))? {
-            Command::Run(args) => Ok(args),
+            Command::Run(args) => Ok(*args),
             Command::Help => Err("help".into()),
         }
     }
