@@ -357,6 +357,25 @@ mod tests {
     }
 
     #[test]
+    fn the_device_endpoint_and_grant_are_listed_only_when_enabled() {
+        let device = server_with(Policy::new([GrantType::DeviceCode, GrantType::RefreshToken]));
+        let doc =
+            serde_json::to_value(device.metadata("https://as.example", &EndpointPaths::default())).unwrap();
+        assert_eq!(
+            doc["device_authorization_endpoint"],
+            "https://as.example/oauth/device_authorization"
+        );
+        assert_eq!(
+            doc["grant_types_supported"],
+            serde_json::json!(["urn:ietf:params:oauth:grant-type:device_code", "refresh_token"])
+        );
+        let without = server_with(Policy::new([GrantType::AuthorizationCode]));
+        let doc =
+            serde_json::to_value(without.metadata("https://as.example", &EndpointPaths::default())).unwrap();
+        assert!(doc.get("device_authorization_endpoint").is_none());
+    }
+
+    #[test]
     fn without_the_code_grant_there_is_no_authorization_endpoint() {
         let server = server_with(Policy::new([GrantType::ClientCredentials]));
         let doc =
