@@ -376,3 +376,22 @@ async fn a_confirmation_posted_without_its_csrf_cookie_is_refused() {
     let (_, body) = poll(&server, "tv", Some("tv-secret"), &text(&started, "device_code")).await;
     assert_eq!(body["error"], "authorization_pending");
 }
+
+#[tokio::test]
+async fn failed_client_authentications_at_the_device_endpoint_spend_the_clients_budget() {
+    let server = TestServer::start_seeded(fresh_dir("device-budget"), "sqlite::memory:", &seed(), &[]);
+    let attempt = |secret: &'static str| {
+        http()
+            .post(server.url("/oauth/device_authorization"))
+            .basic_auth("tv", Some(secret))
+            .form(&[("scope", "read")])
+            .send()
+    };
+    for _ in 0..10 {
+        assert_eq!(attempt("wrong").await.unwrap().status(), 401);
+    }
+    // Locked out: even the right secret is refused, with the time to wait.
+    let locked = attempt("tv-secret").await.unwrap();
+    assert_eq!(locked.status(), 429);
+    assert!(locked.headers().contains_key("retry-after"));
+}
