@@ -148,6 +148,7 @@ pub fn into_axum(response: Response) -> axum::response::Response {
 /// | `POST /oauth/revoke` | [`Server::revoke`] |
 /// | `POST /oauth/introspect` | [`Server::introspect`] |
 /// | `POST /oauth/par` | [`Server::pushed_authorization`], when the policy declares `par` (RFC 9126) |
+/// | `POST /oauth/device_authorization` | [`Server::device_authorization`], when the policy enables the device grant (RFC 8628) |
 /// | `GET /.well-known/oauth-authorization-server` | [`Server::metadata`] for the policy's issuer |
 ///
 /// Merge it into your application's router; [`OAuthRoutes`] builds it with
@@ -158,7 +159,7 @@ pub fn oauth_routes<S: Grants>(server: Arc<Server<S>>) -> Router {
 
 /// The endpoints browsers may call (with CORS when configured), and
 /// introspection, which only resource servers call.
-fn route_table<S: Grants>(cors: Option<&CorsOrigins>, par: bool) -> Router<RouteState<S>> {
+fn route_table<S: Grants>(cors: Option<&CorsOrigins>, par: bool, device: bool) -> Router<RouteState<S>> {
     let browser = Router::new()
         .route("/oauth/token", post(token::<S>))
         .route("/oauth/revoke", post(revoke::<S>))
@@ -169,11 +170,30 @@ fn route_table<S: Grants>(cors: Option<&CorsOrigins>, par: bool) -> Router<Route
     };
     let router = browser.route("/oauth/introspect", post(introspect::<S>));
     // Pushed requests come from clients' back ends, never from browsers.
-    if par {
+    let router = if par {
         router.route("/oauth/par", post(pushed_authorization::<S>))
     } else {
         router
+    };
+    // Device authorization requests come from devices, never from browsers.
+    if device {
+        router.route("/oauth/device_authorization", post(device_authorization::<S>))
+    } else {
+        router
     }
+}
+
+async fn device_authorization<S: Grants>(
+    State(server): State<Arc<Server<S>>>,
+    State(guards): State<Guards>,
+    request: OAuthRequest,
+) -> axum::response::Response {
+    guards
+        .run(
+            &request,
+            Box::pin(server.device_authorization(&request.as_request())),
+        )
+        .await
 }
 
 async fn pushed_authorization<S: Grants>(

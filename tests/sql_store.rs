@@ -12,13 +12,14 @@ use std::time::Duration;
 
 use granted::sql::{SqlError, SqlStore};
 use granted::storage::{
-    AssertionStorage, ClaimsStorage, CodeStorage, PushedRequestStorage, RefreshStorage, SessionStorage,
-    Storage, UserStorage,
+    AssertionStorage, ClaimsStorage, CodeStorage, DeviceStorage, PushedRequestStorage, RefreshStorage,
+    SessionStorage, Storage, UserStorage,
 };
 use granted::throttle::{AuthFailureLimit, FailureScope, FailureStore};
 use granted::{
-    AuthMethod, ClientModel as _, ClientRecord, CodeRecord, LoginSession, MemoryStore, NewToken, PkceMethod,
-    PushedRequest, Scope, SigningAlg, SigningKey, TokenHash, TokenRecord, UserClaims, UserRecord,
+    AuthMethod, ClientModel as _, ClientRecord, CodeRecord, DeviceAuthorization, DeviceStatus, LoginSession,
+    MemoryStore, NewToken, PkceMethod, PushedRequest, Scope, SigningAlg, SigningKey, TokenHash, TokenRecord,
+    UserClaims, UserRecord,
 };
 use tokio::sync::Barrier;
 
@@ -405,6 +406,136 @@ where
             .record_assertion_jti(&TokenHash::of(&unique("jti")), until)
             .await
             .unwrap()
+    );
+}
+
+/// A device authorization (RFC 8628) round-trips, is decided once while
+/// pending, and once decided is taken exactly once and only by its client,
+/// also by two stores on one database (`one`, `other`) racing each other.
+async fn device_authorizations<S: DeviceStorage>(one: &S, other: &S) {
+    let device_code = TokenHash::of(&unique("device-code"));
+    let user_code = TokenHash::of(&unique("WDJBMJHT"));
+    let device = DeviceAuthorization {
+        device_code,
+        user_code,
+        client_id: "tv".into(),
+        scope: Scope::parse("read write").unwrap(),
+        expires_at: granted::now() + 600,
+        interval: 5,
+        last_polled_at: None,
+        status: DeviceStatus::Pending,
+    };
+    one.save_device_authorization(device.clone()).await.unwrap();
+    assert_eq!(
+        other.device_authorization(&device_code).await.unwrap().as_ref(),
+        Some(&device)
+    );
+    assert_eq!(
+        other.device_authorization_by_user_code(&user_code).await.unwrap(),
+        Some(device.clone())
+    );
+    other.record_device_poll(&device_code, 1234, 10).await.unwrap();
+    let polled = one.device_authorization(&device_code).await.unwrap().unwrap();
+    assert_eq!((polled.last_polled_at, polled.interval), (Some(1234), 10));
+    // Pending: nobody takes it.
+    assert_eq!(
+        one.take_device_authorization(&device_code, "tv").await.unwrap(),
+        None
+    );
+
+    let approved = DeviceStatus::Approved {
+        subject: "user-1".into(),
+        auth_time: 1200,
+    };
+    let (a, b) = tokio::join!(
+        one.decide_device_authorization(&user_code, approved.clone()),
+        other.decide_device_authorization(&user_code, DeviceStatus::Denied)
+    );
+    let (a, b) = (a.unwrap(), b.unwrap());
+    assert!(a ^ b, "decided exactly once");
+    let status = if a { approved } else { DeviceStatus::Denied };
+    assert_eq!(
+        one.device_authorization(&device_code)
+            .await
+            .unwrap()
+            .unwrap()
+            .status,
+        status
+    );
+    assert_eq!(
+        other
+            .take_device_authorization(&device_code, "another-client")
+            .await
+            .unwrap(),
+        None,
+        "another client"
+    );
+    let (a, b) = tokio::join!(
+        one.take_device_authorization(&device_code, "tv"),
+        other.take_device_authorization(&device_code, "tv")
+    );
+    let winners: Vec<DeviceAuthorization> = [a.unwrap(), b.unwrap()].into_iter().flatten().collect();
+    assert_eq!(winners.len(), 1, "taken exactly once");
+    assert_eq!(winners[0].status, status);
+    assert_eq!(winners[0].device_code, device_code);
+    assert_eq!(one.device_authorization(&device_code).await.unwrap(), None);
+    assert_eq!(
+        other.device_authorization_by_user_code(&user_code).await.unwrap(),
+        None
+    );
+    assert!(
+        !one.decide_device_authorization(&user_code, DeviceStatus::Denied)
+            .await
+            .unwrap()
+    );
+}
+
+#[tokio::test]
+async fn device_authorizations_in_memory_and_on_sqlite() {
+    let memory = MemoryStore::new();
+    device_authorizations(&memory, &memory).await;
+    let in_memory = SqlStore::connect(MEMORY).await.unwrap();
+    device_authorizations(&in_memory, &in_memory).await;
+    let db = TempDb::new();
+    let one = SqlStore::connect(&db.url()).await.unwrap();
+    let other = SqlStore::connect(&db.url()).await.unwrap();
+    device_authorizations(&one, &other).await;
+    one.close().await;
+    other.close().await;
+}
+
+#[tokio::test]
+async fn expired_device_authorizations_are_purged() {
+    let store = SqlStore::connect(MEMORY).await.unwrap();
+    let device = |name: &str, expires_at: i64| DeviceAuthorization {
+        device_code: TokenHash::of(name),
+        user_code: TokenHash::of(&format!("user {name}")),
+        client_id: "tv".into(),
+        scope: Scope::parse("read").unwrap(),
+        expires_at,
+        interval: 5,
+        last_polled_at: None,
+        status: DeviceStatus::Pending,
+    };
+    store
+        .save_device_authorization(device("old", NOW - 1))
+        .await
+        .unwrap();
+    store
+        .save_device_authorization(device("live", NOW + 60))
+        .await
+        .unwrap();
+    assert_eq!(store.purge_expired(NOW).await.unwrap(), 1);
+    assert_eq!(
+        store.device_authorization(&TokenHash::of("old")).await.unwrap(),
+        None
+    );
+    assert!(
+        store
+            .device_authorization(&TokenHash::of("live"))
+            .await
+            .unwrap()
+            .is_some()
     );
 }
 
@@ -1169,6 +1300,16 @@ mod postgres {
         assert!(again.client("no-such-client").await.unwrap().is_none());
         again.close().await;
         store.close().await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn device_authorizations_on_postgres() {
+        let db = database!();
+        let one = SqlStore::connect(&db.url).await.unwrap();
+        let other = SqlStore::connect(&db.url).await.unwrap();
+        device_authorizations(&one, &other).await;
+        one.close().await;
+        other.close().await;
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

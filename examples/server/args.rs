@@ -9,6 +9,7 @@ use granted::parse_duration;
 pub const USAGE: &str = "\
 usage: server [--addr HOST:PORT] [--db URL] [--seed FILE] [--issuer URL]
               [--code-ttl DURATION] [--access-token-ttl DURATION] [--refresh-token-ttl DURATION]
+              [--device-code-ttl DURATION]
               [--rotate-signing-key] [--key-refresh DURATION]
               [--max-connections N] [--idle-timeout DURATION]
 
@@ -19,6 +20,7 @@ usage: server [--addr HOST:PORT] [--db URL] [--seed FILE] [--issuer URL]
   --code-ttl           authorization code lifetime (default 60s)
   --access-token-ttl   access token lifetime (default 1h)
   --refresh-token-ttl  refresh token lifetime (default 30d)
+  --device-code-ttl    device code and user code lifetime, device grant (default 10m)
   --rotate-signing-key start signing id_tokens with a new key; the previous keys stay in /jwks.json
                        (with postgres://, once every instance publishes it: after --key-refresh)
   --key-refresh        with postgres://, how often the signing keys are read again from the database,
@@ -39,6 +41,7 @@ pub struct Args {
     pub code_ttl: Duration,
     pub access_token_ttl: Duration,
     pub refresh_token_ttl: Duration,
+    pub device_code_ttl: Duration,
     pub rotate_signing_key: bool,
     pub key_refresh: Duration,
     pub max_connections: usize,
@@ -48,7 +51,7 @@ pub struct Args {
 /// What the command line asked for.
 #[derive(Debug)]
 pub enum Command {
-    Run(Args),
+    Run(Box<Args>),
     Help,
 }
 
@@ -62,6 +65,7 @@ pub fn parse(mut words: impl Iterator<Item = String>) -> Result<Command, String>
         code_ttl: Duration::from_secs(60),
         access_token_ttl: Duration::from_secs(3600),
         refresh_token_ttl: Duration::from_secs(30 * 86_400),
+        device_code_ttl: Duration::from_secs(600),
         rotate_signing_key: false,
         key_refresh: Duration::from_secs(30),
         max_connections: 4096,
@@ -98,6 +102,7 @@ pub fn parse(mut words: impl Iterator<Item = String>) -> Result<Command, String>
             "--code-ttl" => args.code_ttl = duration(&flag, &value()?)?,
             "--access-token-ttl" => args.access_token_ttl = duration(&flag, &value()?)?,
             "--refresh-token-ttl" => args.refresh_token_ttl = duration(&flag, &value()?)?,
+            "--device-code-ttl" => args.device_code_ttl = duration(&flag, &value()?)?,
             "--key-refresh" => args.key_refresh = duration(&flag, &value()?)?,
             "--idle-timeout" => args.idle_timeout = duration(&flag, &value()?)?,
             "--max-connections" => {
@@ -111,7 +116,7 @@ pub fn parse(mut words: impl Iterator<Item = String>) -> Result<Command, String>
             _ => return Err(format!("unknown flag `{word}` (try --help)")),
         }
     }
-    Ok(Command::Run(args))
+    Ok(Command::Run(Box::new(args)))
 }
 
 fn duration(flag: &str, text: &str) -> Result<Duration, String> {
@@ -124,7 +129,7 @@ mod tests {
 
     fn run(words: &[&str]) -> Result<Args, String> {
         match parse(words.iter().map(|w| (*w).to_owned()))? {
-            Command::Run(args) => Ok(args),
+            Command::Run(args) => Ok(*args),
             Command::Help => Err("help".into()),
         }
     }

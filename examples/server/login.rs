@@ -25,12 +25,12 @@ use granted::{
 use crate::csrf::CsrfKey;
 use crate::store::ExampleStore;
 
-const CSRF_COOKIE: &str = "granted_csrf";
-const SESSION_COOKIE: &str = "granted_session";
+pub(crate) const CSRF_COOKIE: &str = "granted_csrf";
+pub(crate) const SESSION_COOKIE: &str = "granted_session";
 /// The prefix of cookies on an https issuer: the browser then accepts them
 /// only when `Secure`, with `Path=/` and no `Domain` (no subdomain can plant one).
 const HOST_PREFIX: &str = "__Host-";
-const SESSION_TTL: Duration = Duration::from_secs(8 * 3600);
+pub(crate) const SESSION_TTL: Duration = Duration::from_secs(8 * 3600);
 /// The fields of the form that are not part of the authorization request.
 const FORM_FIELDS: [&str; 4] = ["username", "password", "decision", "csrf"];
 
@@ -214,11 +214,30 @@ impl Login {
             .map(|session| (id, session)))
     }
 
+    /// The live session of the request's cookie, whatever the request (the
+    /// device verification page: no `prompt` or `max_age` there).
+    pub(crate) async fn live_session(
+        &self,
+        headers: &HeaderMap,
+    ) -> Result<Option<(TokenHash, LoginSession)>, granted::OAuthError> {
+        let Some(cookie) = self.cookie_value(headers, SESSION_COOKIE) else {
+            return Ok(None);
+        };
+        let id = TokenHash::of(&cookie);
+        let session = self
+            .server
+            .storage()
+            .session(&id, granted::now())
+            .await
+            .map_err(|e| granted::OAuthError::storage(&e))?;
+        Ok(session.map(|session| (id, session)))
+    }
+
     /// Starts a session for a user who just signed in, ending the one the
     /// browser had (`previous`): one browser, one session, so that signing
     /// in as another user (`prompt=login`) leaves nothing of the first one
     /// usable. Returns the cookie value, the session's key and `auth_time`.
-    async fn start_session(
+    pub(crate) async fn start_session(
         &self,
         subject: &str,
         username: &str,
@@ -240,7 +259,7 @@ impl Login {
     /// Checks the form's username and password through the runtime's
     /// [`granted::sign_in`]: the same failure budgets (per username, per
     /// address) and the same bounded argon2 pool as the password grant.
-    async fn check_password(
+    pub(crate) async fn check_password(
         &self,
         params: &Params<'_>,
         peer: Option<std::net::IpAddr>,
@@ -276,7 +295,7 @@ impl Login {
     }
 
     /// A `Set-Cookie` value; on an https issuer `__Host-` prefixed and `Secure`.
-    fn cookie(&self, name: &str, value: &str, same_site: &str, max_age: u64) -> String {
+    pub(crate) fn cookie(&self, name: &str, value: &str, same_site: &str, max_age: u64) -> String {
         let (prefix, secure) = if self.secure_cookies {
             (HOST_PREFIX, "; Secure")
         } else {
@@ -286,7 +305,7 @@ impl Login {
     }
 
     /// The value of this server's cookie `name` (prefixed on https).
-    fn cookie_value(&self, headers: &HeaderMap, name: &str) -> Option<String> {
+    pub(crate) fn cookie_value(&self, headers: &HeaderMap, name: &str) -> Option<String> {
         if self.secure_cookies {
             cookie(headers, &format!("{HOST_PREFIX}{name}"))
         } else {
@@ -440,7 +459,7 @@ fn origin_of(uri: &str) -> Option<String> {
     valid.then(|| format!("{scheme}://{host}"))
 }
 
-fn scope_text(scope: &str) -> &'static str {
+pub(crate) fn scope_text(scope: &str) -> &'static str {
     match scope {
         "openid" => "confirm who you are",
         "profile" => "read your name",

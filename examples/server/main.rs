@@ -9,6 +9,7 @@
 
 mod args;
 mod csrf;
+mod device;
 mod login;
 mod seed;
 mod store;
@@ -45,7 +46,7 @@ async fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .init();
     let args = match args::parse(std::env::args().skip(1)) {
-        Ok(Command::Run(args)) => args,
+        Ok(Command::Run(args)) => *args,
         Ok(Command::Help) => {
             println!("{}", args::USAGE);
             return ExitCode::SUCCESS;
@@ -96,6 +97,8 @@ async fn run(args: Args) -> Result<(), String> {
     let server = Arc::new(store.into_server(keys, &issuer).configure(|policy| {
         policy
             .with_password_budgets(budgets.passwords.clone())
+            .with_user_code_budget(budgets.user_codes.clone())
+            .with_device_code_ttl(args.device_code_ttl)
             .with_code_ttl(args.code_ttl)
             .with_access_token_ttl(args.access_token_ttl)
             .with_refresh_token_ttl(args.refresh_token_ttl)
@@ -143,6 +146,8 @@ async fn run(args: Args) -> Result<(), String> {
 struct FailureBudgets {
     clients: AuthFailureLimiter,
     passwords: PasswordBudgets,
+    /// Wrong user codes on the device page, per source address.
+    user_codes: AuthFailureLimiter,
 }
 
 /// How often an instance reads the locks every instance caused.
@@ -152,11 +157,17 @@ impl FailureBudgets {
     fn new(store: Option<Arc<dyn FailureStore>>) -> Self {
         let clients = AuthFailureLimiter::new(AuthFailureLimit::default());
         let passwords = PasswordBudgets::default();
+        let user_codes = AuthFailureLimiter::new(AuthFailureLimit::default());
         let Some(store) = store else {
-            return Self { clients, passwords };
+            return Self {
+                clients,
+                passwords,
+                user_codes,
+            };
         };
         let budgets = Self {
             clients: clients.with_store(FailureScope::CLIENT_ID, Arc::clone(&store)),
+            user_codes: user_codes.with_store(FailureScope::USER_CODE, Arc::clone(&store)),
             passwords: passwords.with_store(store),
         };
         spawn_failure_sync(
@@ -164,6 +175,7 @@ impl FailureBudgets {
                 budgets.clients.clone(),
                 budgets.passwords.per_username.clone(),
                 budgets.passwords.per_source.clone(),
+                budgets.user_codes.clone(),
             ],
             FAILURE_SYNC,
         );
@@ -178,6 +190,7 @@ fn router(
     failures: AuthFailureLimiter,
 ) -> Router {
     let show = Arc::clone(&login);
+    let (device_show, device_submit) = (Arc::clone(&login), Arc::clone(&login));
     let me_server = Arc::clone(&server);
     let ready_server = Arc::clone(&server);
     // The other routes that need storage: userinfo, the authorization page,
@@ -189,6 +202,11 @@ fn router(
             "/oauth/authorize",
             get(move |request: OAuthRequest| login::show(Arc::clone(&show), request))
                 .post(move |request: OAuthRequest| login::submit(Arc::clone(&login), request)),
+        )
+        .route(
+            "/device",
+            get(move |request: OAuthRequest| device::show(Arc::clone(&device_show), request))
+                .post(move |request: OAuthRequest| device::submit(Arc::clone(&device_submit), request)),
         )
         .route(
             "/api/me",
@@ -301,6 +319,7 @@ async fn seed_demo(store: &ExampleStore) -> Result<Demo, String> {
                 "authorization_code".into(),
                 "refresh_token".into(),
                 "client_credentials".into(),
+                granted::GrantType::DeviceCode.as_str().into(),
             ],
             response_types: vec!["code".into()],
             scope: "openid profile email read write".into(),
@@ -334,7 +353,8 @@ impl Demo {
              Demo user:\n  username       {DEMO_USER}\n  password       {password}\n\n\
              Client credentials:\n  curl -s -u {DEMO_CLIENT}:{secret} -d grant_type=client_credentials -d scope=read {issuer}/oauth/token\n\n\
              Authorization code + PKCE: open in a browser\n  {issuer}/oauth/authorize?response_type=code&client_id={DEMO_CLIENT}&redirect_uri={DEMO_REDIRECT_ENCODED}&scope=read&state=demo&code_challenge={challenge}&code_challenge_method=S256\n\
-             then exchange the code from the redirect (code_verifier {verifier}):\n  curl -s -u {DEMO_CLIENT}:{secret} -d grant_type=authorization_code -d code=CODE -d redirect_uri={DEMO_REDIRECT} -d code_verifier={verifier} {issuer}/oauth/token\n",
+             then exchange the code from the redirect (code_verifier {verifier}):\n  curl -s -u {DEMO_CLIENT}:{secret} -d grant_type=authorization_code -d code=CODE -d redirect_uri={DEMO_REDIRECT} -d code_verifier={verifier} {issuer}/oauth/token\n\n\
+             Device flow (RFC 8628): ask for codes, open verification_uri_complete in a browser, then poll:\n  curl -s -u {DEMO_CLIENT}:{secret} -d scope=read {issuer}/oauth/device_authorization\n  curl -s -u {DEMO_CLIENT}:{secret} -d grant_type=urn:ietf:params:oauth:grant-type:device_code -d device_code=DEVICE_CODE {issuer}/oauth/token\n",
             secret = self.client_secret,
             password = self.password,
         );

@@ -72,7 +72,7 @@ impl SeedClient {
         for grant in &self.grant_types {
             if GrantType::from_name(grant).is_none() {
                 return Err(format!(
-                    "grant type `{grant}` is not enabled on this server (authorization_code, refresh_token, client_credentials, password)"
+                    "grant type `{grant}` is not enabled on this server (authorization_code, refresh_token, client_credentials, password, urn:ietf:params:oauth:grant-type:device_code)"
                 ));
             }
         }

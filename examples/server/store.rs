@@ -7,13 +7,14 @@ use std::time::Duration;
 
 use granted::sql::{SqlError, SqlStore, redact_password, redact_url};
 use granted::storage::{
-    AssertionStorage as _, ClaimsStorage as _, CodeStorage as _, DpopStorage as _, PushedRequestStorage as _,
-    RefreshStorage as _, SessionStorage, Storage as _, UserStorage as _,
+    AssertionStorage as _, ClaimsStorage as _, CodeStorage as _, DeviceStorage as _, DpopStorage as _,
+    PushedRequestStorage as _, RefreshStorage as _, SessionStorage, Storage as _, UserStorage as _,
 };
 use granted::throttle::FailureStore;
 use granted::{
-    ClientRecord, CodeRecord, KeyRing, LoginSession, MemoryStore, MemoryStoreError, NewToken, PushedRequest,
-    Scope, SigningAlg, SigningKey, TokenHash, TokenRecord, UnixTime, UserClaims, UserRecord,
+    ClientRecord, CodeRecord, DeviceAuthorization, DeviceStatus, KeyRing, LoginSession, MemoryStore,
+    MemoryStoreError, NewToken, PushedRequest, Scope, SigningAlg, SigningKey, TokenHash, TokenRecord,
+    UnixTime, UserClaims, UserRecord,
 };
 
 /// Where the data lives.
@@ -222,6 +223,7 @@ impl SessionStorage for ExampleStore {
         refresh_token(rotate = true),
         client_credentials,
         password(allow_insecure),
+        device_code,
     ),
     access_token_ttl = "1h",
     refresh_token_ttl = "30d",
@@ -290,6 +292,49 @@ impl ExampleStore {
     }
     async fn use_dpop_proof(&self, key: &TokenHash, until: i64) -> Result<bool, StoreError> {
         delegate!(self.use_dpop_proof(key, until))
+    }
+
+    async fn save_device_authorization(&self, authorization: DeviceAuthorization) -> Result<(), StoreError> {
+        delegate!(self.save_device_authorization(authorization))
+    }
+
+    async fn device_authorization(
+        &self,
+        device_code: &TokenHash,
+    ) -> Result<Option<DeviceAuthorization>, StoreError> {
+        delegate!(self.device_authorization(device_code))
+    }
+
+    async fn device_authorization_by_user_code(
+        &self,
+        user_code: &TokenHash,
+    ) -> Result<Option<DeviceAuthorization>, StoreError> {
+        delegate!(self.device_authorization_by_user_code(user_code))
+    }
+
+    async fn record_device_poll(
+        &self,
+        device_code: &TokenHash,
+        polled_at: i64,
+        interval: i64,
+    ) -> Result<(), StoreError> {
+        delegate!(self.record_device_poll(device_code, polled_at, interval))
+    }
+
+    async fn decide_device_authorization(
+        &self,
+        user_code: &TokenHash,
+        status: DeviceStatus,
+    ) -> Result<bool, StoreError> {
+        delegate!(self.decide_device_authorization(user_code, status))
+    }
+
+    async fn take_device_authorization(
+        &self,
+        device_code: &TokenHash,
+        client_id: &str,
+    ) -> Result<Option<DeviceAuthorization>, StoreError> {
+        delegate!(self.take_device_authorization(device_code, client_id))
     }
 }
 

@@ -232,6 +232,22 @@ pub fn derive_user(input: TokenStream) -> TokenStream {
 /// `require_pushed_authorization_requests`. It needs `authorization_code`
 /// and the `save_pushed_request` and `take_pushed_request` storage methods.
 ///
+/// # Device authorization grant
+///
+/// `device_code` in `grants(...)` serves `POST /oauth/device_authorization`
+/// (RFC 8628 §3.1; clients authenticate as at the token endpoint, public
+/// clients with `client_id`) and the token endpoint's
+/// `urn:ietf:params:oauth:grant-type:device_code` grant. The device gets a
+/// `device_code` and a `user_code` (`XXXX-XXXX`, 20 consonants; compared
+/// without case, dashes or spaces) and polls every `interval` seconds
+/// (`authorization_pending`, `slow_down`, `access_denied`, `expired_token`);
+/// the user enters the code on your verification page at `/device` of the
+/// issuer, which calls `Server::find_device_authorization` (under a
+/// per-source failure budget) and `Server::decide_device_authorization`.
+/// Both codes are stored hashed; a decided authorization is taken once. It
+/// needs an issuer (`Policy::with_issuer`) and the six device storage
+/// methods below.
+///
 /// # Client authentication
 ///
 /// `client_secret_basic`, `client_secret_post` and `none` are always
@@ -296,8 +312,9 @@ pub fn derive_user(input: TokenStream) -> TokenStream {
 /// | --- | --- |
 /// | `authorization_code` | `pkce = "S256"` (default: S256 required for public clients), `"required"` (S256 for every client), or `"plain"` (also allows the insecure `plain` method; needs `allow_insecure`) |
 /// | `client_credentials` | none |
-/// | `refresh_token` | `rotate = true` (default; RFC 9700 §4.14) or `rotate = false`; needs a grant that issues refresh tokens (`authorization_code` or `password`) |
+/// | `refresh_token` | `rotate = true` (default; RFC 9700 §4.14) or `rotate = false`; needs a grant that issues refresh tokens (`authorization_code`, `password` or `device_code`) |
 /// | `password` | must be written `password(allow_insecure)`: the client sees the user's password (RFC 9700 §2.4) |
+/// | `device_code` | none: the device authorization grant (RFC 8628), below |
 ///
 /// The implicit grant is not implemented (RFC 9700 §2.1.2).
 ///
@@ -349,6 +366,19 @@ pub fn derive_user(input: TokenStream) -> TokenStream {
 /// `dpop` (atomic: of two calls with one `key`, at most one returns `true`):
 ///
 /// - `async fn use_dpop_proof(&self, key: &TokenHash, until: i64) -> Result<bool, MyError>`
+///
+/// `device_code` (`DeviceAuthorization` and `DeviceStatus` are
+/// `granted::DeviceAuthorization` and `granted::DeviceStatus`;
+/// `decide_device_authorization` changes only a pending authorization and
+/// `take_device_authorization` takes only a decided one of `client_id`,
+/// each atomically):
+///
+/// - `async fn save_device_authorization(&self, authorization: DeviceAuthorization) -> Result<(), MyError>`
+/// - `async fn device_authorization(&self, device_code: &TokenHash) -> Result<Option<DeviceAuthorization>, MyError>`
+/// - `async fn device_authorization_by_user_code(&self, user_code: &TokenHash) -> Result<Option<DeviceAuthorization>, MyError>`
+/// - `async fn record_device_poll(&self, device_code: &TokenHash, polled_at: i64, interval: i64) -> Result<(), MyError>`
+/// - `async fn decide_device_authorization(&self, user_code: &TokenHash, status: DeviceStatus) -> Result<bool, MyError>`
+/// - `async fn take_device_authorization(&self, device_code: &TokenHash, client_id: &str) -> Result<Option<DeviceAuthorization>, MyError>`
 ///
 /// Other methods of the block are left alone. Every future must be `Send`.
 ///

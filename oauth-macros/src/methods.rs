@@ -38,6 +38,7 @@ pub(crate) enum StorageTrait {
     PushedRequestStorage,
     AssertionStorage,
     DpopStorage,
+    DeviceStorage,
 }
 
 impl StorageTrait {
@@ -52,6 +53,7 @@ impl StorageTrait {
             StorageTrait::PushedRequestStorage => "PushedRequestStorage",
             StorageTrait::AssertionStorage => "AssertionStorage",
             StorageTrait::DpopStorage => "DpopStorage",
+            StorageTrait::DeviceStorage => "DeviceStorage",
         }
     }
 }
@@ -90,6 +92,10 @@ pub(crate) enum Param {
     Model(Model),
     /// The runtime's `PushedRequest`, by value.
     PushedRequest,
+    /// The runtime's `DeviceAuthorization`, by value.
+    DeviceAuthorization,
+    /// The runtime's `DeviceStatus`, by value.
+    DeviceStatus,
 }
 
 /// The `Ok` type of the returned `Result`.
@@ -105,6 +111,8 @@ pub(crate) enum Returns {
     Claims,
     /// `Option<PushedRequest>`: the runtime's pushed request record.
     Pushed,
+    /// `Option<DeviceAuthorization>`: the runtime's device authorization.
+    Device,
 }
 
 /// One storage method.
@@ -119,7 +127,7 @@ pub(crate) struct Method {
 }
 
 /// Every storage method, grouped by trait in the order of the runtime.
-pub(crate) static METHODS: [Method; 14] = [
+pub(crate) static METHODS: [Method; 20] = [
     Method {
         name: "client",
         needed_by: NeededBy::EveryServer,
@@ -218,6 +226,52 @@ pub(crate) static METHODS: [Method; 14] = [
         params: &[("key", Param::Hash), ("until", Param::Time)],
         returns: Returns::Bool,
     },
+    Method {
+        name: "save_device_authorization",
+        needed_by: NeededBy::Grant(Grant::DeviceCode),
+        storage_trait: StorageTrait::DeviceStorage,
+        params: &[("authorization", Param::DeviceAuthorization)],
+        returns: Returns::Unit,
+    },
+    Method {
+        name: "device_authorization",
+        needed_by: NeededBy::Grant(Grant::DeviceCode),
+        storage_trait: StorageTrait::DeviceStorage,
+        params: &[("device_code", Param::Hash)],
+        returns: Returns::Device,
+    },
+    Method {
+        name: "device_authorization_by_user_code",
+        needed_by: NeededBy::Grant(Grant::DeviceCode),
+        storage_trait: StorageTrait::DeviceStorage,
+        params: &[("user_code", Param::Hash)],
+        returns: Returns::Device,
+    },
+    Method {
+        name: "record_device_poll",
+        needed_by: NeededBy::Grant(Grant::DeviceCode),
+        storage_trait: StorageTrait::DeviceStorage,
+        params: &[
+            ("device_code", Param::Hash),
+            ("polled_at", Param::Time),
+            ("interval", Param::Time),
+        ],
+        returns: Returns::Unit,
+    },
+    Method {
+        name: "decide_device_authorization",
+        needed_by: NeededBy::Grant(Grant::DeviceCode),
+        storage_trait: StorageTrait::DeviceStorage,
+        params: &[("user_code", Param::Hash), ("status", Param::DeviceStatus)],
+        returns: Returns::Bool,
+    },
+    Method {
+        name: "take_device_authorization",
+        needed_by: NeededBy::Grant(Grant::DeviceCode),
+        storage_trait: StorageTrait::DeviceStorage,
+        params: &[("device_code", Param::Hash), ("client_id", Param::Str)],
+        returns: Returns::Device,
+    },
 ];
 
 /// The declared extensions that need storage methods.
@@ -288,6 +342,8 @@ pub(crate) fn param_type(param: Param, names: &Names) -> &str {
         Param::Time => "i64",
         Param::Model(model) => names.of(model),
         Param::PushedRequest => "PushedRequest",
+        Param::DeviceAuthorization => "DeviceAuthorization",
+        Param::DeviceStatus => "DeviceStatus",
     }
 }
 
@@ -306,6 +362,7 @@ impl Method {
             Returns::Found(model) => format!("Option<{}>", names.of(model)),
             Returns::Claims => "Option<UserClaims>".to_owned(),
             Returns::Pushed => "Option<PushedRequest>".to_owned(),
+            Returns::Device => "Option<DeviceAuthorization>".to_owned(),
         };
         format!(
             "async fn {}(&self{params}) -> Result<{ok}, {}>",
@@ -324,6 +381,14 @@ impl Method {
         }
         if self.returns == Returns::Pushed || self.params.iter().any(|(_, p)| *p == Param::PushedRequest) {
             types.push("PushedRequest");
+        }
+        if self.returns == Returns::Device
+            || self.params.iter().any(|(_, p)| *p == Param::DeviceAuthorization)
+        {
+            types.push("DeviceAuthorization");
+        }
+        if self.params.iter().any(|(_, p)| *p == Param::DeviceStatus) {
+            types.push("DeviceStatus");
         }
         types
     }
@@ -354,6 +419,8 @@ impl Method {
                 Param::Time => quote_spanned!(span=> #core::primitive::i64),
                 Param::Model(m) => model(*m),
                 Param::PushedRequest => quote_spanned!(span=> #rt::par::PushedRequest),
+                Param::DeviceAuthorization => quote_spanned!(span=> #rt::device::DeviceAuthorization),
+                Param::DeviceStatus => quote_spanned!(span=> #rt::device::DeviceStatus),
             };
             quote_spanned!(span=> #param: #ty)
         });
@@ -370,6 +437,9 @@ impl Method {
             }
             Returns::Claims => quote_spanned!(span=> #core::option::Option<#rt::oidc::UserClaims>),
             Returns::Pushed => quote_spanned!(span=> #core::option::Option<#rt::par::PushedRequest>),
+            Returns::Device => {
+                quote_spanned!(span=> #core::option::Option<#rt::device::DeviceAuthorization>)
+            }
         };
         let error = quote_spanned!(span=> <Self as #rt::storage::Storage>::Error);
         quote_spanned! {span=>
@@ -405,6 +475,8 @@ impl Method {
                 quote_spanned!(span=> _: #m)
             }
             Param::PushedRequest => quote_spanned!(span=> _: #rt::par::PushedRequest),
+            Param::DeviceAuthorization => quote_spanned!(span=> _: #rt::device::DeviceAuthorization),
+            Param::DeviceStatus => quote_spanned!(span=> _: #rt::device::DeviceStatus),
         });
         let ok = match self.returns {
             Returns::Unit => quote_spanned!(span=> ()),
@@ -415,6 +487,9 @@ impl Method {
             }
             Returns::Claims => quote_spanned!(span=> #core::option::Option<#rt::oidc::UserClaims>),
             Returns::Pushed => quote_spanned!(span=> #core::option::Option<#rt::par::PushedRequest>),
+            Returns::Device => {
+                quote_spanned!(span=> #core::option::Option<#rt::device::DeviceAuthorization>)
+            }
         };
         quote_spanned! {span=>
             fn #name(&self, #(#params),*) -> impl #core::future::Future<
@@ -494,6 +569,7 @@ mod tests {
                 NeededBy::Grant(Grant::RefreshToken) => StorageTrait::RefreshStorage,
                 NeededBy::Grant(Grant::Password) => StorageTrait::UserStorage,
                 NeededBy::Grant(Grant::ClientCredentials) => StorageTrait::Storage,
+                NeededBy::Grant(Grant::DeviceCode) => StorageTrait::DeviceStorage,
                 NeededBy::OpenId => StorageTrait::ClaimsStorage,
                 NeededBy::Par => StorageTrait::PushedRequestStorage,
                 NeededBy::PrivateKeyJwt => StorageTrait::AssertionStorage,
@@ -579,6 +655,43 @@ mod tests {
             jti.signature(&super::tests::names()),
             "async fn record_assertion_jti(&self, jti: &TokenHash, expires_at: i64) -> Result<bool, MyError>"
         );
+    }
+
+    #[test]
+    fn device_code_needs_the_device_methods_only_when_declared() {
+        let device: Vec<_> = needed(&[Grant::DeviceCode], false)
+            .filter(|m| m.storage_trait == StorageTrait::DeviceStorage)
+            .map(|m| m.name)
+            .collect();
+        assert_eq!(
+            device,
+            [
+                "save_device_authorization",
+                "device_authorization",
+                "device_authorization_by_user_code",
+                "record_device_poll",
+                "decide_device_authorization",
+                "take_device_authorization"
+            ]
+        );
+        assert!(
+            !needed(&[Grant::AuthorizationCode, Grant::RefreshToken], true)
+                .any(|m| m.storage_trait == StorageTrait::DeviceStorage)
+        );
+        let decide = METHODS
+            .iter()
+            .find(|m| m.name == "decide_device_authorization")
+            .unwrap();
+        assert_eq!(
+            decide.signature(&names()),
+            "async fn decide_device_authorization(&self, user_code: &TokenHash, status: DeviceStatus) -> Result<bool, MyError>"
+        );
+        assert_eq!(decide.granted_types(), ["TokenHash", "DeviceStatus"]);
+        let take = METHODS
+            .iter()
+            .find(|m| m.name == "take_device_authorization")
+            .unwrap();
+        assert_eq!(take.granted_types(), ["TokenHash", "DeviceAuthorization"]);
     }
 
     #[test]

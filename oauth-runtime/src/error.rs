@@ -56,6 +56,14 @@ pub enum ErrorCode {
     /// The DPoP proof must carry the server's nonce, sent in the `DPoP-Nonce`
     /// header of this answer (RFC 9449 §8).
     UseDpopNonce,
+    /// The user has not yet decided on the device authorization: poll
+    /// again after the interval (RFC 8628 §3.5).
+    AuthorizationPending,
+    /// The device polls too fast: the interval is raised by 5 seconds
+    /// (RFC 8628 §3.5).
+    SlowDown,
+    /// The device code has expired (RFC 8628 §3.5).
+    ExpiredToken,
 }
 
 impl ErrorCode {
@@ -81,6 +89,9 @@ impl ErrorCode {
             Self::RequestUriNotSupported => "request_uri_not_supported",
             Self::InvalidDpopProof => "invalid_dpop_proof",
             Self::UseDpopNonce => "use_dpop_nonce",
+            Self::AuthorizationPending => "authorization_pending",
+            Self::SlowDown => "slow_down",
+            Self::ExpiredToken => "expired_token",
         }
     }
 
@@ -503,6 +514,9 @@ mod tests {
             ),
             (ErrorCode::InvalidDpopProof, "invalid_dpop_proof", 400),
             (ErrorCode::UseDpopNonce, "use_dpop_nonce", 400),
+            (ErrorCode::AuthorizationPending, "authorization_pending", 400),
+            (ErrorCode::SlowDown, "slow_down", 400),
+            (ErrorCode::ExpiredToken, "expired_token", 400),
         ];
         for (code, name, status) in cases {
             assert_eq!(code.as_str(), name);

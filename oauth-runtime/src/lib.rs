@@ -13,6 +13,7 @@
 
 pub mod assertion;
 mod client_auth;
+pub mod device;
 pub mod dpop;
 pub mod endpoints;
 mod error;
@@ -36,8 +37,10 @@ pub mod throttle;
 mod token;
 
 pub use client_auth::{AuthenticatedClient, authenticate, presented_client_id};
+pub use device::{DeviceAuthorization, DeviceStatus};
 pub use endpoints::authorize::{AuthorizationResponse, AuthorizeError, PendingAuthorization, ResponseMode};
 pub use endpoints::bearer::{BearerError, BearerToken};
+pub use endpoints::device::{DeviceAuthorizationResponse, DeviceLookupError, PendingDevice};
 pub use endpoints::introspect::Introspection;
 pub use endpoints::metadata::{EndpointPaths, Metadata};
 pub use endpoints::par::PushedAuthorization;
@@ -66,8 +69,8 @@ pub use server::{
 };
 pub use session::LoginSession;
 pub use storage::{
-    AssertionStorage, ClaimsStorage, CodeStorage, DpopStorage, PushedRequestStorage, RefreshStorage,
-    SessionStorage, Storage, UserStorage,
+    AssertionStorage, ClaimsStorage, CodeStorage, DeviceStorage, DpopStorage, PushedRequestStorage,
+    RefreshStorage, SessionStorage, Storage, UserStorage,
 };
 pub use token::{NewToken, ParseTokenHashError, TokenHash};
 

@@ -7,6 +7,7 @@ use std::fmt;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use crate::device::{DeviceAuthorization, DeviceStatus};
 use crate::grants;
 use crate::model::{
     AuthMethod, ClientModel, CodeModel, CodeRecord, ModelError, OpenIdCode, RefreshableToken, StrIter,
@@ -16,8 +17,8 @@ use crate::oidc::UserClaims;
 use crate::par::PushedRequest;
 use crate::server::{FoundToken, GrantRequest, Grants, TokenResponse};
 use crate::storage::{
-    AssertionStorage, ClaimsStorage, CodeStorage, PushedRequestStorage, REVOKED_FAMILY_RETENTION_SECS,
-    RefreshStorage, SessionStorage, Storage, UserStorage,
+    AssertionStorage, ClaimsStorage, CodeStorage, DeviceStorage, PushedRequestStorage,
+    REVOKED_FAMILY_RETENTION_SECS, RefreshStorage, SessionStorage, Storage, UserStorage,
 };
 use crate::{
     GrantType, LoginSession, OAuthError, PasswordError, Policy, Scope, TokenHash, hash_client_secret,
@@ -334,6 +335,10 @@ struct Tables {
     assertion_jtis: DigestMap<UnixTime>,
     /// DPoP proofs seen (their replay keys) → until when they are kept.
     dpop_proofs: DigestMap<UnixTime>,
+    /// Device authorizations by the hash of their device code.
+    devices: DigestMap<DeviceAuthorization>,
+    /// The hash of a user code → the hash of its device code.
+    user_codes: DigestMap<TokenHash>,
 }
 
 /// A map keyed by SHA-256 digests ([`TokenHash`]).
@@ -523,6 +528,11 @@ impl MemoryStore {
         tables.pushed.retain(|_, pushed| pushed.expires_at > now);
         tables.assertion_jtis.retain(|_, until| *until > now);
         tables.dpop_proofs.retain(|_, until| *until > now);
+        tables.devices.retain(|_, device| device.expires_at > now);
+        let Tables {
+            devices, user_codes, ..
+        } = &mut *tables;
+        user_codes.retain(|_, device_code| devices.contains_key(device_code));
         let expired: Vec<TokenHash> = tables
             .tokens
             .values()
@@ -691,6 +701,91 @@ impl PushedRequestStorage for MemoryStore {
     }
 }
 
+impl DeviceStorage for MemoryStore {
+    async fn save_device_authorization(
+        &self,
+        authorization: DeviceAuthorization,
+    ) -> Result<(), MemoryStoreError> {
+        let mut tables = self.tables()?;
+        tables
+            .user_codes
+            .insert(authorization.user_code, authorization.device_code);
+        tables.devices.insert(authorization.device_code, authorization);
+        Ok(())
+    }
+
+    async fn device_authorization(
+        &self,
+        device_code: &TokenHash,
+    ) -> Result<Option<DeviceAuthorization>, MemoryStoreError> {
+        Ok(self.tables()?.devices.get(device_code).cloned())
+    }
+
+    async fn device_authorization_by_user_code(
+        &self,
+        user_code: &TokenHash,
+    ) -> Result<Option<DeviceAuthorization>, MemoryStoreError> {
+        let tables = self.tables()?;
+        Ok(tables
+            .user_codes
+            .get(user_code)
+            .and_then(|device_code| tables.devices.get(device_code))
+            .cloned())
+    }
+
+    async fn record_device_poll(
+        &self,
+        device_code: &TokenHash,
+        polled_at: UnixTime,
+        interval: i64,
+    ) -> Result<(), MemoryStoreError> {
+        if let Some(device) = self.tables()?.devices.get_mut(device_code) {
+            device.last_polled_at = Some(polled_at);
+            device.interval = interval;
+        }
+        Ok(())
+    }
+
+    async fn decide_device_authorization(
+        &self,
+        user_code: &TokenHash,
+        status: DeviceStatus,
+    ) -> Result<bool, MemoryStoreError> {
+        let mut tables = self.tables()?;
+        let Some(device_code) = tables.user_codes.get(user_code).copied() else {
+            return Ok(false);
+        };
+        match tables.devices.get_mut(&device_code) {
+            Some(device) if device.status == DeviceStatus::Pending => {
+                device.status = status;
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
+    async fn take_device_authorization(
+        &self,
+        device_code: &TokenHash,
+        client_id: &str,
+    ) -> Result<Option<DeviceAuthorization>, MemoryStoreError> {
+        let mut tables = self.tables()?;
+        // A pending one, or another client's, stays where it is.
+        if tables
+            .devices
+            .get(device_code)
+            .is_none_or(|d| d.client_id != client_id || d.status == DeviceStatus::Pending)
+        {
+            return Ok(None);
+        }
+        let taken = tables.devices.remove(device_code);
+        if let Some(taken) = &taken {
+            tables.user_codes.remove(&taken.user_code);
+        }
+        Ok(taken)
+    }
+}
+
 impl AssertionStorage for MemoryStore {
     async fn record_assertion_jti(
         &self,
@@ -754,6 +849,7 @@ impl Grants for MemoryStore {
             GrantType::ClientCredentials => grants::client_credentials::exchange(self, request).await,
             GrantType::Password => grants::password::exchange(self, request).await,
             GrantType::RefreshToken => grants::refresh_token::exchange(self, request).await,
+            GrantType::DeviceCode => grants::device_code::exchange(self, request).await,
         }
     }
 
@@ -775,6 +871,25 @@ impl Grants for MemoryStore {
 
     async fn record_assertion_jti(&self, jti: &TokenHash, expires_at: UnixTime) -> Result<bool, OAuthError> {
         crate::assertion::record_jti(self, jti, expires_at).await
+    }
+
+    async fn save_device_authorization(&self, authorization: DeviceAuthorization) -> Result<(), OAuthError> {
+        crate::device::save(self, authorization).await
+    }
+
+    async fn device_authorization_by_user_code(
+        &self,
+        user_code: &TokenHash,
+    ) -> Result<Option<DeviceAuthorization>, OAuthError> {
+        crate::device::by_user_code(self, user_code).await
+    }
+
+    async fn decide_device_authorization(
+        &self,
+        user_code: &TokenHash,
+        status: DeviceStatus,
+    ) -> Result<bool, OAuthError> {
+        crate::device::decide(self, user_code, status).await
     }
     async fn use_dpop_proof(&self, key: &TokenHash, until: UnixTime) -> Result<bool, OAuthError> {
         crate::storage::DpopStorage::use_dpop_proof(self, key, until)

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use crate::Offload;
 use crate::oidc::SigningAlg;
-use crate::throttle::PasswordBudgets;
+use crate::throttle::{AuthFailureLimit, AuthFailureLimiter, PasswordBudgets};
 
 /// A grant type of the token endpoint (RFC 6749 §4).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -20,15 +20,18 @@ pub enum GrantType {
     Password,
     /// `refresh_token` (RFC 6749 §6).
     RefreshToken,
+    /// `urn:ietf:params:oauth:grant-type:device_code` (RFC 8628 §3.4).
+    DeviceCode,
 }
 
 impl GrantType {
     /// Every grant granted implements.
-    pub const ALL: [GrantType; 4] = [
+    pub const ALL: [GrantType; 5] = [
         Self::AuthorizationCode,
         Self::ClientCredentials,
         Self::Password,
         Self::RefreshToken,
+        Self::DeviceCode,
     ];
 
     /// The wire name, e.g. `"authorization_code"`.
@@ -38,6 +41,7 @@ impl GrantType {
             Self::ClientCredentials => "client_credentials",
             Self::Password => "password",
             Self::RefreshToken => "refresh_token",
+            Self::DeviceCode => crate::device::DEVICE_CODE_GRANT_TYPE,
         }
     }
 
@@ -117,6 +121,10 @@ pub struct Policy {
     offload: Option<Offload>,
     /// The failure budgets of the password paths.
     password_budgets: PasswordBudgets,
+    /// The failure budget of user-code entry (device grant), per source.
+    user_code_budget: AuthFailureLimiter,
+    /// How long device codes and user codes live.
+    device_code_ttl: Duration,
     grants: Vec<GrantType>,
     pkce: PkcePolicy,
     rotate_refresh_tokens: bool,
@@ -146,6 +154,8 @@ impl Policy {
         Self {
             offload: None,
             password_budgets: PasswordBudgets::default(),
+            user_code_budget: AuthFailureLimiter::new(AuthFailureLimit::default()),
+            device_code_ttl: Duration::from_secs(600),
             grants: enabled,
             pkce: PkcePolicy::default(),
             rotate_refresh_tokens: true,
@@ -190,6 +200,36 @@ impl Policy {
     /// Whether `private_key_jwt` client authentication is accepted.
     pub fn private_key_jwt(&self) -> bool {
         self.private_key_jwt
+    }
+
+    /// Sets the failure budget of user-code entry on the device
+    /// verification page, keyed per source address (default: 10 wrong codes
+    /// in 60 s lock the address for 60 s). With a store
+    /// ([`AuthFailureLimiter::with_store`], e.g. under
+    /// [`FailureScope::USER_CODE`](crate::throttle::FailureScope::USER_CODE)),
+    /// instances share it.
+    #[must_use]
+    pub fn with_user_code_budget(mut self, budget: AuthFailureLimiter) -> Self {
+        self.user_code_budget = budget;
+        self
+    }
+
+    /// The failure budget of user-code entry.
+    pub fn user_code_budget(&self) -> &AuthFailureLimiter {
+        &self.user_code_budget
+    }
+
+    /// Sets how long device codes and user codes live (RFC 8628 §3.2
+    /// `expires_in`; default 10 minutes).
+    #[must_use]
+    pub fn with_device_code_ttl(mut self, ttl: Duration) -> Self {
+        self.device_code_ttl = ttl;
+        self
+    }
+
+    /// How long device codes and user codes live.
+    pub fn device_code_ttl(&self) -> Duration {
+        self.device_code_ttl
     }
 
     /// Sets the PKCE policy.

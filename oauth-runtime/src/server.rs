@@ -6,6 +6,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::Serialize;
 
+use crate::device::{DeviceAuthorization, DeviceStatus};
 use crate::model::{TokenRecord, UnixTime};
 use crate::oidc::KeyRing;
 use crate::par::PushedRequest;
@@ -132,6 +133,43 @@ pub trait Grants: Storage {
         let _ = (jti, expires_at);
         std::future::ready(Ok(false))
     }
+    /// Stores a new device authorization (RFC 8628). `#[granted::server]`
+    /// overrides it with `grants(device_code)` declared, delegating to
+    /// [`DeviceStorage`](crate::storage::DeviceStorage) through
+    /// [`crate::device::save`]; the default refuses, as the policy serves no
+    /// device grant.
+    fn save_device_authorization(
+        &self,
+        authorization: DeviceAuthorization,
+    ) -> impl Future<Output = Result<(), OAuthError>> + Send {
+        let _ = authorization;
+        std::future::ready(Err(crate::device::not_enabled()))
+    }
+
+    /// The device authorization of a user code hash, for the verification
+    /// page. Overridden with `device_code` declared (through
+    /// [`crate::device::by_user_code`]); the default finds nothing.
+    fn device_authorization_by_user_code(
+        &self,
+        user_code: &TokenHash,
+    ) -> impl Future<Output = Result<Option<DeviceAuthorization>, OAuthError>> + Send {
+        let _ = user_code;
+        std::future::ready(Ok(None))
+    }
+
+    /// Records the user's decision on a pending device authorization;
+    /// `false` when it was not pending. Overridden with `device_code`
+    /// declared (through [`crate::device::decide`]); the default changes
+    /// nothing.
+    fn decide_device_authorization(
+        &self,
+        user_code: &TokenHash,
+        status: DeviceStatus,
+    ) -> impl Future<Output = Result<bool, OAuthError>> + Send {
+        let _ = (user_code, status);
+        std::future::ready(Ok(false))
+    }
+
     /// Records the use of a DPoP proof (see
     /// [`DpopStorage::use_dpop_proof`](crate::storage::DpopStorage::use_dpop_proof)):
     /// `true` the first time. Only called when the policy enables DPoP;

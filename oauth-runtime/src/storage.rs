@@ -13,6 +13,7 @@
 
 use std::future::Future;
 
+use crate::device::{DeviceAuthorization, DeviceStatus};
 use crate::model::{ClientModel, CodeModel, TokenModel, UnixTime, UserModel};
 use crate::oidc::UserClaims;
 use crate::par::PushedRequest;
@@ -295,4 +296,61 @@ pub trait AssertionStorage: Storage {
         jti: &TokenHash,
         expires_at: UnixTime,
     ) -> impl Future<Output = Result<bool, Self::Error>> + Send;
+}
+
+/// Device authorizations (RFC 8628), for `grants(device_code)` in
+/// `#[granted::server(...)]`.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot keep device authorizations",
+    label = "`device_code` needs the device authorization storage",
+    note = "declare `device_code` in `grants(...)` of `#[granted::server(...)]` and define `save_device_authorization`, `device_authorization`, `device_authorization_by_user_code`, `record_device_poll`, `decide_device_authorization` and `take_device_authorization` in the `impl` block"
+)]
+pub trait DeviceStorage: Storage {
+    /// Stores a new device authorization until it is taken or expires.
+    fn save_device_authorization(
+        &self,
+        authorization: DeviceAuthorization,
+    ) -> impl Future<Output = Result<(), Self::Error>> + Send;
+
+    /// The device authorization with this device code hash, if any.
+    fn device_authorization(
+        &self,
+        device_code: &TokenHash,
+    ) -> impl Future<Output = Result<Option<DeviceAuthorization>, Self::Error>> + Send;
+
+    /// The device authorization with this (normalized) user code hash, if
+    /// any.
+    fn device_authorization_by_user_code(
+        &self,
+        user_code: &TokenHash,
+    ) -> impl Future<Output = Result<Option<DeviceAuthorization>, Self::Error>> + Send;
+
+    /// Records that the device polled at `polled_at`, with the interval now
+    /// in force (raised after a `slow_down`).
+    fn record_device_poll(
+        &self,
+        device_code: &TokenHash,
+        polled_at: UnixTime,
+        interval: i64,
+    ) -> impl Future<Output = Result<(), Self::Error>> + Send;
+
+    /// Sets the status of the authorization with this user code hash to
+    /// `status`, atomically and *only while it is pending*: `false`, changing
+    /// nothing, when it is unknown or decided already (of two concurrent
+    /// decisions at most one returns `true`).
+    fn decide_device_authorization(
+        &self,
+        user_code: &TokenHash,
+        status: DeviceStatus,
+    ) -> impl Future<Output = Result<bool, Self::Error>> + Send;
+
+    /// Removes the *decided* (approved or denied) authorization with this
+    /// device code hash of `client_id` and returns it, atomically: of two
+    /// concurrent calls at most one returns `Some`; a pending one, or one of
+    /// another client, is neither returned nor removed.
+    fn take_device_authorization(
+        &self,
+        device_code: &TokenHash,
+        client_id: &str,
+    ) -> impl Future<Output = Result<Option<DeviceAuthorization>, Self::Error>> + Send;
 }

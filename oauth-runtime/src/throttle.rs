@@ -44,6 +44,9 @@ impl FailureScope {
     pub const USERNAME: Self = Self("username");
     /// Failed sign-ins per source address ([`PasswordBudgets::per_source`]).
     pub const SOURCE: Self = Self("source");
+    /// Wrong user codes per source address on the device verification page
+    /// ([`Policy::user_code_budget`](crate::Policy::user_code_budget)).
+    pub const USER_CODE: Self = Self("user_code");
 
     /// A scope of your own, for a limiter of your own handlers; keep it
     /// short and distinct from the ones above.
@@ -720,7 +723,7 @@ impl PasswordBudgets {
 
 /// The key of a source address; IPv6 addresses count per /64, the block one
 /// host usually has.
-fn source_key(ip: IpAddr) -> TokenHash {
+pub(crate) fn source_key(ip: IpAddr) -> TokenHash {
     match ip {
         IpAddr::V4(v4) => TokenHash::of(&v4.to_string()),
         IpAddr::V6(v6) => match v6.to_ipv4_mapped() {

@@ -122,7 +122,8 @@ impl<S: Grants> OAuthRoutes<S> {
     /// The router.
     pub fn into_router(self) -> Router {
         let par = self.server.policy().par().is_some();
-        super::route_table::<S>(self.cors.as_ref(), par).with_state(RouteState {
+        let device = self.server.policy().enables(crate::GrantType::DeviceCode);
+        super::route_table::<S>(self.cors.as_ref(), par, device).with_state(RouteState {
             server: self.server,
             guards: self.guards,
         })

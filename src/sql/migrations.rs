@@ -51,6 +51,11 @@ pub(crate) const SQLITE: Embedded = &[
         include_str!("../../migrations/sqlite/0007_login_sessions.sql"),
     ),
     (
+        8,
+        "device",
+        include_str!("../../migrations/sqlite/0008_device.sql"),
+    ),
+    (
         9,
         "par and assertions",
         include_str!("../../migrations/sqlite/0009_par_and_assertions.sql"),
@@ -91,6 +96,11 @@ pub(crate) const POSTGRES: Embedded = &[
         7,
         "login sessions",
         include_str!("../../migrations/postgres/0007_login_sessions.sql"),
+    ),
+    (
+        8,
+        "device",
+        include_str!("../../migrations/postgres/0008_device.sql"),
     ),
     (
         9,

@@ -42,18 +42,19 @@ use std::time::Duration;
 
 use oauth_runtime::model::{ClientModel as _, UnixTime};
 use oauth_runtime::storage::{
-    AssertionStorage, ClaimsStorage, CodeStorage, DeclaredStorage, PushedRequestStorage, RefreshStorage,
-    SessionStorage, Storage, StorageVisitor, UserStorage,
+    AssertionStorage, ClaimsStorage, CodeStorage, DeclaredStorage, DeviceStorage, PushedRequestStorage,
+    RefreshStorage, SessionStorage, Storage, StorageVisitor, UserStorage,
 };
 use oauth_runtime::throttle::{AuthFailureLimit, FailureFuture, FailureScope, FailureStore};
 use oauth_runtime::{
-    ClientRecord, CodeRecord, KeyRing, LoginSession, PushedRequest, Scope, SigningAlg, SigningKey, TokenHash,
-    TokenRecord, UserClaims, UserRecord,
+    ClientRecord, CodeRecord, DeviceAuthorization, DeviceStatus, KeyRing, LoginSession, PushedRequest, Scope,
+    SigningAlg, SigningKey, TokenHash, TokenRecord, UserClaims, UserRecord,
 };
 
 #[cfg(feature = "sqlite")]
 mod checkpoint;
 mod clients;
+mod device;
 mod error;
 mod extensions;
 mod migrations;
@@ -556,6 +557,51 @@ impl PushedRequestStorage for SqlStore {
         client_id: &str,
     ) -> Result<Option<PushedRequest>, SqlError> {
         dispatch!(self.take_pushed_request(request_uri, client_id))
+    }
+}
+
+impl DeviceStorage for SqlStore {
+    async fn save_device_authorization(&self, authorization: DeviceAuthorization) -> Result<(), SqlError> {
+        dispatch!(self.save_device_authorization(authorization))
+    }
+
+    async fn device_authorization(
+        &self,
+        device_code: &TokenHash,
+    ) -> Result<Option<DeviceAuthorization>, SqlError> {
+        dispatch!(self.device_authorization(device_code))
+    }
+
+    async fn device_authorization_by_user_code(
+        &self,
+        user_code: &TokenHash,
+    ) -> Result<Option<DeviceAuthorization>, SqlError> {
+        dispatch!(self.device_authorization_by_user_code(user_code))
+    }
+
+    async fn record_device_poll(
+        &self,
+        device_code: &TokenHash,
+        polled_at: UnixTime,
+        interval: i64,
+    ) -> Result<(), SqlError> {
+        dispatch!(self.record_device_poll(device_code, polled_at, interval))
+    }
+
+    async fn decide_device_authorization(
+        &self,
+        user_code: &TokenHash,
+        status: DeviceStatus,
+    ) -> Result<bool, SqlError> {
+        dispatch!(self.decide_device_authorization(user_code, status))
+    }
+
+    async fn take_device_authorization(
+        &self,
+        device_code: &TokenHash,
+        client_id: &str,
+    ) -> Result<Option<DeviceAuthorization>, SqlError> {
+        dispatch!(self.take_device_authorization(device_code, client_id))
     }
 }
 

@@ -11,8 +11,8 @@ use sqlx::PgPool;
 use sqlx::postgres::PgPoolOptions;
 
 use oauth_runtime::{
-    ClientRecord, CodeRecord, LoginSession, PushedRequest, Scope, SigningKey, TokenHash, TokenRecord,
-    UserClaims, UserRecord,
+    ClientRecord, CodeRecord, DeviceAuthorization, DeviceStatus, LoginSession, PushedRequest, Scope,
+    SigningKey, TokenHash, TokenRecord, UserClaims, UserRecord,
 };
 
 use super::SqlError;
@@ -25,6 +25,7 @@ mod statements {
     crate::sql::ops::shared_ops!(sqlx::Postgres);
     crate::sql::sessions::session_ops!(sqlx::Postgres);
     crate::sql::extensions::extension_ops!(sqlx::Postgres);
+    crate::sql::device::device_ops!(sqlx::Postgres);
 
     /// Marks the token holding refresh token `old` as rotated and stores
     /// `new`, in one statement: `false`, storing nothing, when `old` is
@@ -260,7 +261,8 @@ impl PostgresBackend {
         let pushed = statements::extensions::purge_pushed(&self.pool, now).await?;
         let jtis = statements::extensions::purge_jtis(&self.pool, now).await?;
         let proofs = statements::purge_dpop_proofs(&self.pool, now).await?;
-        Ok(codes + tokens + families + sessions + consents + failures + pushed + jtis + proofs)
+        let devices = statements::device::purge(&self.pool, now).await?;
+        Ok(codes + tokens + families + sessions + consents + failures + pushed + jtis + proofs + devices)
     }
 
     pub(super) async fn save_pushed_request(&self, request: PushedRequest) -> Result<(), SqlError> {
@@ -281,6 +283,52 @@ impl PostgresBackend {
         expires_at: i64,
     ) -> Result<bool, SqlError> {
         statements::extensions::record_jti(&self.pool, jti, expires_at).await
+    }
+
+    pub(super) async fn save_device_authorization(
+        &self,
+        device: DeviceAuthorization,
+    ) -> Result<(), SqlError> {
+        statements::device::insert(&self.pool, &device).await
+    }
+
+    pub(super) async fn device_authorization(
+        &self,
+        device_code: &TokenHash,
+    ) -> Result<Option<DeviceAuthorization>, SqlError> {
+        statements::device::select(&self.pool, device_code).await
+    }
+
+    pub(super) async fn device_authorization_by_user_code(
+        &self,
+        user_code: &TokenHash,
+    ) -> Result<Option<DeviceAuthorization>, SqlError> {
+        statements::device::select_by_user_code(&self.pool, user_code).await
+    }
+
+    pub(super) async fn record_device_poll(
+        &self,
+        device_code: &TokenHash,
+        polled_at: i64,
+        interval: i64,
+    ) -> Result<(), SqlError> {
+        statements::device::record_poll(&self.pool, device_code, polled_at, interval).await
+    }
+
+    pub(super) async fn decide_device_authorization(
+        &self,
+        user_code: &TokenHash,
+        status: DeviceStatus,
+    ) -> Result<bool, SqlError> {
+        statements::device::decide(&self.pool, user_code, &status).await
+    }
+
+    pub(super) async fn take_device_authorization(
+        &self,
+        device_code: &TokenHash,
+        client_id: &str,
+    ) -> Result<Option<DeviceAuthorization>, SqlError> {
+        statements::device::take(&self.pool, device_code, client_id).await
     }
 
     pub(super) async fn close(&self) {

@@ -15,8 +15,8 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{Connection as _, SqliteConnection, SqlitePool};
 
 use oauth_runtime::{
-    ClientRecord, CodeRecord, LoginSession, PushedRequest, Scope, SigningKey, TokenHash, TokenRecord,
-    UserClaims, UserRecord,
+    ClientRecord, CodeRecord, DeviceAuthorization, DeviceStatus, LoginSession, PushedRequest, Scope,
+    SigningKey, TokenHash, TokenRecord, UserClaims, UserRecord,
 };
 
 use super::SqlError;
@@ -33,6 +33,7 @@ pub(super) mod statements {
     crate::sql::ops::shared_ops!(sqlx::Sqlite);
     crate::sql::sessions::session_ops!(sqlx::Sqlite);
     crate::sql::extensions::extension_ops!(sqlx::Sqlite);
+    crate::sql::device::device_ops!(sqlx::Sqlite);
 
     /// Marks the token holding refresh token `old` as rotated and stores
     /// `new`, both or neither (a savepoint inside the writer's transaction).
@@ -152,6 +153,7 @@ pub(super) mod statements {
             + purge_auth_failures(&mut *connection, now).await?
             + extensions::purge_pushed(&mut *connection, now).await?
             + extensions::purge_jtis(&mut *connection, now).await?
+            + device::purge(&mut *connection, now).await?
             + purge_dpop_proofs(&mut *connection, now).await?)
     }
 }
@@ -412,6 +414,62 @@ impl SqliteBackend {
         let jti = *jti;
         self.writer
             .call(|reply| Command::RecordJti(jti, expires_at, reply))
+            .await
+    }
+
+    pub(super) async fn save_device_authorization(
+        &self,
+        device: DeviceAuthorization,
+    ) -> Result<(), SqlError> {
+        let device = Box::new(device);
+        self.writer.call(|reply| Command::SaveDevice(device, reply)).await
+    }
+
+    pub(super) async fn device_authorization(
+        &self,
+        device_code: &TokenHash,
+    ) -> Result<Option<DeviceAuthorization>, SqlError> {
+        statements::device::select(&self.reads, device_code).await
+    }
+
+    pub(super) async fn device_authorization_by_user_code(
+        &self,
+        user_code: &TokenHash,
+    ) -> Result<Option<DeviceAuthorization>, SqlError> {
+        statements::device::select_by_user_code(&self.reads, user_code).await
+    }
+
+    pub(super) async fn record_device_poll(
+        &self,
+        device_code: &TokenHash,
+        polled_at: i64,
+        interval: i64,
+    ) -> Result<(), SqlError> {
+        let device_code = *device_code;
+        self.writer
+            .call(|reply| Command::RecordDevicePoll(device_code, polled_at, interval, reply))
+            .await
+    }
+
+    pub(super) async fn decide_device_authorization(
+        &self,
+        user_code: &TokenHash,
+        status: DeviceStatus,
+    ) -> Result<bool, SqlError> {
+        let user_code = *user_code;
+        self.writer
+            .call(|reply| Command::DecideDevice(user_code, status, reply))
+            .await
+    }
+
+    pub(super) async fn take_device_authorization(
+        &self,
+        device_code: &TokenHash,
+        client_id: &str,
+    ) -> Result<Option<DeviceAuthorization>, SqlError> {
+        let (device_code, client_id) = (*device_code, client_id.to_owned());
+        self.writer
+            .call(|reply| Command::TakeDevice(device_code, client_id, reply))
             .await
     }
 

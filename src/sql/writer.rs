@@ -50,7 +50,10 @@ use sqlx::sqlite::SqliteConnectOptions;
 use sqlx::{Connection as _, SqliteConnection};
 use tokio::sync::{mpsc, oneshot};
 
-use oauth_runtime::{CodeRecord, LoginSession, PushedRequest, Scope, TokenHash, TokenRecord, UserRecord};
+use oauth_runtime::{
+    CodeRecord, DeviceAuthorization, DeviceStatus, LoginSession, PushedRequest, Scope, TokenHash,
+    TokenRecord, UserRecord,
+};
 
 use super::SqlError;
 use super::rows::{AuthFailureRow, ClientRow, SigningKeyRow};
@@ -88,6 +91,11 @@ pub(super) enum Command {
     SavePushed(PushedRequest, Reply<()>),
     TakePushed(TokenHash, String, Reply<Option<PushedRequest>>),
     RecordJti(TokenHash, i64, Reply<bool>),
+    /// A new device authorization (boxed: it is large and rare).
+    SaveDevice(Box<DeviceAuthorization>, Reply<()>),
+    RecordDevicePoll(TokenHash, i64, i64, Reply<()>),
+    DecideDevice(TokenHash, DeviceStatus, Reply<bool>),
+    TakeDevice(TokenHash, String, Reply<Option<DeviceAuthorization>>),
 }
 
 /// What [`Command::StartSession`] stores.
@@ -113,7 +121,11 @@ impl Command {
             | Self::StartSession(_, reply)
             | Self::AddConsent(_, _, _, reply)
             | Self::EndSession(_, reply)
-            | Self::SavePushed(_, reply) => reply.send(Err(error)).is_ok(),
+            | Self::SavePushed(_, reply)
+            | Self::SaveDevice(_, reply)
+            | Self::RecordDevicePoll(_, _, _, reply) => reply.send(Err(error)).is_ok(),
+            Self::DecideDevice(_, _, reply) => reply.send(Err(error)).is_ok(),
+            Self::TakeDevice(_, _, reply) => reply.send(Err(error)).is_ok(),
             Self::TakePushed(_, _, reply) => reply.send(Err(error)).is_ok(),
             Self::RecordJti(_, _, reply) => reply.send(Err(error)).is_ok(),
             Self::TakeCode(_, reply) => reply.send(Err(error)).is_ok(),
@@ -446,6 +458,21 @@ async fn apply(connection: &mut SqliteConnection, command: Command) -> (Answer, 
         Command::SavePushed(request, reply) => settle(
             reply,
             statements::extensions::insert_pushed(connection, &request).await,
+        ),
+        Command::SaveDevice(device, reply) => {
+            settle(reply, statements::device::insert(connection, &device).await)
+        }
+        Command::RecordDevicePoll(device_code, polled_at, interval, reply) => settle(
+            reply,
+            statements::device::record_poll(connection, &device_code, polled_at, interval).await,
+        ),
+        Command::DecideDevice(user_code, status, reply) => settle(
+            reply,
+            statements::device::decide(connection, &user_code, &status).await,
+        ),
+        Command::TakeDevice(device_code, client_id, reply) => settle(
+            reply,
+            statements::device::take(connection, &device_code, &client_id).await,
         ),
         Command::TakePushed(request_uri, client_id, reply) => settle(
             reply,

@@ -269,3 +269,112 @@ async fn bad_client_or_redirect_uri_never_redirects_and_deny_does() {
         Some(server.base.as_str())
     );
 }
+
+/// A headless Chromium session through `driver`, with a profile of its own.
+async fn browser_session(driver: &Driver, profile_name: &str) -> fantoccini::Client {
+    let profile = fresh_dir(profile_name);
+    let mut capabilities = serde_json::Map::new();
+    capabilities.insert(
+        "goog:chromeOptions".into(),
+        serde_json::json!({
+            "binary": CHROMIUM,
+            "args": [
+                "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+                "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                "--disable-quic", "--window-size=900,900",
+                format!("--user-data-dir={}", profile.display()),
+            ],
+        }),
+    );
+    ClientBuilder::new(HttpConnector::new())
+        .capabilities(capabilities)
+        .connect(&format!("http://127.0.0.1:{}", driver.1))
+        .await
+        .expect("a WebDriver session")
+}
+
+/// The device flow's verification page in headless Chromium: the user types
+/// the code shown by the device, sees the client and the code, signs in and
+/// approves; the device's next poll gets the tokens.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn device_verification_in_headless_chromium() {
+    let server = TestServer::start_seeded(
+        fresh_dir("browser-device"),
+        "sqlite::memory:",
+        &crate::device::seed(),
+        &[],
+    );
+    let started = crate::device::start(&server, "read").await;
+    let user_code = started["user_code"].as_str().unwrap().to_owned();
+    let device_code = started["device_code"].as_str().unwrap().to_owned();
+    let driver = start_driver().await;
+    let browser = browser_session(&driver, "chromium-profile-device").await;
+
+    browser.goto(&server.url("/device")).await.unwrap();
+    // Typed as a person might: lower case, no dash.
+    browser
+        .find(Locator::Css("#user_code"))
+        .await
+        .unwrap()
+        .send_keys(&user_code.replace('-', "").to_lowercase())
+        .await
+        .unwrap();
+    browser
+        .find(Locator::Css("button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let shown = browser
+        .wait()
+        .for_element(Locator::Css("#user-code"))
+        .await
+        .unwrap();
+    assert_eq!(shown.text().await.unwrap(), user_code);
+    let heading = browser
+        .find(Locator::Css("h1"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(heading.contains("tv"), "{heading}");
+
+    browser
+        .find(Locator::Css("#username"))
+        .await
+        .unwrap()
+        .send_keys("alice")
+        .await
+        .unwrap();
+    browser
+        .find(Locator::Css("#password"))
+        .await
+        .unwrap()
+        .send_keys("wonderland")
+        .await
+        .unwrap();
+    let screenshots = target_dir().join("e2e").join("screenshots");
+    std::fs::create_dir_all(&screenshots).unwrap();
+    std::fs::write(
+        screenshots.join("device.png"),
+        browser.screenshot().await.unwrap(),
+    )
+    .unwrap();
+    browser
+        .find(Locator::Css("button[value=approve]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let done = browser.wait().for_element(Locator::Css(".done")).await.unwrap();
+    assert!(done.text().await.unwrap().contains("Device approved"));
+    browser.close().await.unwrap();
+
+    let (status, tokens) = crate::device::poll(&server, "tv", Some("tv-secret"), &device_code).await;
+    assert_eq!(status, 200, "{tokens}");
+    assert_eq!(tokens["scope"], "read");
+    drop(driver);
+}

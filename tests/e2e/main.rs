@@ -5,6 +5,7 @@
 mod browser;
 mod brute_force;
 mod csrf_on_consent;
+mod device;
 mod dpop;
 #[path = "../shared/dpop.rs"]
 mod dpop_client;

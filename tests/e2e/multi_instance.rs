@@ -578,7 +578,11 @@ async fn join_all<F: std::future::Future>(futures: [F; 2]) -> [F::Output; 2] {
 /// Status and `Retry-After` of requests to the endpoints that need the
 /// database, each bounded well above the 10 s time limit so that a hang
 /// fails the test instead of stalling it.
-async fn statuses(server: &TestServer, access_token: &str) -> Vec<(&'static str, u16, bool)> {
+async fn statuses(
+    server: &TestServer,
+    access_token: &str,
+    user_code: &str,
+) -> Vec<(&'static str, u16, bool)> {
     let client = oauth2::reqwest::Client::builder()
         .redirect(oauth2::reqwest::redirect::Policy::none())
         .timeout(Duration::from_secs(20))
@@ -603,6 +607,18 @@ async fn statuses(server: &TestServer, access_token: &str) -> Vec<(&'static str,
             client.get(server.url("/userinfo")).bearer_auth(access_token),
         ),
         ("GET /oauth/authorize", client.get(authorize)),
+        (
+            "POST /oauth/device_authorization",
+            client.post(server.url("/oauth/device_authorization")).form(&[
+                ("client_id", "tv"),
+                ("client_secret", "tv-secret"),
+                ("scope", "read"),
+            ]),
+        ),
+        (
+            "GET /device",
+            client.get(server.url(&format!("/device?user_code={user_code}"))),
+        ),
         ("GET /readyz", client.get(server.url("/readyz"))),
     ];
     let mut answers = Vec::new();
@@ -626,8 +642,9 @@ async fn a_database_outage_answers_503_within_the_time_limit_and_recovers_withou
     let (status, tokens) = redeem(&a, &code_on(&a, "openid read").await).await;
     assert_eq!(status, 200, "{tokens}");
     let access = text(&tokens, "access_token");
+    let user_code = text(&start_device(&a).await, "user_code");
     for server in [&a, &b] {
-        for (name, status, _) in statuses(server, &access).await {
+        for (name, status, _) in statuses(server, &access, &user_code).await {
             assert_eq!(status, 200, "{name} before the outage");
         }
     }
@@ -637,7 +654,7 @@ async fn a_database_outage_answers_503_within_the_time_limit_and_recovers_withou
         // (5 s): the authorization page of a cached client needs no database.
         tokio::time::sleep(Duration::from_secs(6)).await;
         forwarder.set(outage);
-        let during = join_all([&a, &b].map(|server| statuses(server, &access))).await;
+        let during = join_all([&a, &b].map(|server| statuses(server, &access, &user_code))).await;
         for answers in during {
             for (name, status, retry_after) in answers {
                 assert_eq!(status, 503, "{name} during the outage ({outage:?})");
@@ -663,7 +680,7 @@ async fn a_database_outage_answers_503_within_the_time_limit_and_recovers_withou
                 );
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }
-            for (name, status, _) in statuses(server, &access).await {
+            for (name, status, _) in statuses(server, &access, &user_code).await {
                 assert_eq!(status, 200, "{name} after the outage ({outage:?})");
             }
         }
@@ -689,6 +706,61 @@ fn urls_are_rerouted_through_the_forwarder() {
     );
     assert_eq!(host_port(url), "127.0.0.1:5432");
     assert_eq!(password(url).as_deref(), Some("p"));
+}
+
+/// Starts a device authorization for `tv` on `server`.
+async fn start_device(server: &TestServer) -> Value {
+    let response = http()
+        .post(server.url("/oauth/device_authorization"))
+        .form(&[
+            ("client_id", "tv"),
+            ("client_secret", "tv-secret"),
+            ("scope", "read"),
+        ])
+        .send()
+        .await
+        .expect("POST /oauth/device_authorization");
+    assert_eq!(response.status(), 200);
+    response.json().await.expect("JSON")
+}
+
+/// Polls the token endpoint of `server` for `tv`'s device code.
+async fn poll_device(server: &TestServer, device_code: &str) -> (u16, Value) {
+    let response = http()
+        .post(server.url("/oauth/token"))
+        .form(&[
+            ("grant_type", "urn:ietf:params:oauth:grant-type:device_code"),
+            ("device_code", device_code),
+            ("client_id", "tv"),
+            ("client_secret", "tv-secret"),
+        ])
+        .send()
+        .await
+        .expect("POST /oauth/token");
+    let status = response.status().as_u16();
+    (status, response.json().await.expect("JSON"))
+}
+
+/// A device authorization started on one instance is approved on the other
+/// (its page, its sign-in) and redeemed once: both instances racing to
+/// redeem it, exactly one gets the tokens (RFC 8628 on a shared database).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_device_code_started_on_one_instance_is_approved_on_the_other_and_redeemed_once() {
+    let db = database!();
+    let (one, two) = two_instances(&db.url);
+    let started = start_device(&one).await;
+    let page = two.url(&format!("/device?user_code={}", text(&started, "user_code")));
+    let (html, answer) =
+        crate::device::decide(&page, &two.url("/device"), ("alice", "wonderland"), "approve").await;
+    assert!(html.contains("tv"));
+    assert_eq!(answer.status(), 200);
+    let device_code = text(&started, "device_code");
+    let (a, b) = tokio::join!(poll_device(&one, &device_code), poll_device(&two, &device_code));
+    let mut statuses = [a.0, b.0];
+    statuses.sort_unstable();
+    assert_eq!(statuses, [200, 400], "{a:?} {b:?}");
+    let loser = if a.0 == 400 { a.1 } else { b.1 };
+    assert_eq!(loser["error"], "invalid_grant");
 }
 
 /// A request_uri pushed to one instance is used once on any instance

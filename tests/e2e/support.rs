@@ -83,7 +83,10 @@ pub fn seed_json(callback: &str) -> String {
              "scope": "read", "token_endpoint_auth_method": "client_secret_basic"},
             {"client_id": "dpop-only", "client_secret": "dpop-secret", "grant_types": ["client_credentials"],
              "scope": "read", "token_endpoint_auth_method": "client_secret_post",
-             "dpop_bound_access_tokens": true}
+             "dpop_bound_access_tokens": true},
+            {"client_id": "tv", "client_secret": "tv-secret",
+             "grant_types": ["urn:ietf:params:oauth:grant-type:device_code", "refresh_token"],
+             "scope": "read", "token_endpoint_auth_method": "client_secret_post"}
         ],
         "users": [
             {"username": "alice", "password": "wonderland",

@@ -9,6 +9,7 @@ mod brute_force;
 mod clickjacking;
 mod client_impersonation;
 mod code_injection_and_replay;
+mod device;
 mod dpop;
 #[path = "../shared/dpop.rs"]
 mod dpop_client;

@@ -114,6 +114,15 @@ fn storage_impls(server: &Server) -> TokenStream {
             }
         });
     }
+    if server.enables(Grant::DeviceCode) {
+        let methods = glue(StorageTrait::DeviceStorage);
+        out.extend(quote! {
+            #[automatically_derived]
+            impl #rt::storage::DeviceStorage for #self_ty {
+                #methods
+            }
+        });
+    }
     if server.dpop.is_some() {
         let methods = glue(StorageTrait::DpopStorage);
         out.extend(quote! {
@@ -249,6 +258,7 @@ fn grants_impl(server: &Server) -> TokenStream {
     };
     let (par_policy, par_methods) = par_items(server);
     let (jwt_policy, jwt_methods) = private_key_jwt_items(server);
+    let device_methods = device_items(server);
     let dpop = server.dpop.as_ref().map(|dpop| {
         let mode = format_ident!("{}", if dpop.required { "Required" } else { "Optional" });
         quote!(.with_dpop(#rt::DpopPolicy::#mode))
@@ -312,6 +322,7 @@ fn grants_impl(server: &Server) -> TokenStream {
             #par_methods
             #jwt_methods
             #use_dpop_proof
+            #device_methods
         }
     }
 }
@@ -351,6 +362,48 @@ fn par_items(server: &Server) -> (Option<TokenStream>, Option<TokenStream>) {
         }
     };
     (Some(policy), Some(methods))
+}
+
+/// With `grants(device_code)`: the `Grants` methods that reach the device
+/// authorization storage (the endpoint and the verification page use them).
+fn device_items(server: &Server) -> Option<TokenStream> {
+    if !server.enables(Grant::DeviceCode) {
+        return None;
+    }
+    let rt = paths::runtime();
+    let core = paths::core();
+    Some(quote! {
+        fn save_device_authorization(
+            &self,
+            authorization: #rt::device::DeviceAuthorization,
+        ) -> impl #core::future::Future<
+            Output = #core::result::Result<(), #rt::OAuthError>,
+        > + #core::marker::Send {
+            #rt::device::save(self, authorization)
+        }
+
+        fn device_authorization_by_user_code(
+            &self,
+            user_code: &#rt::TokenHash,
+        ) -> impl #core::future::Future<
+            Output = #core::result::Result<
+                #core::option::Option<#rt::device::DeviceAuthorization>,
+                #rt::OAuthError,
+            >,
+        > + #core::marker::Send {
+            #rt::device::by_user_code(self, user_code)
+        }
+
+        fn decide_device_authorization(
+            &self,
+            user_code: &#rt::TokenHash,
+            status: #rt::device::DeviceStatus,
+        ) -> impl #core::future::Future<
+            Output = #core::result::Result<#core::primitive::bool, #rt::OAuthError>,
+        > + #core::marker::Send {
+            #rt::device::decide(self, user_code, status)
+        }
+    })
 }
 
 /// With `client_auth(private_key_jwt)`: the policy's declaration and the

@@ -14,24 +14,28 @@ pub(crate) enum Grant {
     ClientCredentials,
     Password,
     RefreshToken,
+    DeviceCode,
 }
 
 impl Grant {
     /// Every grant, in the order the runtime lists them.
-    pub(crate) const ALL: [Grant; 4] = [
+    pub(crate) const ALL: [Grant; 5] = [
         Grant::AuthorizationCode,
         Grant::ClientCredentials,
         Grant::Password,
         Grant::RefreshToken,
+        Grant::DeviceCode,
     ];
 
-    /// The name in the attribute and on the wire.
+    /// The name in the attribute, and of the runtime's grant module (on the
+    /// wire too, except `device_code`: its grant type is a URN).
     pub(crate) const fn name(self) -> &'static str {
         match self {
             Grant::AuthorizationCode => "authorization_code",
             Grant::ClientCredentials => "client_credentials",
             Grant::Password => "password",
             Grant::RefreshToken => "refresh_token",
+            Grant::DeviceCode => "device_code",
         }
     }
 
@@ -42,6 +46,7 @@ impl Grant {
             Grant::ClientCredentials => "ClientCredentials",
             Grant::Password => "Password",
             Grant::RefreshToken => "RefreshToken",
+            Grant::DeviceCode => "DeviceCode",
         }
     }
 
@@ -52,6 +57,7 @@ impl Grant {
             Grant::ClientCredentials => &[],
             Grant::Password => &["allow_insecure"],
             Grant::RefreshToken => &["rotate"],
+            Grant::DeviceCode => &[],
         }
     }
 }
@@ -66,11 +72,12 @@ pub(crate) enum GrantName {
 
 impl GrantName {
     /// Every name `grants(...)` recognises.
-    pub(crate) const NAMES: [&'static str; 5] = [
+    pub(crate) const NAMES: [&'static str; 6] = [
         "authorization_code",
         "client_credentials",
         "password",
         "refresh_token",
+        "device_code",
         "implicit",
     ];
 

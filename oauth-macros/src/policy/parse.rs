@@ -929,10 +929,8 @@ mod tests {
             ]
         );
         assert_eq!(
-            messages(quote!(grants(device_code))),
-            [
-                "unknown grant `device_code`: granted implements `authorization_code`, `client_credentials`, `password` or `refresh_token`"
-            ]
+            messages(quote!(grants(device_cod))),
+            ["unknown grant `device_cod`; did you mean `device_code`?"]
         );
         assert_eq!(
             messages(quote!(grant(client_credentials), acess_token_ttl = "1h")),

@@ -67,11 +67,12 @@ pub(crate) fn validate(args: Args, item: &ItemImpl, errors: &mut Errors) -> Opti
         && set_known
         && !grant_list.contains(&Grant::AuthorizationCode)
         && !grant_list.contains(&Grant::Password)
+        && !grant_list.contains(&Grant::DeviceCode)
     {
         errors.spanned(
             refresh,
             "`refresh_token` is enabled but no grant issues refresh tokens: enable `authorization_code` \
-             (or `password`) too; `client_credentials` never issues refresh tokens (RFC 6749 §4.4.3)",
+             (or `password` or `device_code`) too; `client_credentials` never issues refresh tokens (RFC 6749 §4.4.3)",
         );
     }
 
@@ -569,6 +570,16 @@ fn param_mismatch(param: Param, ty: &Type, models: &Models<'_>) -> Option<&'stat
             _ if matches!(ty, Type::Reference(_)) => Some("the storage takes ownership of what it stores"),
             Some("PushedRequest") => None,
             _ => Some("the runtime's record of a pushed request"),
+        },
+        Param::DeviceAuthorization => match last_segment(ty).as_deref() {
+            _ if matches!(ty, Type::Reference(_)) => Some("the storage takes ownership of what it stores"),
+            Some("DeviceAuthorization") => None,
+            _ => Some("the runtime's record of a device authorization"),
+        },
+        Param::DeviceStatus => match last_segment(ty).as_deref() {
+            _ if matches!(ty, Type::Reference(_)) => Some("the storage takes ownership of what it stores"),
+            Some("DeviceStatus") => None,
+            _ => Some("the runtime's status of a device authorization"),
         },
     }
 }

@@ -25,6 +25,8 @@ pub struct EndpointPaths {
     pub jwks: String,
     /// The pushed authorization request endpoint (RFC 9126).
     pub pushed_authorization_request: String,
+    /// The device authorization endpoint (RFC 8628).
+    pub device_authorization: String,
 }
 
 impl Default for EndpointPaths {
@@ -37,6 +39,7 @@ impl Default for EndpointPaths {
             userinfo: "/userinfo".into(),
             jwks: "/jwks.json".into(),
             pushed_authorization_request: "/oauth/par".into(),
+            device_authorization: "/oauth/device_authorization".into(),
         }
     }
 }
@@ -104,6 +107,10 @@ pub struct Metadata {
     /// The pushed authorization request endpoint (RFC 9126 §5), when served.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pushed_authorization_request_endpoint: Option<String>,
+    /// The device authorization endpoint (RFC 8628 §4), with the device
+    /// grant.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub device_authorization_endpoint: Option<String>,
     /// Whether every authorization request must be pushed (RFC 9126 §5),
     /// when pushed requests are served.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -191,6 +198,9 @@ impl<S: Grants> Server<S> {
             pushed_authorization_request_endpoint: par
                 .map(|_| format!("{issuer}{}", paths.pushed_authorization_request)),
             require_pushed_authorization_requests: par.map(|p| p == ParPolicy::Required),
+            device_authorization_endpoint: policy
+                .enables(GrantType::DeviceCode)
+                .then(|| format!("{issuer}{}", paths.device_authorization)),
             token_endpoint_auth_signing_alg_values_supported: if policy.private_key_jwt() {
                 crate::assertion::SIGNING_ALGS.to_vec()
             } else {
@@ -344,6 +354,25 @@ mod tests {
         let doc =
             serde_json::to_value(no_code.metadata("https://as.example", &EndpointPaths::default())).unwrap();
         assert!(doc.get("pushed_authorization_request_endpoint").is_none());
+    }
+
+    #[test]
+    fn the_device_endpoint_and_grant_are_listed_only_when_enabled() {
+        let device = server_with(Policy::new([GrantType::DeviceCode, GrantType::RefreshToken]));
+        let doc =
+            serde_json::to_value(device.metadata("https://as.example", &EndpointPaths::default())).unwrap();
+        assert_eq!(
+            doc["device_authorization_endpoint"],
+            "https://as.example/oauth/device_authorization"
+        );
+        assert_eq!(
+            doc["grant_types_supported"],
+            serde_json::json!(["urn:ietf:params:oauth:grant-type:device_code", "refresh_token"])
+        );
+        let without = server_with(Policy::new([GrantType::AuthorizationCode]));
+        let doc =
+            serde_json::to_value(without.metadata("https://as.example", &EndpointPaths::default())).unwrap();
+        assert!(doc.get("device_authorization_endpoint").is_none());
     }
 
     #[test]

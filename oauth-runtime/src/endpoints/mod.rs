@@ -3,6 +3,7 @@
 
 pub mod authorize;
 pub mod bearer;
+pub mod device;
 mod dpop;
 pub mod introspect;
 pub mod metadata;

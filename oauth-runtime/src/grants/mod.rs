@@ -5,6 +5,7 @@
 
 pub mod authorization_code;
 pub mod client_credentials;
+pub mod device_code;
 pub mod password;
 pub mod refresh_token;
 

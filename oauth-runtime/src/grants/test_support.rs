@@ -33,7 +33,12 @@ pub fn server_with_setup(policy: Policy, setup: Option<OpenIdSetup>) -> Server<M
     store.add_client(
         ClientRecord::confidential("web", "web-secret")
             .redirect_uris([REDIRECT, "https://a.example/other"])
-            .grant_types(["authorization_code", "refresh_token", "password"])
+            .grant_types([
+                "authorization_code",
+                "refresh_token",
+                "password",
+                crate::device::DEVICE_CODE_GRANT_TYPE,
+            ])
             .scope("read write"),
     );
     store.add_client(
@@ -46,7 +51,11 @@ pub fn server_with_setup(policy: Policy, setup: Option<OpenIdSetup>) -> Server<M
     store.add_client(
         ClientRecord::public("spa")
             .redirect_uris([REDIRECT])
-            .grant_types(["authorization_code", "refresh_token"])
+            .grant_types([
+                "authorization_code",
+                "refresh_token",
+                crate::device::DEVICE_CODE_GRANT_TYPE,
+            ])
             .scope("read"),
     );
     store.add_client(
