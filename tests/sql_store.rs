@@ -1373,6 +1373,25 @@ mod postgres {
         two.close().await;
     }
 
+    /// Two instances seeding one database store the same users at the same
+    /// moment: every upsert succeeds (`ON CONFLICT (subject)` alone would
+    /// let the username's unique index refuse the later of two inserts).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn the_same_users_upserted_by_two_stores_at_once_on_postgres() {
+        let db = database!();
+        let one = SqlStore::connect(&db.url).await.unwrap();
+        let two = SqlStore::connect(&db.url).await.unwrap();
+        for n in 0..40 {
+            let user = UserRecord::from_hash(format!("s-{n}"), format!("user-{n}"), "hash");
+            let (a, b) = tokio::join!(one.upsert_user(&user), two.upsert_user(&user));
+            a.unwrap();
+            b.unwrap();
+        }
+        assert!(one.user_by_username("user-39").await.unwrap().is_some());
+        one.close().await;
+        two.close().await;
+    }
+
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     async fn a_failing_write_fails_alone_on_postgres() {
         let db = database!();

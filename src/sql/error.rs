@@ -97,6 +97,13 @@ impl SqlError {
         Self::Corrupt(ModelError::new(field, reason))
     }
 
+    /// Whether a unique constraint refused the statement.
+    #[cfg(feature = "postgres")]
+    pub(crate) fn is_unique_violation(&self) -> bool {
+        matches!(self, Self::Database(error)
+            if matches!(&**error, sqlx::Error::Database(db) if db.kind() == sqlx::error::ErrorKind::UniqueViolation))
+    }
+
     /// Whether the failure left the surrounding transaction intact: a
     /// constraint violation (SQLite undoes only the failing statement) or an
     /// error found client-side, before or after the statement ran. Anything

@@ -202,8 +202,17 @@ impl PostgresBackend {
         statements::upsert_client(&self.pool, &row).await
     }
 
+    /// `ON CONFLICT (subject)` covers only the subject: when another
+    /// instance inserts the same user at the same moment (two instances
+    /// seeding one database), PostgreSQL reports its `username` as taken
+    /// instead. Once that insert is committed, a second try finds the
+    /// subject and updates it; a username that belongs to another subject
+    /// fails the second try as well.
     pub(super) async fn upsert_user(&self, user: &UserRecord) -> Result<(), SqlError> {
-        statements::upsert_user(&self.pool, user).await
+        match statements::upsert_user(&self.pool, user).await {
+            Err(error) if error.is_unique_violation() => statements::upsert_user(&self.pool, user).await,
+            result => result,
+        }
     }
 
     pub(super) async fn start_session(
