@@ -65,7 +65,11 @@ fn new_family(now: UnixTime, access: &TokenHash) -> String {
     let hash = access.to_string();
     let mut family = String::with_capacity(64);
     // Writing to a String cannot fail.
-    let _ = write!(family, "{:012x}", u64::try_from(now).unwrap_or(0) & 0xffff_ffff_ffff);
+    let _ = write!(
+        family,
+        "{:012x}",
+        u64::try_from(now).unwrap_or(0) & 0xffff_ffff_ffff
+    );
     family.push_str(hash.get(..52).unwrap_or(&hash));
     family
 }
