@@ -430,6 +430,45 @@ mod dpop_proofs {
         matches!(header, Ok(_) | Err(DpopError::Invalid(_))) && matches!(verified, Err(DpopError::Invalid(_)))
     }
 
+    /// Found by the property below: an `x` of the wrong length reached
+    /// jsonwebtoken's EdDSA verification, which panicked on it.
+    #[test]
+    fn keys_of_the_wrong_size_are_refused_without_a_panic() {
+        let signature = "A".repeat(86);
+        for (alg, jwk) in [
+            (
+                "EdDSA",
+                serde_json::json!({"kty": "OKP", "crv": "Ed25519", "x": ""}),
+            ),
+            (
+                "EdDSA",
+                serde_json::json!({"kty": "OKP", "crv": "P-256", "x": "", "y": ""}),
+            ),
+            (
+                "EdDSA",
+                serde_json::json!({"kty": "OKP", "crv": "Ed25519", "x": "AAAA"}),
+            ),
+            (
+                "ES256",
+                serde_json::json!({"kty": "EC", "crv": "P-256", "x": "", "y": ""}),
+            ),
+            (
+                "ES256",
+                serde_json::json!({"kty": "EC", "crv": "P-256", "x": "AAAA", "y": "AAAA"}),
+            ),
+            ("RS256", serde_json::json!({"kty": "RSA", "n": "", "e": "AQAB"})),
+        ] {
+            let header = serde_json::json!({"typ": "dpop+jwt", "alg": alg, "jwk": jwk});
+            let claims = serde_json::json!({"jti": "j", "htm": "POST", "htu": "https://as.example/oauth/token", "iat": 1_700_000_000});
+            let proof = format!(
+                "{}.{}.{signature}",
+                URL_SAFE_NO_PAD.encode(header.to_string()),
+                URL_SAFE_NO_PAD.encode(claims.to_string()),
+            );
+            assert!(refused(&proof), "{header}");
+        }
+    }
+
     proptest! {
         #[test]
         fn the_dpop_proof_parser_refuses_arbitrary_text(text in ".{0,600}") {

@@ -13,7 +13,7 @@
 //! 11 does not read RFC 9864's `Ed25519` there); a registered key may name
 //! itself either way.
 
-use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, Jwk, KeyAlgorithm, PublicKeyUse};
+use jsonwebtoken::jwk::{Jwk, KeyAlgorithm, PublicKeyUse};
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde::Deserialize;
 
@@ -241,14 +241,11 @@ fn decoding_key(jwk: &Jwk, alg: Algorithm) -> Option<DecodingKey> {
     if jwk.common.key_algorithm.is_some_and(|a| a != named) {
         return None;
     }
-    let fits = match (&jwk.algorithm, alg) {
-        (AlgorithmParameters::RSA(_), Algorithm::RS256) => true,
-        (AlgorithmParameters::EllipticCurve(ec), Algorithm::ES256) => ec.curve == EllipticCurve::P256,
-        (AlgorithmParameters::OctetKeyPair(okp), Algorithm::EdDSA) => okp.curve == EllipticCurve::Ed25519,
-        // Symmetric keys (`oct`) and anything else: never.
-        _ => false,
-    };
-    let key = DecodingKey::from_jwk(jwk).ok().filter(|_| fits)?;
+    // Family, curve and key size; symmetric keys (`oct`) never.
+    if !crate::public_jwk::fits(jwk, alg) {
+        return None;
+    }
+    let key = DecodingKey::from_jwk(jwk).ok()?;
     (key.family() == alg.family()).then_some(key)
 }
 

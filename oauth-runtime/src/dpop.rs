@@ -25,7 +25,7 @@
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hmac::{Hmac, Mac as _};
-use jsonwebtoken::jwk::{AlgorithmParameters, Jwk, ThumbprintHash};
+use jsonwebtoken::jwk::{Jwk, ThumbprintHash};
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde::Deserialize;
 use sha2::{Digest as _, Sha256};
@@ -235,13 +235,8 @@ fn header(proof: &str) -> Result<Header, DpopError> {
         .map_err(|_| DpopError::Invalid("the DPoP proof's jwk is not a usable key"))?;
     // The key must be of the algorithm's family: an RSA key cannot vouch
     // for an ES256 signature, and no symmetric key is ever accepted.
-    let matches = matches!(
-        (&jwk.algorithm, alg),
-        (AlgorithmParameters::RSA(_), Algorithm::RS256)
-            | (AlgorithmParameters::EllipticCurve(_), Algorithm::ES256)
-            | (AlgorithmParameters::OctetKeyPair(_), Algorithm::EdDSA)
-    );
-    if !matches {
+    // Its material must be of that key's curve and size (see `public_jwk`).
+    if !crate::public_jwk::fits(&jwk, alg) {
         return Err(DpopError::Invalid("the DPoP proof's jwk does not fit its alg"));
     }
     Ok(Header { alg, jwk })

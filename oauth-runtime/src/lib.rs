@@ -27,6 +27,7 @@ pub mod oidc;
 pub mod par;
 pub mod pkce;
 mod policy;
+mod public_jwk;
 mod request;
 mod scope;
 mod secret;

@@ -210,3 +210,30 @@ async fn unsigned_symmetric_and_private_key_proofs_are_refused() {
     }
     assert_eq!(server.storage().token_count(), 0);
 }
+
+/// A proof carries its own key, so its key is attacker input: an Ed25519 or
+/// P-256 key of the wrong size (which once panicked inside the signature
+/// library) is an invalid proof, and the server goes on answering.
+#[tokio::test]
+async fn keys_of_the_wrong_size_in_a_proof_are_refused_and_the_server_goes_on() {
+    use base64::Engine as _;
+
+    let server = server();
+    let b64 = |value: &serde_json::Value| {
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(serde_json::to_vec(value).unwrap())
+    };
+    let claims = claims("POST", TOKEN_URL, None, None);
+    for (alg, jwk) in [
+        ("EdDSA", json!({"kty": "OKP", "crv": "Ed25519", "x": ""})),
+        ("EdDSA", json!({"kty": "OKP", "crv": "Ed25519", "x": "AAAA"})),
+        ("ES256", json!({"kty": "EC", "crv": "P-256", "x": "", "y": ""})),
+    ] {
+        let header = json!({"typ": "dpop+jwt", "alg": alg, "jwk": jwk});
+        let proof = format!("{}.{}.{}", b64(&header), b64(&claims), "A".repeat(86));
+        let response = token_request(&server, Some(&proof)).await;
+        assert_eq!(error_of(&response), "invalid_dpop_proof", "{header}");
+    }
+    let key = DpopKey::es256();
+    let good = key.proof("POST", TOKEN_URL, None, None);
+    ok_body(&token_request(&server, Some(&good)).await);
+}
