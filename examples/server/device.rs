@@ -22,7 +22,9 @@ use granted::{
     TokenHash, UserModel as _,
 };
 
-use crate::login::{CSRF_COOKIE, Login, SESSION_COOKIE, SESSION_TTL, scope_text};
+use crate::login::{
+    CSRF_COOKIE, Login, SESSION_COOKIE, SESSION_TTL, alert_html, credentials_html, scope_items,
+};
 
 /// The fields of the confirmation form that are not bound by its CSRF token.
 const FORM_FIELDS: [&str; 4] = ["username", "password", "decision", "csrf"];
@@ -199,22 +201,9 @@ impl Login {
             Ok(params) => self.csrf.issue(&browser, &params, &FORM_FIELDS, granted::now()),
             Err(error) => return into_axum(error.into_response()),
         };
-        let scopes: String = pending
-            .scope
-            .iter()
-            .map(|s| format!("<li><code>{}</code> — {}</li>", escape(s), scope_text(s)))
-            .collect();
-        let credentials = match &signed_in_as {
-            Some(name) => format!(r#"<p class="who">Signed in as <strong>{}</strong>.</p>"#, escape(name)),
-            None => r#"<fieldset><legend>Sign in</legend>
-<label for="username">Username</label><input id="username" name="username" autocomplete="username" required autofocus>
-<label for="password">Password</label><input id="password" name="password" type="password" autocomplete="current-password" required>
-</fieldset>"#
-                .to_owned(),
-        };
-        let alert = message
-            .map(|m| format!(r#"<p class="error" role="alert">{}</p>"#, escape(m)))
-            .unwrap_or_default();
+        let scopes = scope_items(&pending.scope);
+        let credentials = credentials_html(signed_in_as.as_deref());
+        let alert = alert_html(message);
         let body = format!(
             r#"<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
@@ -255,9 +244,7 @@ If it does not, or you did not start this on a device of your own, choose Deny.<
 
 /// The code entry form (a `GET` form: looking a code up changes nothing).
 fn entry_page(status: StatusCode, message: Option<&str>) -> axum::response::Response {
-    let alert = message
-        .map(|m| format!(r#"<p class="error" role="alert">{}</p>"#, escape(m)))
-        .unwrap_or_default();
+    let alert = alert_html(message);
     let body = format!(
         r#"<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">

@@ -18,8 +18,8 @@ use axum::response::IntoResponse as _;
 use granted::axum::{OAuthRequest, into_axum};
 use granted::endpoints::authorize::escape;
 use granted::{
-    AuthorizeError, ClientModel as _, LoginSession, NewToken, Params, PendingAuthorization, Response, Server,
-    SessionStorage as _, SignIn, TokenHash, UnixTime, UserModel as _,
+    AuthorizeError, ClientModel as _, LoginSession, NewToken, Params, PendingAuthorization, Response, Scope,
+    Server, SessionStorage as _, SignIn, TokenHash, UnixTime, UserModel as _,
 };
 
 use crate::csrf::CsrfKey;
@@ -354,22 +354,9 @@ impl Login {
                 )
             })
             .collect();
-        let scopes: String = pending
-            .scope()
-            .iter()
-            .map(|s| format!("<li><code>{}</code> — {}</li>", escape(s), scope_text(s)))
-            .collect();
-        let credentials = match &signed_in_as {
-            Some(name) => format!(r#"<p class="who">Signed in as <strong>{}</strong>.</p>"#, escape(name)),
-            None => r#"<fieldset><legend>Sign in</legend>
-<label for="username">Username</label><input id="username" name="username" autocomplete="username" required autofocus>
-<label for="password">Password</label><input id="password" name="password" type="password" autocomplete="current-password" required>
-</fieldset>"#
-                .to_owned(),
-        };
-        let alert = message
-            .map(|m| format!(r#"<p class="error" role="alert">{}</p>"#, escape(m)))
-            .unwrap_or_default();
+        let scopes = scope_items(pending.scope());
+        let credentials = credentials_html(signed_in_as.as_deref());
+        let alert = alert_html(message);
         let body = format!(
             r#"<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
@@ -459,7 +446,34 @@ fn origin_of(uri: &str) -> Option<String> {
     valid.then(|| format!("{scheme}://{host}"))
 }
 
-pub(crate) fn scope_text(scope: &str) -> &'static str {
+/// The scopes asked for, as the list items of a consent page.
+pub(crate) fn scope_items(scope: &Scope) -> String {
+    scope
+        .iter()
+        .map(|s| format!("<li><code>{}</code> — {}</li>", escape(s), scope_text(s)))
+        .collect()
+}
+
+/// Who is signed in, or the sign-in fields when nobody is.
+pub(crate) fn credentials_html(signed_in_as: Option<&str>) -> String {
+    match signed_in_as {
+        Some(name) => format!(r#"<p class="who">Signed in as <strong>{}</strong>.</p>"#, escape(name)),
+        None => r#"<fieldset><legend>Sign in</legend>
+<label for="username">Username</label><input id="username" name="username" autocomplete="username" required autofocus>
+<label for="password">Password</label><input id="password" name="password" type="password" autocomplete="current-password" required>
+</fieldset>"#
+            .to_owned(),
+    }
+}
+
+/// A message for the user, announced to screen readers; nothing without one.
+pub(crate) fn alert_html(message: Option<&str>) -> String {
+    message
+        .map(|m| format!(r#"<p class="error" role="alert">{}</p>"#, escape(m)))
+        .unwrap_or_default()
+}
+
+fn scope_text(scope: &str) -> &'static str {
     match scope {
         "openid" => "confirm who you are",
         "profile" => "read your name",
