@@ -23,11 +23,8 @@ use granted::{
 };
 
 use crate::login::{
-    CSRF_COOKIE, Login, SESSION_COOKIE, SESSION_TTL, alert_html, credentials_html, scope_items,
+    CSRF_COOKIE, FORM_FIELDS, Login, SESSION_COOKIE, SESSION_TTL, alert_html, credentials_html, scope_items,
 };
-
-/// The fields of the confirmation form that are not bound by its CSRF token.
-const FORM_FIELDS: [&str; 4] = ["username", "password", "decision", "csrf"];
 
 /// `GET /device`
 pub async fn show(login: Arc<Login>, request: OAuthRequest) -> axum::response::Response {
@@ -60,7 +57,7 @@ pub async fn submit(login: Arc<Login>, request: OAuthRequest) -> axum::response:
         Ok(params) => params,
         Err(_) => return entry_page(StatusCode::BAD_REQUEST, Some("The form is malformed.")),
     };
-    if !login.device_csrf_matches(request.headers(), &params) {
+    if !login.csrf_matches(request.headers(), &params) {
         return entry_page(
             StatusCode::BAD_REQUEST,
             Some("The form expired or was not sent from this page: enter the code again."),
@@ -166,18 +163,6 @@ fn lookup_refused(error: &DeviceLookupError) -> axum::response::Response {
 }
 
 impl Login {
-    /// Whether the posted form carries a token this server issued for this
-    /// browser and this user code.
-    fn device_csrf_matches(&self, headers: &HeaderMap, params: &Params<'_>) -> bool {
-        match (self.cookie_value(headers, CSRF_COOKIE), params.get("csrf")) {
-            (Some(browser), Some(token)) => {
-                self.csrf
-                    .verify(token, &browser, params, &FORM_FIELDS, granted::now())
-            }
-            _ => false,
-        }
-    }
-
     /// The confirmation page: the code, the client and its scopes, the
     /// sign-in fields unless signed in, and Allow / Deny.
     fn confirmation(

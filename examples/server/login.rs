@@ -31,8 +31,9 @@ pub(crate) const SESSION_COOKIE: &str = "granted_session";
 /// only when `Secure`, with `Path=/` and no `Domain` (no subdomain can plant one).
 const HOST_PREFIX: &str = "__Host-";
 pub(crate) const SESSION_TTL: Duration = Duration::from_secs(8 * 3600);
-/// The fields of the form that are not part of the authorization request.
-const FORM_FIELDS: [&str; 4] = ["username", "password", "decision", "csrf"];
+/// The fields of the consent and device forms that are not part of the
+/// request the form was made for (the CSRF token covers all the others).
+pub(crate) const FORM_FIELDS: [&str; 4] = ["username", "password", "decision", "csrf"];
 
 /// The state the login handlers share.
 pub struct Login {
@@ -314,8 +315,9 @@ impl Login {
     }
 
     /// Whether the posted form carries a token this server issued for this
-    /// browser and this authorization request.
-    fn csrf_matches(&self, headers: &HeaderMap, params: &Params<'_>) -> bool {
+    /// browser and the request the form was made for (its other fields: the
+    /// authorization request, or the device's user code).
+    pub(crate) fn csrf_matches(&self, headers: &HeaderMap, params: &Params<'_>) -> bool {
         match (self.cookie_value(headers, CSRF_COOKIE), params.get("csrf")) {
             (Some(browser), Some(token)) => {
                 self.csrf
