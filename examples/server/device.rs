@@ -19,12 +19,9 @@ use granted::axum::{OAuthRequest, into_axum};
 use granted::endpoints::authorize::escape;
 use granted::{
     ClientModel as _, ClientRecord, DeviceLookupError, NewToken, Params, PendingDevice, Response, SignIn,
-    TokenHash, UserModel as _,
 };
 
-use crate::login::{
-    CSRF_COOKIE, FORM_FIELDS, Login, SESSION_COOKIE, SESSION_TTL, alert_html, credentials_html, scope_items,
-};
+use crate::login::{CSRF_COOKIE, FORM_FIELDS, Login, alert_html, credentials_html, scope_items};
 
 /// `GET /device`
 pub async fn show(login: Arc<Login>, request: OAuthRequest) -> axum::response::Response {
@@ -87,16 +84,10 @@ pub async fn submit(login: Arc<Login>, request: OAuthRequest) -> axum::response:
     let (subject, auth_time, new_cookie) = match session {
         Some((_, session)) => (session.subject, session.auth_time, None),
         None => match login.check_password(&params, request.peer()).await {
-            Ok(SignIn::Valid(user)) => {
-                let (subject, username) = (user.subject().to_owned(), user.username().to_owned());
-                let previous = login
-                    .cookie_value(request.headers(), SESSION_COOKIE)
-                    .map(|value| TokenHash::of(&value));
-                match login.start_session(&subject, &username, previous.as_ref()).await {
-                    Ok((cookie, _, auth_time)) => (subject, auth_time, Some(cookie)),
-                    Err(error) => return into_axum(error.into_response()),
-                }
-            }
+            Ok(SignIn::Valid(user)) => match login.start_session(request.headers(), &user).await {
+                Ok(started) => (started.subject, started.auth_time, Some(started.cookie)),
+                Err(error) => return into_axum(error.into_response()),
+            },
             Ok(SignIn::LockedOut(retry_after)) => {
                 let mut page = login.confirmation(
                     request.headers(),
@@ -132,12 +123,7 @@ pub async fn submit(login: Arc<Login>, request: OAuthRequest) -> axum::response:
         ),
         Err(error) => into_axum(error.into_response()),
     };
-    if let Some(session) = new_cookie {
-        let cookie = login.cookie(SESSION_COOKIE, &session, "Lax", SESSION_TTL.as_secs());
-        if let Ok(value) = HeaderValue::from_str(&cookie) {
-            response.headers_mut().append(SET_COOKIE, value);
-        }
-    }
+    login.set_session_cookie(&mut response, new_cookie.as_deref());
     response
 }
 

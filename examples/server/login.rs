@@ -25,6 +25,16 @@ use granted::{
 use crate::csrf::CsrfKey;
 use crate::store::ExampleStore;
 
+/// A login session just started (see [`Login::start_session`]).
+pub(crate) struct StartedSession {
+    /// The cookie's value: the session's secret, given only to the browser.
+    pub(crate) cookie: String,
+    /// The session's key in the storage (the SHA-256 of the cookie).
+    pub(crate) id: TokenHash,
+    pub(crate) subject: String,
+    pub(crate) auth_time: UnixTime,
+}
+
 pub(crate) const CSRF_COOKIE: &str = "granted_csrf";
 pub(crate) const SESSION_COOKIE: &str = "granted_session";
 /// The prefix of cookies on an https issuer: the browser then accepts them
@@ -118,16 +128,15 @@ pub async fn submit(login: Arc<Login>, request: OAuthRequest) -> axum::response:
     let (session_id, subject, auth_time, new_cookie) = match session {
         Some((id, session)) => (id, session.subject, session.auth_time, None),
         None => match login.check_password(&params, request.peer()).await {
-            Ok(SignIn::Valid(user)) => {
-                let (subject, username) = (user.subject().to_owned(), user.username().to_owned());
-                let previous = login
-                    .cookie_value(request.headers(), SESSION_COOKIE)
-                    .map(|value| TokenHash::of(&value));
-                match login.start_session(&subject, &username, previous.as_ref()).await {
-                    Ok((cookie, id, auth_time)) => (id, subject, auth_time, Some(cookie)),
-                    Err(error) => return into_axum(AuthorizeError::Display(error).into_response()),
-                }
-            }
+            Ok(SignIn::Valid(user)) => match login.start_session(request.headers(), &user).await {
+                Ok(started) => (
+                    started.id,
+                    started.subject,
+                    started.auth_time,
+                    Some(started.cookie),
+                ),
+                Err(error) => return into_axum(AuthorizeError::Display(error).into_response()),
+            },
             Ok(SignIn::LockedOut(retry_after)) => {
                 let message = "Too many failed sign-ins: try again later.";
                 let seconds = retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0);
@@ -181,12 +190,7 @@ pub async fn submit(login: Arc<Login>, request: OAuthRequest) -> axum::response:
         Ok(redirect) => into_axum(redirect.into_response()),
         Err(error) => into_axum(error.into_response()),
     };
-    if let Some(session) = new_cookie {
-        let cookie = login.cookie(SESSION_COOKIE, &session, "Lax", SESSION_TTL.as_secs());
-        if let Ok(value) = HeaderValue::from_str(&cookie) {
-            response.headers_mut().append(SET_COOKIE, value);
-        }
-    }
+    login.set_session_cookie(&mut response, new_cookie.as_deref());
     response
 }
 
@@ -234,27 +238,45 @@ impl Login {
         Ok(session.map(|session| (id, session)))
     }
 
-    /// Starts a session for a user who just signed in, ending the one the
-    /// browser had (`previous`): one browser, one session, so that signing
-    /// in as another user (`prompt=login`) leaves nothing of the first one
-    /// usable. Returns the cookie value, the session's key and `auth_time`.
+    /// Starts a session for `user`, who just signed in, ending the one the
+    /// browser had (its session cookie in `headers`): one browser, one
+    /// session, so that signing in as another user (`prompt=login`) leaves
+    /// nothing of the first one usable. Returns the new session.
     pub(crate) async fn start_session(
         &self,
-        subject: &str,
-        username: &str,
-        previous: Option<&TokenHash>,
-    ) -> Result<(String, TokenHash, UnixTime), granted::OAuthError> {
+        headers: &HeaderMap,
+        user: &granted::UserRecord,
+    ) -> Result<StartedSession, granted::OAuthError> {
+        let previous = self
+            .cookie_value(headers, SESSION_COOKIE)
+            .map(|value| TokenHash::of(&value));
         let cookie = NewToken::generate().map_err(|_| granted::OAuthError::server_error())?;
         let now = granted::now();
         let ttl = i64::try_from(SESSION_TTL.as_secs()).unwrap_or(i64::MAX);
-        let session = LoginSession::new(subject, username, now, now.saturating_add(ttl));
+        let subject = user.subject().to_owned();
+        let session = LoginSession::new(&subject, user.username(), now, now.saturating_add(ttl));
         let id = cookie.hash();
         self.server
             .storage()
-            .start_session(&id, session, previous)
+            .start_session(&id, session, previous.as_ref())
             .await
             .map_err(|e| granted::OAuthError::storage(&e))?;
-        Ok((cookie.into_value(), id, now))
+        Ok(StartedSession {
+            cookie: cookie.into_value(),
+            id,
+            subject,
+            auth_time: now,
+        })
+    }
+
+    /// Adds the cookie of a session started by this request, if one was.
+    pub(crate) fn set_session_cookie(&self, response: &mut axum::response::Response, cookie: Option<&str>) {
+        if let Some(session) = cookie {
+            let cookie = self.cookie(SESSION_COOKIE, session, "Lax", SESSION_TTL.as_secs());
+            if let Ok(value) = HeaderValue::from_str(&cookie) {
+                response.headers_mut().append(SET_COOKIE, value);
+            }
+        }
     }
 
     /// Checks the form's username and password through the runtime's
