@@ -152,11 +152,20 @@ async fn main() -> Result<(), String> {
 async fn sqlite(url: &str) -> Result<sqlx::SqlitePool, String> {
     use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
     use std::str::FromStr as _;
-    let options = SqliteConnectOptions::from_str(url)
-        .map_err(|e| format!("--db {url}: {e}"))?
-        .create_if_missing(true)
-        .journal_mode(SqliteJournalMode::Wal)
-        .synchronous(SqliteSynchronous::Normal);
+    // The same in-memory database as granted's `SqlStore` (SQLite's `memdb`
+    // file system: `:memory:` slows down as it grows, see BENCHMARKS.md).
+    let options = if url == "sqlite::memory:" {
+        SqliteConnectOptions::new()
+            .filename("/bench-baseline")
+            .vfs("memdb")
+            .journal_mode(SqliteJournalMode::Memory)
+    } else {
+        SqliteConnectOptions::from_str(url)
+            .map_err(|e| format!("--db {url}: {e}"))?
+            .journal_mode(SqliteJournalMode::Wal)
+    }
+    .create_if_missing(true)
+    .synchronous(SqliteSynchronous::Normal);
     let pool = SqlitePoolOptions::new()
         .max_connections(1)
         .min_connections(1)

@@ -1936,3 +1936,22 @@ async fn dpop_bindings_and_proofs_on_postgres() {
     one.close().await;
     other.close().await;
 }
+
+/// `sqlite::memory:` (or `sqlite://:memory:`) is a database of the store's
+/// own, shared by its connections only, that rolls a failed write back.
+#[tokio::test]
+async fn each_in_memory_store_is_a_database_of_its_own() {
+    let one = SqlStore::connect(MEMORY).await.unwrap();
+    let other = SqlStore::connect("sqlite://:memory:").await.unwrap();
+    one.upsert_client(&ClientRecord::confidential("only-in-one", "s3cret"))
+        .await
+        .unwrap();
+    assert!(one.client("only-in-one").await.unwrap().is_some());
+    assert_eq!(other.client("only-in-one").await.unwrap(), None);
+    let (token, _, _) = token(&unique("family"), "only-in-one", true);
+    one.save_token(token.clone()).await.unwrap();
+    assert!(one.save_token(token.clone()).await.is_err());
+    assert_eq!(one.access_token(&token.access_token).await.unwrap(), Some(token));
+    one.close().await;
+    other.close().await;
+}

@@ -118,8 +118,9 @@ impl SqlStore {
     ///   in WAL mode, with checkpoints run by a task of their own beside the
     ///   writer (the `-wal` file grows to about 128 MiB under sustained
     ///   writes before it starts over).
-    /// - `sqlite::memory:`: a private in-memory SQLite database, shared by
-    ///   all the store's connections and gone with the store.
+    /// - `sqlite::memory:`: a private in-memory SQLite database (of SQLite's
+    ///   `memdb` file system, up to 1 GiB), shared by all the store's
+    ///   connections and gone with the store.
     /// - `postgres://...` (or `postgresql://...`): a PostgreSQL database.
     ///
     /// Must be called inside a Tokio runtime (the SQLite writer is a task).

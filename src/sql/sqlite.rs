@@ -3,12 +3,17 @@
 //!
 //! Files run in WAL mode with `synchronous = NORMAL`: readers never wait for
 //! the writer, and a commit appends to the WAL without syncing the main file.
-//! `sqlite::memory:` is one named in-memory database in shared-cache mode,
-//! so the writer and every reader see the same data (SQLite's unlock
-//! notification makes a reader wait for a commit instead of failing with
-//! `SQLITE_LOCKED`); it lives as long as the writer's connection.
+//! `sqlite::memory:` is one database of SQLite's `memdb` file system, under
+//! a name of its own, opened in shared-cache mode so that the writer and
+//! every reader see the same data (SQLite's unlock notification makes a
+//! reader wait for a commit instead of failing with `SQLITE_LOCKED`); it
+//! lives as long as the writer's connection. Not SQLite's own `:memory:`
+//! database: that one keeps every page in the page cache, and the cache is
+//! walked at the end of every transaction, so each commit costs more as the
+//! database grows (see `memory_options`).
 
 use std::str::FromStr as _;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
@@ -178,16 +183,26 @@ impl SqliteBackend {
         url: &str,
         policy: checkpoint::Policy,
     ) -> Result<Self, SqlError> {
-        // Parsed once: for `sqlite::memory:` the parse names the shared
-        // in-memory database that every connection below must open.
-        let base = SqliteConnectOptions::from_str(url)?
-            .foreign_keys(true)
-            .busy_timeout(BUSY_TIMEOUT)
-            .synchronous(SqliteSynchronous::Normal);
+        // Made once: for `sqlite::memory:` the options name the in-memory
+        // database that every connection below must open.
+        let in_memory = is_private_memory(url);
+        let base = if in_memory {
+            memory_options()
+        } else {
+            SqliteConnectOptions::from_str(url)?
+        }
+        .foreign_keys(true)
+        .busy_timeout(BUSY_TIMEOUT)
+        .synchronous(SqliteSynchronous::Normal);
         let write = base
             .clone()
             .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
+            // `memdb` has no WAL: its rollback journal is kept in memory.
+            .journal_mode(if in_memory {
+                SqliteJournalMode::Memory
+            } else {
+                SqliteJournalMode::Wal
+            })
             // Checkpoints run beside the writer (see `checkpoint`).
             .pragma("wal_autocheckpoint", "0")
             .pragma("journal_size_limit", policy.kept_bytes.to_string());
@@ -480,6 +495,28 @@ impl SqliteBackend {
         self.writer.close().await;
         self.reads.close().await;
     }
+}
+
+/// Whether `url` asks for the store's own in-memory database.
+fn is_private_memory(url: &str) -> bool {
+    matches!(url, "sqlite::memory:" | "sqlite://:memory:")
+}
+
+/// A new database of SQLite's `memdb` file system: its pages live in the
+/// file system's memory, and the page cache in front of them keeps its
+/// usual bounded size. (`:memory:` keeps every page in the cache, and the
+/// end of every transaction truncates the cache by walking its whole hash
+/// table, `pcache1TruncateUnsafe`: every commit there costs more as the
+/// database grows; see BENCHMARKS.md.) A name starting with `/` is shared by
+/// the process's connections; the counter makes it the store's own. `memdb`
+/// caps a database at 1 GiB (then writes fail with `SQLITE_FULL`).
+fn memory_options() -> SqliteConnectOptions {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    SqliteConnectOptions::new()
+        .filename(format!("/granted-memory-{n}"))
+        .vfs("memdb")
+        .shared_cache(true)
 }
 
 /// Readers for the machine: 2 to 4 connections.
