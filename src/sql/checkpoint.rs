@@ -32,7 +32,11 @@ use super::writer::WriterHandle;
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Policy {
     /// Time between two passive checkpoints. Short, so that each copies
-    /// little and the writer's own checkpoint finds little left to copy.
+    /// little and the writer's own checkpoint finds little left to copy; on
+    /// a server with one core, also the longest the copy holds the core.
+    /// (10 ms: against 20 ms, the p99 fell by about a quarter for a few
+    /// percent of throughput; 5 ms cut it further but cost about a tenth of
+    /// the throughput: BENCHMARKS.md.)
     pub(super) interval: Duration,
     /// WAL frames above which the writer is asked to checkpoint, so that the
     /// WAL starts over (4 KiB pages: 32,768 frames are 128 MiB, the most the
@@ -48,7 +52,7 @@ pub(super) struct Policy {
 impl Default for Policy {
     fn default() -> Self {
         Self {
-            interval: Duration::from_millis(20),
+            interval: Duration::from_millis(10),
             restart_frames: 32_768,
             kept_bytes: 256 << 20,
         }
@@ -118,9 +122,15 @@ async fn run(
             _ = ticks.tick() => {}
         }
         match passive(&mut connection).await {
-            // Waiting for it keeps the two checkpoints apart: SQLite runs one
-            // at a time, and the writer's would fail while this one runs.
-            Ok(frames) if frames > policy.restart_frames => writer.checkpoint().await,
+            Ok(frames) if frames > policy.restart_frames => {
+                // Waiting for it keeps the two checkpoints apart: SQLite runs
+                // one at a time, and the writer's would fail while this one runs.
+                writer.checkpoint().await;
+                // A whole interval before the next one: a tick due at once
+                // would find the WAL not yet started over (the writer does
+                // that at its next write) and ask the writer again.
+                ticks.reset();
+            }
             Ok(_) => {}
             // A lock held elsewhere or an I/O hiccup: the next tick tries
             // again, and the writer checkpoints when asked whatever this missed.
