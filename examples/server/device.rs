@@ -17,9 +17,7 @@ use axum::http::header::{CONTENT_SECURITY_POLICY, RETRY_AFTER, SET_COOKIE};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use granted::axum::{OAuthRequest, into_axum};
 use granted::endpoints::authorize::escape;
-use granted::{
-    ClientModel as _, ClientRecord, DeviceLookupError, NewToken, Params, PendingDevice, Response, SignIn,
-};
+use granted::{ClientModel as _, ClientRecord, DeviceLookupError, Params, PendingDevice, Response, SignIn};
 
 use crate::login::{CSRF_COOKIE, FORM_FIELDS, Login, alert_html, credentials_html, scope_items};
 
@@ -32,11 +30,7 @@ pub async fn show(login: Arc<Login>, request: OAuthRequest) -> axum::response::R
     let Some(user_code) = query.get("user_code") else {
         return entry_page(StatusCode::OK, None);
     };
-    let pending = match login
-        .server
-        .find_device_authorization(user_code, request.peer())
-        .await
-    {
+    let pending = match login.find_device(user_code, &request).await {
         Ok(pending) => pending,
         Err(error) => return lookup_refused(&error),
     };
@@ -63,11 +57,7 @@ pub async fn submit(login: Arc<Login>, request: OAuthRequest) -> axum::response:
     let Some(user_code) = params.get("user_code") else {
         return entry_page(StatusCode::BAD_REQUEST, None);
     };
-    let pending = match login
-        .server
-        .find_device_authorization(user_code, request.peer())
-        .await
-    {
+    let pending = match login.find_device(user_code, &request).await {
         Ok(pending) => pending,
         Err(error) => return lookup_refused(&error),
     };
@@ -149,6 +139,18 @@ fn lookup_refused(error: &DeviceLookupError) -> axum::response::Response {
 }
 
 impl Login {
+    /// The pending authorization `user_code` names (a code that finds
+    /// nothing spends the source's guessing budget).
+    async fn find_device(
+        &self,
+        user_code: &str,
+        request: &OAuthRequest,
+    ) -> Result<PendingDevice<ClientRecord>, DeviceLookupError> {
+        self.server
+            .find_device_authorization(user_code, request.peer())
+            .await
+    }
+
     /// The confirmation page: the code, the client and its scopes, the
     /// sign-in fields unless signed in, and Allow / Deny.
     fn confirmation(
@@ -158,12 +160,9 @@ impl Login {
         signed_in_as: Option<String>,
         message: Option<&str>,
     ) -> axum::response::Response {
-        let browser = match self.cookie_value(headers, CSRF_COOKIE) {
-            Some(value) => value,
-            None => match NewToken::generate() {
-                Ok(token) => token.into_value(),
-                Err(_) => return into_axum(granted::OAuthError::server_error().into_response()),
-            },
+        let browser = match self.browser_value(headers) {
+            Ok(value) => value,
+            Err(error) => return into_axum(error.into_response()),
         };
         let bound = form_urlencoded::Serializer::new(String::new())
             .append_pair("user_code", &pending.user_code)

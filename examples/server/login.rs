@@ -336,6 +336,17 @@ impl Login {
         }
     }
 
+    /// The browser's CSRF value: its cookie's, or a new one (one value for
+    /// every open tab; each form's token binds to it).
+    pub(crate) fn browser_value(&self, headers: &HeaderMap) -> Result<String, granted::OAuthError> {
+        match self.cookie_value(headers, CSRF_COOKIE) {
+            Some(value) => Ok(value),
+            None => NewToken::generate()
+                .map(NewToken::into_value)
+                .map_err(|_| granted::OAuthError::server_error()),
+        }
+    }
+
     /// Whether the posted form carries a token this server issued for this
     /// browser and the request the form was made for (its other fields: the
     /// authorization request, or the device's user code).
@@ -358,13 +369,9 @@ impl Login {
         signed_in_as: Option<String>,
         message: Option<&str>,
     ) -> axum::response::Response {
-        // One browser value for every open tab; each form's token binds to it.
-        let browser = match self.cookie_value(headers, CSRF_COOKIE) {
-            Some(value) => value,
-            None => match NewToken::generate() {
-                Ok(token) => token.into_value(),
-                Err(_) => return into_axum(granted::OAuthError::server_error().into_response()),
-            },
+        let browser = match self.browser_value(headers) {
+            Ok(value) => value,
+            Err(error) => return into_axum(error.into_response()),
         };
         let csrf = self.csrf.issue(&browser, params, &FORM_FIELDS, granted::now());
         let hidden: String = params
