@@ -62,15 +62,16 @@ fn refresh_for(policy: &Policy, client: &impl ClientModel) -> Refresh {
 fn new_family(now: UnixTime, access: &TokenHash) -> String {
     use std::fmt::Write as _;
 
-    let hash = access.to_string();
-    let mut family = String::with_capacity(64);
-    // Writing to a String cannot fail.
+    // Time and the whole hash in one buffer, cut to 64 (hex digits are
+    // ASCII, so any length is a character boundary). Writing to a String
+    // cannot fail.
+    let mut family = String::with_capacity(12 + 64);
     let _ = write!(
         family,
-        "{:012x}",
+        "{:012x}{access}",
         u64::try_from(now).unwrap_or(0) & 0xffff_ffff_ffff
     );
-    family.push_str(hash.get(..52).unwrap_or(&hash));
+    family.truncate(64);
     family
 }
 
