@@ -65,7 +65,7 @@ pub fn derive_client(input: TokenStream) -> TokenStream {
 
 /// Implements `TokenModel` for an issued token, which storage keeps by hash.
 ///
-/// Required roles: `access_token` (its SHA-256, never the token itself),
+/// Required roles: `access_token` (its `TokenHash`, a digest, never the token itself),
 /// `client_id`, `scope`, `family`, `issued_at` and `expires_at`.
 ///
 /// Optional roles: `subject` (the user; needed by grants acting for a user,

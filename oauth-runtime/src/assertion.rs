@@ -251,7 +251,7 @@ fn decoding_key(jwk: &Jwk, alg: Algorithm) -> Option<DecodingKey> {
 
 /// The key an assertion's `jti` is remembered under: unique per client.
 pub fn jti_key(client_id: &str, jti: &str) -> TokenHash {
-    TokenHash::of(&format!("{}:{client_id}:{jti}", client_id.len()))
+    TokenHash::digest(&format!("{}:{client_id}:{jti}", client_id.len()))
 }
 
 /// Records a `jti`: what `Grants::record_assertion_jti` does for a storage

@@ -87,7 +87,7 @@ impl DeviceStatus {
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeviceAuthorization {
-    /// SHA-256 of the device code.
+    /// Key of the device code ([`TokenHash::of`]).
     pub device_code: TokenHash,
     /// SHA-256 of the normalized user code (see [`normalize_user_code`]).
     pub user_code: TokenHash,
@@ -162,7 +162,7 @@ pub fn normalize_user_code(input: &str) -> Option<String> {
 /// The hash storage keeps for a user code as typed, `None` when it cannot
 /// be one (see [`normalize_user_code`]).
 pub fn user_code_hash(input: &str) -> Option<TokenHash> {
-    normalize_user_code(input).map(|code| TokenHash::of(&code))
+    normalize_user_code(input).map(|code| TokenHash::digest(&code))
 }
 
 /// The error of the endpoint and the page when the policy does not enable

@@ -137,7 +137,7 @@ impl Proof {
     /// the key's thumbprint and the `jti`, so a `jti` is unique per key and
     /// the store holds a fixed-size value whatever the client sent.
     pub fn replay_key(&self) -> TokenHash {
-        TokenHash::of(&format!("{}.{}", self.jkt, self.jti))
+        TokenHash::digest(&format!("{}.{}", self.jkt, self.jti))
     }
 
     /// Until when the replay store must remember the proof: past that,

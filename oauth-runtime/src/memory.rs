@@ -344,10 +344,11 @@ struct Tables {
 /// A map keyed by SHA-256 digests ([`TokenHash`]).
 type DigestMap<V> = HashMap<TokenHash, V, BuildHasherDefault<DigestHasher>>;
 
-/// Hashes a [`TokenHash`] key by reading its first eight bytes: a SHA-256
-/// digest is uniformly spread already (and nobody can choose it), so hashing
-/// it again, as the default SipHash would on every insert and on every
-/// rehash while the map grows, buys nothing.
+/// Hashes a [`TokenHash`] key by reading its last eight bytes: they are
+/// SHA-256 output, uniformly spread already (and nobody can choose it), so
+/// hashing them again, as the default SipHash would on every insert and on
+/// every rehash while the map grows, buys nothing. (The first bytes of a
+/// token's key are its issue time, shared by every token of a millisecond.)
 #[derive(Debug, Default, Clone, Copy)]
 struct DigestHasher(u64);
 
@@ -358,8 +359,8 @@ impl Hasher for DigestHasher {
 
     fn write(&mut self, bytes: &[u8]) {
         // `TokenHash` writes its 32 bytes (after the slice's length).
-        if let Some(first) = bytes.first_chunk::<8>() {
-            self.0 ^= u64::from_ne_bytes(*first);
+        if let Some(last) = bytes.last_chunk::<8>() {
+            self.0 ^= u64::from_ne_bytes(*last);
         }
     }
 
@@ -381,7 +382,7 @@ impl Tables {
             self.refresh_index.insert(refresh, token.access_token);
         }
         self.families
-            .entry(TokenHash::of(&token.family))
+            .entry(TokenHash::digest(&token.family))
             .or_default()
             .push(token.access_token);
         self.tokens.insert(token.access_token, Box::new(token));
@@ -395,7 +396,7 @@ impl Tables {
         if let Some(refresh) = token.refresh_token {
             self.refresh_index.remove(&refresh);
         }
-        let family = TokenHash::of(&token.family);
+        let family = TokenHash::digest(&token.family);
         if let Some(members) = self.families.get_mut(&family) {
             members.retain(|m| m != access);
             if members.is_empty() {
@@ -565,7 +566,10 @@ impl Storage for MemoryStore {
 
     async fn revoke_token_family(&self, family: &str) -> Result<(), MemoryStoreError> {
         let mut tables = self.tables()?;
-        let members = tables.families.remove(&TokenHash::of(family)).unwrap_or_default();
+        let members = tables
+            .families
+            .remove(&TokenHash::digest(family))
+            .unwrap_or_default();
         for access in members {
             tables.remove_token(&access);
         }
@@ -982,12 +986,14 @@ mod tests {
     }
 
     #[test]
-    fn digest_keys_hash_to_their_first_eight_bytes() {
+    fn digest_keys_hash_to_their_last_eight_bytes() {
         use std::hash::BuildHasher as _;
         let build = BuildHasherDefault::<DigestHasher>::default();
-        let key = TokenHash::of("token");
-        let first: [u8; 8] = key.as_bytes()[..8].try_into().unwrap();
-        assert_eq!(build.hash_one(key), u64::from_ne_bytes(first));
-        assert_ne!(build.hash_one(TokenHash::of("other")), build.hash_one(key));
+        let key = crate::NewToken::generate().unwrap().hash();
+        let last: [u8; 8] = key.as_bytes()[24..].try_into().unwrap();
+        assert_eq!(build.hash_one(key), u64::from_ne_bytes(last));
+        // Two tokens of the same millisecond share their first bytes only.
+        let other = crate::NewToken::generate().unwrap().hash();
+        assert_ne!(build.hash_one(other), build.hash_one(key));
     }
 }

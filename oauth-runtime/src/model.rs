@@ -125,9 +125,9 @@ impl<C: ClientModel + ?Sized> ClientModelExt for C {}
 /// An issued token as storage keeps it: hashes only, never the token itself.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TokenRecord {
-    /// SHA-256 of the access token.
+    /// Key of the access token ([`TokenHash::of`]).
     pub access_token: TokenHash,
-    /// SHA-256 of the refresh token, when one was issued.
+    /// Key of the refresh token ([`TokenHash::of`]), when one was issued.
     pub refresh_token: Option<TokenHash>,
     /// The client the token was issued to.
     pub client_id: String,
@@ -170,7 +170,7 @@ impl TokenRecord {
 /// authorization request said.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CodeRecord {
-    /// SHA-256 of the code.
+    /// Key of the code ([`TokenHash::of`]).
     pub code: TokenHash,
     /// The client the code was issued to.
     pub client_id: String,

@@ -50,7 +50,7 @@ impl fmt::Debug for Secret {
 /// assert!(!verify_client_secret("s3cret!", &stored));
 /// ```
 pub fn hash_client_secret(secret: &str) -> String {
-    TokenHash::of(secret).to_string()
+    TokenHash::digest(secret).to_string()
 }
 
 /// Checks a presented client secret against its stored hash, in constant
@@ -61,7 +61,7 @@ pub fn verify_client_secret(presented: &str, stored: &str) -> bool {
         return verify_password(presented, stored);
     }
     match stored.parse::<TokenHash>() {
-        Ok(expected) => TokenHash::of(presented).ct_eq(&expected),
+        Ok(expected) => TokenHash::digest(presented).ct_eq(&expected),
         Err(_) => false,
     }
 }

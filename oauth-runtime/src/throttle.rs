@@ -389,13 +389,13 @@ impl AuthFailureLimiter {
     ///
     /// The time left until the lock-out passes.
     pub fn check(&self, client_id: &str) -> Result<(), Duration> {
-        self.check_at(&TokenHash::of(client_id), Instant::now())
+        self.check_at(&TokenHash::digest(client_id), Instant::now())
     }
 
     /// Records a failed authentication of `client_id` here only, not in
     /// the store (see [`record_failure_async`](Self::record_failure_async)).
     pub fn record_failure(&self, client_id: &str) {
-        self.record_failure_at(TokenHash::of(client_id), Instant::now());
+        self.record_failure_at(TokenHash::digest(client_id), Instant::now());
     }
 
     /// Records a failed authentication of `name` here and, with a store,
@@ -414,7 +414,7 @@ impl AuthFailureLimiter {
     /// # });
     /// ```
     pub async fn record_failure_async(&self, name: &str) {
-        self.record_failure_async_at(TokenHash::of(name), Instant::now(), unix_millis())
+        self.record_failure_async_at(TokenHash::digest(name), Instant::now(), unix_millis())
             .await;
     }
 
@@ -659,7 +659,7 @@ impl PasswordBudgets {
     /// The longer of the time left on the two lock-outs.
     pub fn check(&self, username: &str, source: Option<IpAddr>) -> Result<(), Duration> {
         let now = Instant::now();
-        let user = self.per_username.check_at(&TokenHash::of(username), now);
+        let user = self.per_username.check_at(&TokenHash::digest(username), now);
         let from = source.map_or(Ok(()), |ip| self.per_source.check_at(&source_key(ip), now));
         match (user, from) {
             (Ok(()), Ok(())) => Ok(()),
@@ -672,7 +672,8 @@ impl PasswordBudgets {
     /// [`record_failure_async`](Self::record_failure_async)).
     pub fn record_failure(&self, username: &str, source: Option<IpAddr>) {
         let now = Instant::now();
-        self.per_username.record_failure_at(TokenHash::of(username), now);
+        self.per_username
+            .record_failure_at(TokenHash::digest(username), now);
         if let Some(ip) = source {
             self.per_source.record_failure_at(source_key(ip), now);
         }
@@ -699,7 +700,7 @@ impl PasswordBudgets {
     pub async fn record_failure_async(&self, username: &str, source: Option<IpAddr>) {
         let (now, now_ms) = (Instant::now(), unix_millis());
         self.per_username
-            .record_failure_async_at(TokenHash::of(username), now, now_ms)
+            .record_failure_async_at(TokenHash::digest(username), now, now_ms)
             .await;
         if let Some(ip) = source {
             self.per_source
@@ -725,12 +726,12 @@ impl PasswordBudgets {
 /// host usually has.
 pub(crate) fn source_key(ip: IpAddr) -> TokenHash {
     match ip {
-        IpAddr::V4(v4) => TokenHash::of(&v4.to_string()),
+        IpAddr::V4(v4) => TokenHash::digest(&v4.to_string()),
         IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-            Some(v4) => TokenHash::of(&v4.to_string()),
+            Some(v4) => TokenHash::digest(&v4.to_string()),
             None => {
                 let segments = v6.segments();
-                TokenHash::of(&format!(
+                TokenHash::digest(&format!(
                     "{:x}:{:x}:{:x}:{:x}::/64",
                     segments[0], segments[1], segments[2], segments[3]
                 ))
@@ -754,7 +755,7 @@ mod tests {
     }
 
     fn key(id: &str) -> TokenHash {
-        TokenHash::of(id)
+        TokenHash::digest(id)
     }
 
     #[test]

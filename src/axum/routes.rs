@@ -196,5 +196,5 @@ impl Guards {
 
 /// The limiter's key for the client id the request presents.
 fn client_key(request: &OAuthRequest) -> Option<TokenHash> {
-    presented_client_id(&request.as_request()).map(|id| TokenHash::of(&id))
+    presented_client_id(&request.as_request()).map(|id| TokenHash::digest(&id))
 }

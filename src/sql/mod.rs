@@ -7,7 +7,8 @@
 //! taken (removed and returned) atomically, a refresh token is rotated
 //! atomically, revoking a family deletes all its tokens, and a rotated
 //! refresh token can still be looked up so that its reuse is detected. Only
-//! SHA-256 hashes of tokens and codes are stored.
+//! keys of tokens and codes are stored, never the values: their issue time
+//! and their SHA-256 ([`TokenHash::of`](crate::TokenHash::of)).
 //!
 //! The schema is created and upgraded by embedded migrations when the store
 //! connects (files in `migrations/sqlite` and `migrations/postgres`).

@@ -9,7 +9,7 @@ struct App {
 
 #[derive(granted::Token, Clone)]
 struct Token {
-    #[oauth(access_token)] hash: TokenHash,              // SHA-256: never the token itself
+    #[oauth(access_token)] hash: TokenHash,              // a digest: never the token itself
     #[oauth(client_id)] client_id: String,
     #[oauth(scope)] scope: String,
     #[oauth(family)] family: String,

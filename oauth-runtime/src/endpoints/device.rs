@@ -76,7 +76,7 @@ pub enum DeviceLookupError {
 
 /// The budget's key for a source address; requests without one share a key.
 fn budget_key(source: Option<IpAddr>) -> TokenHash {
-    source.map_or_else(|| TokenHash::of("device:unknown-source"), source_key)
+    source.map_or_else(|| TokenHash::digest("device:unknown-source"), source_key)
 }
 
 impl<S: Grants> Server<S> {
