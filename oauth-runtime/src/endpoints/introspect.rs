@@ -215,6 +215,35 @@ mod tests {
         );
     }
 
+    /// Tokens issued before tokens carried their issue time (43 characters,
+    /// stored under their plain SHA-256) still resolve.
+    #[tokio::test]
+    async fn a_token_of_the_older_format_still_answers() {
+        let server = issuer_server();
+        let tokens = ok_body(
+            &post(
+                &server,
+                Some(("svc", "svc-secret")),
+                "grant_type=client_credentials",
+            )
+            .await,
+        );
+        let issued = tokens["access_token"].as_str().unwrap();
+        assert_eq!(issued.len(), 51);
+        let mut record = server
+            .storage()
+            .access_token(&crate::TokenHash::of(issued))
+            .await
+            .unwrap()
+            .unwrap();
+        let older = "q".repeat(43);
+        record.access_token = crate::TokenHash::digest(&older);
+        server.storage().save_token(record).await.unwrap();
+        let body = introspect(&server, &format!("token={older}")).await.json();
+        assert_eq!(body["active"], true);
+        assert_eq!(body["client_id"], "svc");
+    }
+
     #[tokio::test]
     async fn refresh_tokens_introspect_until_rotated() {
         let server = issuer_server();
