@@ -180,6 +180,18 @@ mod tests {
             .await
     }
 
+    /// A `client_credentials` token response for the `svc` client.
+    async fn client_credentials(server: &Server<MemoryStore>) -> serde_json::Value {
+        ok_body(
+            &post(
+                server,
+                Some(("svc", "svc-secret")),
+                "grant_type=client_credentials",
+            )
+            .await,
+        )
+    }
+
     fn issuer_server() -> Server<MemoryStore> {
         server_with(Policy::new(GrantType::ALL).with_issuer("https://as.example"))
     }
@@ -220,14 +232,7 @@ mod tests {
     #[tokio::test]
     async fn a_token_of_the_older_format_still_answers() {
         let server = issuer_server();
-        let tokens = ok_body(
-            &post(
-                &server,
-                Some(("svc", "svc-secret")),
-                "grant_type=client_credentials",
-            )
-            .await,
-        );
+        let tokens = client_credentials(&server).await;
         let issued = tokens["access_token"].as_str().unwrap();
         assert_eq!(issued.len(), 51);
         let mut record = server
@@ -350,14 +355,7 @@ mod tests {
     #[tokio::test]
     async fn client_credentials_tokens_have_no_sub() {
         let server = issuer_server();
-        let tokens = ok_body(
-            &post(
-                &server,
-                Some(("svc", "svc-secret")),
-                "grant_type=client_credentials",
-            )
-            .await,
-        );
+        let tokens = client_credentials(&server).await;
         let body = introspect(
             &server,
             &format!("token={}", tokens["access_token"].as_str().unwrap()),
@@ -375,14 +373,7 @@ mod tests {
         let inactive = serde_json::json!({"active": false});
         assert_eq!(introspect(&server, "token=nope").await.json(), inactive);
 
-        let tokens = ok_body(
-            &post(
-                &server,
-                Some(("svc", "svc-secret")),
-                "grant_type=client_credentials",
-            )
-            .await,
-        );
+        let tokens = client_credentials(&server).await;
         let access = tokens["access_token"].as_str().unwrap().to_owned();
         tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
         assert_eq!(
@@ -391,14 +382,7 @@ mod tests {
         );
 
         let server = issuer_server();
-        let tokens = ok_body(
-            &post(
-                &server,
-                Some(("svc", "svc-secret")),
-                "grant_type=client_credentials",
-            )
-            .await,
-        );
+        let tokens = client_credentials(&server).await;
         let access = tokens["access_token"].as_str().unwrap();
         let family = server
             .storage()
