@@ -36,21 +36,23 @@ use crate::OAuthError;
 pub struct TokenHash([u8; 32]);
 
 /// The length of a token [`NewToken::generate`] makes: base64url of its
-/// [`ISSUED_AT_BYTES`] bytes of issue time and 32 random bytes.
+/// [`ISSUED_AT_BYTES`] bytes of masked issue time and 32 random bytes.
 const TOKEN_LEN: usize = 51;
 
 /// The issue time a token starts with: milliseconds since the Unix epoch,
-/// big-endian, 48 bits (enough until the year 10889).
+/// big-endian, 48 bits (enough until the year 10889), masked by the first
+/// random bytes that follow it.
 const ISSUED_AT_BYTES: usize = 6;
 
-/// The base64url characters that encode the issue time.
-const ISSUED_AT_CHARS: usize = 8;
+/// The base64url characters that encode the masked issue time and its mask
+/// (12 bytes).
+const ISSUED_AT_CHARS: usize = 16;
 
 impl TokenHash {
     /// The key of a token or code as a client presents it.
     ///
     /// For a value [`NewToken::generate`] made, the key is the issue time
-    /// the value starts with (6 bytes) followed by the first 26 bytes of the
+    /// the value carries (6 bytes) followed by the first 26 bytes of the
     /// value's SHA-256. Keys of tokens issued together therefore sort
     /// together, and the storage's index on them grows at its end instead
     /// of at a random page for every token: a database writes and syncs a
@@ -126,15 +128,22 @@ impl fmt::Debug for TokenHash {
     }
 }
 
-/// The issue time a token of [`NewToken::generate`]'s shape starts with.
+/// The issue time a token of [`NewToken::generate`]'s shape carries.
 fn issued_at(token: &str) -> Option<[u8; ISSUED_AT_BYTES]> {
     if token.len() != TOKEN_LEN {
         return None;
     }
-    let mut time = [0u8; ISSUED_AT_BYTES];
+    let mut head = [0u8; 2 * ISSUED_AT_BYTES];
     let prefix = token.as_bytes().get(..ISSUED_AT_CHARS)?;
-    match URL_SAFE_NO_PAD.decode_slice(prefix, &mut time) {
-        Ok(ISSUED_AT_BYTES) => Some(time),
+    match URL_SAFE_NO_PAD.decode_slice(prefix, &mut head) {
+        Ok(decoded) if decoded == head.len() => {
+            let (masked, mask) = head.split_at(ISSUED_AT_BYTES);
+            let mut time = [0u8; ISSUED_AT_BYTES];
+            for ((out, masked), mask) in time.iter_mut().zip(masked).zip(mask) {
+                *out = masked ^ mask;
+            }
+            Some(time)
+        }
         _ => None,
     }
 }
@@ -182,7 +191,10 @@ impl NewToken {
     /// The issue time in milliseconds (48 bits) followed by 256 bits from
     /// the operating system's CSPRNG, base64url without padding (51
     /// characters). The time leads so that [`TokenHash::of`] can key tokens
-    /// in the order they were issued.
+    /// in the order they were issued; it is masked (XOR) by the first 48
+    /// random bits, so that tokens issued together share no visible prefix
+    /// and every character of a token looks random. The mask hides the time
+    /// from nobody who knows this format: it is not a secret.
     ///
     /// # Errors
     ///
@@ -192,12 +204,21 @@ impl NewToken {
             .duration_since(UNIX_EPOCH)
             .map_or(0, |since| since.as_millis());
         let mut bytes = [0u8; ISSUED_AT_BYTES + 32];
-        // The low 48 bits, big-endian: the order of the keys is the order of issue.
-        bytes[..ISSUED_AT_BYTES].copy_from_slice(&millis.to_be_bytes()[16 - ISSUED_AT_BYTES..]);
-        OsRng.try_fill_bytes(&mut bytes[ISSUED_AT_BYTES..]).map_err(|e| {
+        let (time, random) = bytes.split_at_mut(ISSUED_AT_BYTES);
+        OsRng.try_fill_bytes(random).map_err(|e| {
             tracing::error!(error = %e, "the OS random number generator failed");
             OAuthError::server_error()
         })?;
+        // The low 48 bits, big-endian (the order of the keys is the order
+        // of issue), masked by the random bytes that follow.
+        let millis = millis.to_be_bytes();
+        for ((out, time), mask) in time
+            .iter_mut()
+            .zip(&millis[16 - ISSUED_AT_BYTES..])
+            .zip(random.iter())
+        {
+            *out = time ^ mask;
+        }
         let value = URL_SAFE_NO_PAD.encode(bytes);
         let hash = TokenHash::of(&value);
         Ok(Self { value, hash })
@@ -291,6 +312,22 @@ mod tests {
             second.hash().as_bytes()[ISSUED_AT_BYTES..],
             digest.as_bytes()[..32 - ISSUED_AT_BYTES],
         );
+    }
+
+    #[test]
+    fn tokens_issued_together_share_no_visible_prefix() {
+        let tokens: Vec<NewToken> = (0..64).map(|_| NewToken::generate().unwrap()).collect();
+        let firsts: std::collections::HashSet<&str> =
+            tokens.iter().map(|token| &token.value()[..4]).collect();
+        // 64 draws of 24 random bits: a repeat has odds of about 1 in 8,000.
+        assert!(firsts.len() >= 63, "{firsts:?}");
+        // The keys still sort by issue time, which they start with.
+        let times: Vec<[u8; ISSUED_AT_BYTES]> = tokens
+            .iter()
+            .filter_map(|token| token.hash().as_bytes().first_chunk().copied())
+            .collect();
+        assert_eq!(times.len(), tokens.len());
+        assert!(times.windows(2).all(|pair| pair[0] <= pair[1]));
     }
 
     #[test]
