@@ -64,16 +64,21 @@ impl TokenHash {
     /// their time, or garbage) is keyed by its plain SHA-256, so that such
     /// tokens still resolve.
     pub fn of(token: &str) -> Self {
-        let digest: [u8; 32] = Sha256::digest(token.as_bytes()).into();
         match issued_at(token) {
-            Some(time) => {
-                let mut key = [0u8; 32];
-                key[..ISSUED_AT_BYTES].copy_from_slice(&time);
-                key[ISSUED_AT_BYTES..].copy_from_slice(&digest[..32 - ISSUED_AT_BYTES]);
-                Self(key)
-            }
-            None => Self(digest),
+            Some(time) => Self::issued(time, token),
+            None => Self::digest(token),
         }
+    }
+
+    /// The key of `token`, issued at `time`: the time, then the first 26
+    /// bytes of the token's SHA-256.
+    fn issued(time: [u8; ISSUED_AT_BYTES], token: &str) -> Self {
+        let digest = Sha256::digest(token.as_bytes());
+        let mut key = [0u8; 32];
+        let (head, tail) = key.split_at_mut(ISSUED_AT_BYTES);
+        head.copy_from_slice(&time);
+        tail.copy_from_slice(&digest[..32 - ISSUED_AT_BYTES]);
+        Self(key)
     }
 
     /// The plain SHA-256 of `text`: the key of client secrets, usernames,
@@ -138,14 +143,19 @@ fn issued_at(token: &str) -> Option<[u8; ISSUED_AT_BYTES]> {
     match URL_SAFE_NO_PAD.decode_slice(prefix, &mut head) {
         Ok(decoded) if decoded == head.len() => {
             let (masked, mask) = head.split_at(ISSUED_AT_BYTES);
-            let mut time = [0u8; ISSUED_AT_BYTES];
-            for ((out, masked), mask) in time.iter_mut().zip(masked).zip(mask) {
-                *out = masked ^ mask;
-            }
-            Some(time)
+            Some(xor(masked, mask))
         }
         _ => None,
     }
+}
+
+/// The issue time masked by the random bytes that follow it, or unmasked.
+fn xor(time: &[u8], mask: &[u8]) -> [u8; ISSUED_AT_BYTES] {
+    let mut out = [0u8; ISSUED_AT_BYTES];
+    for ((out, time), mask) in out.iter_mut().zip(time).zip(mask) {
+        *out = time ^ mask;
+    }
+    out
 }
 
 /// A string that is not 64 hex digits was read as a [`TokenHash`].
@@ -203,24 +213,19 @@ impl NewToken {
         let millis = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |since| since.as_millis());
+        // The low 48 bits, big-endian: the order of the keys is the order
+        // of issue.
+        let mut time = [0u8; ISSUED_AT_BYTES];
+        time.copy_from_slice(&millis.to_be_bytes()[16 - ISSUED_AT_BYTES..]);
         let mut bytes = [0u8; ISSUED_AT_BYTES + 32];
-        let (time, random) = bytes.split_at_mut(ISSUED_AT_BYTES);
+        let (masked, random) = bytes.split_at_mut(ISSUED_AT_BYTES);
         OsRng.try_fill_bytes(random).map_err(|e| {
             tracing::error!(error = %e, "the OS random number generator failed");
             OAuthError::server_error()
         })?;
-        // The low 48 bits, big-endian (the order of the keys is the order
-        // of issue), masked by the random bytes that follow.
-        let millis = millis.to_be_bytes();
-        for ((out, time), mask) in time
-            .iter_mut()
-            .zip(&millis[16 - ISSUED_AT_BYTES..])
-            .zip(random.iter())
-        {
-            *out = time ^ mask;
-        }
+        masked.copy_from_slice(&xor(&time, random));
         let value = URL_SAFE_NO_PAD.encode(bytes);
-        let hash = TokenHash::of(&value);
+        let hash = TokenHash::issued(time, &value);
         Ok(Self { value, hash })
     }
 
