@@ -61,6 +61,11 @@ pub(crate) const SQLITE: Embedded = &[
         include_str!("../../migrations/sqlite/0009_par_and_assertions.sql"),
     ),
     (10, "dpop", include_str!("../../migrations/sqlite/0010_dpop.sql")),
+    (
+        12,
+        "partial refresh index",
+        include_str!("../../migrations/sqlite/0012_partial_refresh_index.sql"),
+    ),
 ];
 
 /// The PostgreSQL migrations.
@@ -176,5 +181,71 @@ mod tests {
     #[test]
     fn every_postgres_migration_file_is_embedded() {
         assert_eq!(listed(POSTGRES), files("postgres"));
+    }
+
+    /// Migration 12 rebuilds a populated tokens table: every row is kept,
+    /// a refresh token's hash stays unique and is found through the new
+    /// partial index, and tokens without one are no longer indexed by it.
+    #[cfg(feature = "sqlite")]
+    #[tokio::test]
+    async fn the_sqlite_tokens_table_is_rebuilt_with_its_rows() {
+        use sqlx::{Connection as _, SqliteConnection};
+
+        let mut connection = SqliteConnection::connect("sqlite::memory:").await.unwrap();
+        let twelve = SQLITE.iter().position(|&(version, ..)| version == 12).unwrap();
+        migrator(&SQLITE[..twelve]).run(&mut connection).await.unwrap();
+        let insert = "INSERT INTO tokens (access_hash, refresh_hash, client_id, scope, family, \
+                      issued_at, expires_at, refresh_scope, jkt) VALUES (?, ?, 'c', 'read', ?, 1, 2, ?, ?)";
+        for n in 0u8..20 {
+            let refresh = (n % 4 == 0).then(|| vec![n + 100; 32]);
+            sqlx::query(insert)
+                .bind(vec![n; 32])
+                .bind(refresh)
+                .bind(format!("family-{}", n / 2))
+                .bind((n == 4).then_some("read"))
+                .bind((n == 8).then_some("thumbprint"))
+                .execute(&mut connection)
+                .await
+                .unwrap();
+        }
+        let rows =
+            "SELECT access_hash, refresh_hash, family, refresh_scope, jkt FROM tokens ORDER BY access_hash";
+        type Row = (Vec<u8>, Option<Vec<u8>>, String, Option<String>, Option<String>);
+        let kept: Vec<Row> = sqlx::query_as(rows).fetch_all(&mut connection).await.unwrap();
+
+        migrator(SQLITE).run(&mut connection).await.unwrap();
+
+        let migrated: Vec<Row> = sqlx::query_as(rows).fetch_all(&mut connection).await.unwrap();
+        assert_eq!(migrated, kept);
+        let (_, _, _, plan): (i64, i64, i64, String) =
+            sqlx::query_as("EXPLAIN QUERY PLAN SELECT access_hash FROM tokens WHERE refresh_hash = ?")
+                .bind(vec![100u8; 32])
+                .fetch_one(&mut connection)
+                .await
+                .unwrap();
+        assert!(plan.contains("tokens_refresh_hash"), "{plan}");
+        let (indexed,): (i64,) = sqlx::query_as(
+            "SELECT count(*) FROM tokens INDEXED BY tokens_refresh_hash WHERE refresh_hash IS NOT NULL",
+        )
+        .fetch_one(&mut connection)
+        .await
+        .unwrap();
+        assert_eq!(indexed, 5);
+        let duplicate = sqlx::query(insert)
+            .bind(vec![50u8; 32])
+            .bind(vec![100u8; 32])
+            .bind("family-x")
+            .bind(None::<&str>)
+            .bind(None::<&str>)
+            .execute(&mut connection)
+            .await;
+        assert!(duplicate.is_err(), "a refresh token hash stored twice");
+        let (autoindexes,): (i64,) = sqlx::query_as(
+            "SELECT count(*) FROM sqlite_master WHERE tbl_name = 'tokens' AND name LIKE 'sqlite_autoindex%'",
+        )
+        .fetch_one(&mut connection)
+        .await
+        .unwrap();
+        assert_eq!(autoindexes, 1, "only the primary key's");
     }
 }

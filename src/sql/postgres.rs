@@ -179,7 +179,10 @@ impl PostgresBackend {
     }
 
     pub(super) async fn revoke_token_family(&self, family: &str) -> Result<(), SqlError> {
-        revoke_token_family(&self.pool, family).await
+        // Boxed, like every transaction here: a transaction's future is
+        // about 8 KiB, and unboxed it would be part of every future that may
+        // call this one (the token endpoint's, on every request).
+        Box::pin(revoke_token_family(&self.pool, family)).await
     }
 
     pub(super) async fn save_code(&self, code: CodeRecord) -> Result<(), SqlError> {
@@ -221,14 +224,17 @@ impl PostgresBackend {
         session: LoginSession,
         previous: Option<&TokenHash>,
     ) -> Result<(), SqlError> {
-        let mut transaction = self.pool.begin().await?;
-        if let Some(previous) = previous {
-            statements::sessions::delete(&mut *transaction, previous).await?;
-            statements::sessions::delete_consents(&mut *transaction, previous).await?;
-        }
-        statements::sessions::insert(&mut *transaction, id, &session).await?;
-        transaction.commit().await?;
-        Ok(())
+        Box::pin(async move {
+            let mut transaction = self.pool.begin().await?;
+            if let Some(previous) = previous {
+                statements::sessions::delete(&mut *transaction, previous).await?;
+                statements::sessions::delete_consents(&mut *transaction, previous).await?;
+            }
+            statements::sessions::insert(&mut *transaction, id, &session).await?;
+            transaction.commit().await?;
+            Ok(())
+        })
+        .await
     }
 
     pub(super) async fn session(&self, id: &TokenHash, now: i64) -> Result<Option<LoginSession>, SqlError> {
@@ -249,11 +255,14 @@ impl PostgresBackend {
     }
 
     pub(super) async fn end_session(&self, id: &TokenHash) -> Result<(), SqlError> {
-        let mut transaction = self.pool.begin().await?;
-        statements::sessions::delete(&mut *transaction, id).await?;
-        statements::sessions::delete_consents(&mut *transaction, id).await?;
-        transaction.commit().await?;
-        Ok(())
+        Box::pin(async move {
+            let mut transaction = self.pool.begin().await?;
+            statements::sessions::delete(&mut *transaction, id).await?;
+            statements::sessions::delete_consents(&mut *transaction, id).await?;
+            transaction.commit().await?;
+            Ok(())
+        })
+        .await
     }
 
     pub(super) async fn use_dpop_proof(&self, key: &TokenHash, until: i64) -> Result<bool, SqlError> {
