@@ -6,8 +6,11 @@
 //! family stays revoked (later saves into it store nothing, so that a
 //! replayed code revokes what its first redemption is still issuing),
 //! `refresh_token` finds rotated tokens (so that a reused refresh token is
-//! detected), and `take_code` and `rotate_refresh_token` are atomic (many
-//! tasks racing, exactly one wins). See [`Rule`] for every rule.
+//! detected), `take_code` and `rotate_refresh_token` are atomic (many
+//! tasks racing, exactly one wins), and so is every other record a request
+//! may use once: pushed requests, client assertion ids, DPoP proofs, device
+//! authorizations and their decisions (replay defences, whose races are real
+//! when several instances share one database). See [`Rule`] for every rule.
 //!
 //! Run it from a test of your crate, with a fresh store (or a handle on a
 //! test database) each time `make` is called:
@@ -48,7 +51,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use oauth_runtime::model::{CodeModel, CodeRecord, TokenModel, TokenRecord};
-use oauth_runtime::storage::{CodeStorage, RefreshStorage, SessionStorage, Storage};
+use oauth_runtime::storage::{
+    AssertionStorage, CodeStorage, DeviceStorage, DpopStorage, PushedRequestStorage, RefreshStorage,
+    SessionStorage, Storage,
+};
 use oauth_runtime::{LoginSession, NewToken, PkceMethod, Scope, TokenHash, now};
 use tokio::sync::Barrier;
 
@@ -103,11 +109,44 @@ pub enum Rule {
     SessionsLiveUntilTheyEnd,
     /// `start_session` with a previous session ends that one.
     ANewSessionEndsThePreviousOne,
+    /// `take_pushed_request` returns a saved request once, and only to the
+    /// client that pushed it (a call naming another client removes nothing).
+    PushedRequestsAreTakenOnceByTheirClient,
+    /// Of many concurrent `take_pushed_request` calls with one
+    /// `request_uri`, exactly one returns it.
+    TakePushedRequestIsAtomic,
+    /// `record_assertion_jti` accepts a client assertion id once: a replayed
+    /// assertion is refused.
+    AssertionIdsAreUsedOnce,
+    /// Of many concurrent `record_assertion_jti` calls with one id, exactly
+    /// one returns `true`.
+    RecordAssertionJtiIsAtomic,
+    /// `use_dpop_proof` accepts a DPoP proof once: a replayed proof is
+    /// refused (RFC 9449 §11.1).
+    DpopProofsAreUsedOnce,
+    /// Of many concurrent `use_dpop_proof` calls with one proof, exactly one
+    /// returns `true`.
+    UseDpopProofIsAtomic,
+    /// `device_authorization` and `device_authorization_by_user_code` return
+    /// a saved device authorization, and `record_device_poll` updates it.
+    DeviceAuthorizationsAreFound,
+    /// `decide_device_authorization` decides a pending authorization once:
+    /// a decision is final.
+    DeviceDecisionsAreMadeOnce,
+    /// Of many concurrent `decide_device_authorization` calls with one user
+    /// code, exactly one returns `true`.
+    DecideDeviceAuthorizationIsAtomic,
+    /// `take_device_authorization` returns a decided authorization once, to
+    /// its own client, and never a pending one.
+    OnlyDecidedDeviceAuthorizationsAreTaken,
+    /// Of many concurrent `take_device_authorization` calls with one device
+    /// code, exactly one returns it.
+    TakeDeviceAuthorizationIsAtomic,
 }
 
 impl Rule {
     /// Every rule, in the order the kit runs them.
-    pub const ALL: [Rule; 15] = [
+    pub const ALL: [Rule; 26] = [
         Rule::UnknownLookupsFindNothing,
         Rule::SavedTokensAreFound,
         Rule::RevocationRemovesTheFamily,
@@ -123,6 +162,17 @@ impl Rule {
         Rule::RevocationCoversRefreshTokens,
         Rule::SessionsLiveUntilTheyEnd,
         Rule::ANewSessionEndsThePreviousOne,
+        Rule::PushedRequestsAreTakenOnceByTheirClient,
+        Rule::TakePushedRequestIsAtomic,
+        Rule::AssertionIdsAreUsedOnce,
+        Rule::RecordAssertionJtiIsAtomic,
+        Rule::DpopProofsAreUsedOnce,
+        Rule::UseDpopProofIsAtomic,
+        Rule::DeviceAuthorizationsAreFound,
+        Rule::DeviceDecisionsAreMadeOnce,
+        Rule::DecideDeviceAuthorizationIsAtomic,
+        Rule::OnlyDecidedDeviceAuthorizationsAreTaken,
+        Rule::TakeDeviceAuthorizationIsAtomic,
     ];
 
     /// The rule's name, e.g. `"revoked families stay revoked"`.
@@ -145,6 +195,19 @@ impl Rule {
             Rule::RevocationCoversRefreshTokens => "revocation covers refresh tokens",
             Rule::SessionsLiveUntilTheyEnd => "sessions live until they end",
             Rule::ANewSessionEndsThePreviousOne => "a new session ends the previous one",
+            Rule::PushedRequestsAreTakenOnceByTheirClient => {
+                "pushed requests are taken once, by their client"
+            }
+            Rule::TakePushedRequestIsAtomic => "take_pushed_request is atomic",
+            Rule::AssertionIdsAreUsedOnce => "assertion ids are used once",
+            Rule::RecordAssertionJtiIsAtomic => "record_assertion_jti is atomic",
+            Rule::DpopProofsAreUsedOnce => "DPoP proofs are used once",
+            Rule::UseDpopProofIsAtomic => "use_dpop_proof is atomic",
+            Rule::DeviceAuthorizationsAreFound => "device authorizations are found",
+            Rule::DeviceDecisionsAreMadeOnce => "device decisions are made once",
+            Rule::DecideDeviceAuthorizationIsAtomic => "decide_device_authorization is atomic",
+            Rule::OnlyDecidedDeviceAuthorizationsAreTaken => "only decided device authorizations are taken",
+            Rule::TakeDeviceAuthorizationIsAtomic => "take_device_authorization is atomic",
         }
     }
 
@@ -165,6 +228,16 @@ impl Rule {
             | Rule::RotateRefreshTokenIsAtomic
             | Rule::RevocationCoversRefreshTokens => "RefreshStorage",
             Rule::SessionsLiveUntilTheyEnd | Rule::ANewSessionEndsThePreviousOne => "SessionStorage",
+            Rule::PushedRequestsAreTakenOnceByTheirClient | Rule::TakePushedRequestIsAtomic => {
+                "PushedRequestStorage"
+            }
+            Rule::AssertionIdsAreUsedOnce | Rule::RecordAssertionJtiIsAtomic => "AssertionStorage",
+            Rule::DpopProofsAreUsedOnce | Rule::UseDpopProofIsAtomic => "DpopStorage",
+            Rule::DeviceAuthorizationsAreFound
+            | Rule::DeviceDecisionsAreMadeOnce
+            | Rule::DecideDeviceAuthorizationIsAtomic
+            | Rule::OnlyDecidedDeviceAuthorizationsAreTaken
+            | Rule::TakeDeviceAuthorizationIsAtomic => "DeviceStorage",
         }
     }
 }
@@ -400,6 +473,46 @@ where
         self
     }
 
+    /// Adds the rules of [`PushedRequestStorage`].
+    #[must_use]
+    pub fn pushed_requests(mut self) -> Self
+    where
+        S: PushedRequestStorage,
+    {
+        StorageVisitor::pushed_requests(&mut self);
+        self
+    }
+
+    /// Adds the rules of [`AssertionStorage`].
+    #[must_use]
+    pub fn assertion_ids(mut self) -> Self
+    where
+        S: AssertionStorage,
+    {
+        StorageVisitor::assertion_ids(&mut self);
+        self
+    }
+
+    /// Adds the rules of [`DeviceStorage`].
+    #[must_use]
+    pub fn device_authorizations(mut self) -> Self
+    where
+        S: DeviceStorage,
+    {
+        StorageVisitor::device_authorizations(&mut self);
+        self
+    }
+
+    /// Adds the rules of [`DpopStorage`].
+    #[must_use]
+    pub fn dpop_proofs(mut self) -> Self
+    where
+        S: DpopStorage,
+    {
+        StorageVisitor::dpop_proofs(&mut self);
+        self
+    }
+
     /// How many rounds each concurrent rule runs (default 20, at least 1):
     /// more rounds catch rarer races.
     #[must_use]
@@ -499,6 +612,74 @@ where
             rules::a_new_session_ends_the_previous_one::<S>,
         );
     }
+
+    fn pushed_requests(&mut self)
+    where
+        S: PushedRequestStorage,
+    {
+        self.add(
+            Rule::PushedRequestsAreTakenOnceByTheirClient,
+            single_use::pushed_requests_are_taken_once_by_their_client::<S>,
+        );
+        self.add(
+            Rule::TakePushedRequestIsAtomic,
+            single_use::take_pushed_request_is_atomic::<S>,
+        );
+    }
+
+    fn assertion_ids(&mut self)
+    where
+        S: AssertionStorage,
+    {
+        self.add(
+            Rule::AssertionIdsAreUsedOnce,
+            single_use::assertion_ids_are_used_once::<S>,
+        );
+        self.add(
+            Rule::RecordAssertionJtiIsAtomic,
+            single_use::record_assertion_jti_is_atomic::<S>,
+        );
+    }
+
+    fn device_authorizations(&mut self)
+    where
+        S: DeviceStorage,
+    {
+        self.add(
+            Rule::DeviceAuthorizationsAreFound,
+            single_use::device_authorizations_are_found::<S>,
+        );
+        self.add(
+            Rule::DeviceDecisionsAreMadeOnce,
+            single_use::device_decisions_are_made_once::<S>,
+        );
+        self.add(
+            Rule::DecideDeviceAuthorizationIsAtomic,
+            single_use::decide_device_authorization_is_atomic::<S>,
+        );
+        self.add(
+            Rule::OnlyDecidedDeviceAuthorizationsAreTaken,
+            single_use::only_decided_device_authorizations_are_taken::<S>,
+        );
+        self.add(
+            Rule::TakeDeviceAuthorizationIsAtomic,
+            single_use::take_device_authorization_is_atomic::<S>,
+        );
+    }
+
+    fn dpop_proofs(&mut self)
+    where
+        S: DpopStorage,
+    {
+        self.add(
+            Rule::DpopProofsAreUsedOnce,
+            single_use::dpop_proofs_are_used_once::<S>,
+        );
+        self.add(
+            Rule::UseDpopProofIsAtomic,
+            single_use::use_dpop_proof_is_atomic::<S>,
+        );
+    }
 }
 
 /// Random identifiers, so that rules never meet each other's data.
@@ -554,7 +735,7 @@ mod rules {
     type Outcome = Result<(), (&'static str, String)>;
 
     /// `Err` of a storage call, as a failure of `method`.
-    fn call<T, E: std::error::Error>(
+    pub(super) fn call<T, E: std::error::Error>(
         method: &'static str,
         result: Result<T, E>,
     ) -> Result<T, (&'static str, String)> {
@@ -605,7 +786,7 @@ mod rules {
             && a.expires_at == b.expires_at
     }
 
-    fn boxed(future: impl Future<Output = Outcome> + Send + 'static) -> RuleFuture {
+    pub(super) fn boxed(future: impl Future<Output = Outcome> + Send + 'static) -> RuleFuture {
         Box::pin(future)
     }
 
@@ -1291,6 +1472,8 @@ mod rules {
         })?
     }
 }
+
+mod single_use;
 
 #[cfg(test)]
 mod tests;

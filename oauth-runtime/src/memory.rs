@@ -829,6 +829,10 @@ impl crate::storage::DeclaredStorage for MemoryStore {
         visitor.codes();
         visitor.refresh_tokens();
         visitor.sessions();
+        visitor.pushed_requests();
+        visitor.assertion_ids();
+        visitor.dpop_proofs();
+        visitor.device_authorizations();
     }
 }
 

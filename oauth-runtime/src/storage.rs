@@ -251,6 +251,26 @@ pub trait StorageVisitor<S: Storage> {
     fn sessions(&mut self)
     where
         S: SessionStorage;
+
+    /// `S` implements [`PushedRequestStorage`].
+    fn pushed_requests(&mut self)
+    where
+        S: PushedRequestStorage;
+
+    /// `S` implements [`AssertionStorage`].
+    fn assertion_ids(&mut self)
+    where
+        S: AssertionStorage;
+
+    /// `S` implements [`DeviceStorage`].
+    fn device_authorizations(&mut self)
+    where
+        S: DeviceStorage;
+
+    /// `S` implements [`DpopStorage`].
+    fn dpop_proofs(&mut self)
+    where
+        S: DpopStorage;
 }
 
 /// Pushed authorization requests (RFC 9126), for `par` in

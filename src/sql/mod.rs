@@ -618,6 +618,10 @@ impl DeclaredStorage for SqlStore {
         visitor.codes();
         visitor.refresh_tokens();
         visitor.sessions();
+        visitor.pushed_requests();
+        visitor.assertion_ids();
+        visitor.dpop_proofs();
+        visitor.device_authorizations();
     }
 }
 

@@ -7,8 +7,13 @@ use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
 use oauth_runtime::model::{CodeRecord, TokenRecord, UnixTime};
-use oauth_runtime::storage::{CodeStorage, RefreshStorage, SessionStorage, Storage};
-use oauth_runtime::{ClientRecord, LoginSession, Scope, TokenHash};
+use oauth_runtime::storage::{
+    AssertionStorage, CodeStorage, DeviceStorage, DpopStorage, PushedRequestStorage, RefreshStorage,
+    SessionStorage, Storage,
+};
+use oauth_runtime::{
+    ClientRecord, DeviceAuthorization, DeviceStatus, LoginSession, PushedRequest, Scope, TokenHash,
+};
 
 use super::{DeclaredStorage, Rule, StorageKit, StorageVisitor};
 
@@ -47,6 +52,28 @@ enum Fault {
     EndSessionKeepsTheSession,
     /// `start_session` ignores the previous session.
     KeepsThePreviousSession,
+    /// `take_pushed_request` ignores which client asks.
+    PushedToAnyClient,
+    /// `take_pushed_request` reads the request, waits, then removes it.
+    TakePushedReadsThenRemoves,
+    /// `record_assertion_jti` never finds an id recorded.
+    AssertionIdsReplay,
+    /// `record_assertion_jti` checks for the id, waits, then records it.
+    AssertionIdChecksThenRecords,
+    /// `use_dpop_proof` never finds a proof recorded.
+    DpopProofsReplay,
+    /// `use_dpop_proof` checks for the proof, waits, then records it.
+    DpopProofChecksThenRecords,
+    /// `record_device_poll` does nothing.
+    PollsNotRecorded,
+    /// `decide_device_authorization` decides decided authorizations again.
+    DecisionsOverwritten,
+    /// `decide_device_authorization` checks that it is pending, waits, then decides.
+    DecideChecksThenWrites,
+    /// `take_device_authorization` takes pending authorizations too.
+    TakesPendingDevices,
+    /// `take_device_authorization` reads the authorization, waits, then removes it.
+    TakeDeviceReadsThenRemoves,
 }
 
 /// How long a broken store waits in the window it should not have: long
@@ -62,6 +89,11 @@ struct Tables {
     revoked: HashSet<String>,
     codes: HashMap<TokenHash, CodeRecord>,
     sessions: HashMap<TokenHash, LoginSession>,
+    pushed: HashMap<TokenHash, PushedRequest>,
+    assertion_ids: HashSet<TokenHash>,
+    dpop_proofs: HashSet<TokenHash>,
+    /// By device code.
+    devices: HashMap<TokenHash, DeviceAuthorization>,
 }
 
 struct KitStore {
@@ -267,11 +299,199 @@ impl SessionStorage for KitStore {
     }
 }
 
+impl PushedRequestStorage for KitStore {
+    async fn save_pushed_request(&self, request: PushedRequest) -> Result<(), KitError> {
+        self.tables()?.pushed.insert(request.request_uri, request);
+        Ok(())
+    }
+
+    async fn take_pushed_request(
+        &self,
+        request_uri: &TokenHash,
+        client_id: &str,
+    ) -> Result<Option<PushedRequest>, KitError> {
+        let ours = |request: &PushedRequest| {
+            self.fault == Fault::PushedToAnyClient || request.client_id == client_id
+        };
+        if self.fault == Fault::TakePushedReadsThenRemoves {
+            let request = self
+                .tables()?
+                .pushed
+                .get(request_uri)
+                .filter(|r| ours(r))
+                .cloned();
+            tokio::time::sleep(WINDOW).await;
+            self.tables()?.pushed.remove(request_uri);
+            return Ok(request);
+        }
+        let mut tables = self.tables()?;
+        if !tables.pushed.get(request_uri).is_some_and(ours) {
+            return Ok(None);
+        }
+        Ok(tables.pushed.remove(request_uri))
+    }
+}
+
+impl KitStore {
+    /// Records `key` in the set `pick` chooses, once; with `replays`, as if
+    /// it were never there; with `racy`, checking and recording apart.
+    async fn record_once(
+        &self,
+        key: &TokenHash,
+        pick: fn(&mut Tables) -> &mut HashSet<TokenHash>,
+        replays: Fault,
+        racy: Fault,
+    ) -> Result<bool, KitError> {
+        if self.fault == replays {
+            pick(&mut *self.tables()?).insert(*key);
+            return Ok(true);
+        }
+        if self.fault == racy {
+            if pick(&mut *self.tables()?).contains(key) {
+                return Ok(false);
+            }
+            tokio::time::sleep(WINDOW).await;
+            pick(&mut *self.tables()?).insert(*key);
+            return Ok(true);
+        }
+        Ok(pick(&mut *self.tables()?).insert(*key))
+    }
+}
+
+impl AssertionStorage for KitStore {
+    async fn record_assertion_jti(&self, jti: &TokenHash, _: UnixTime) -> Result<bool, KitError> {
+        self.record_once(
+            jti,
+            |tables| &mut tables.assertion_ids,
+            Fault::AssertionIdsReplay,
+            Fault::AssertionIdChecksThenRecords,
+        )
+        .await
+    }
+}
+
+impl DpopStorage for KitStore {
+    async fn use_dpop_proof(&self, key: &TokenHash, _: UnixTime) -> Result<bool, KitError> {
+        self.record_once(
+            key,
+            |tables| &mut tables.dpop_proofs,
+            Fault::DpopProofsReplay,
+            Fault::DpopProofChecksThenRecords,
+        )
+        .await
+    }
+}
+
+impl Tables {
+    fn device_by_user_code(&mut self, user_code: &TokenHash) -> Option<&mut DeviceAuthorization> {
+        self.devices.values_mut().find(|d| d.user_code == *user_code)
+    }
+}
+
+impl DeviceStorage for KitStore {
+    async fn save_device_authorization(&self, authorization: DeviceAuthorization) -> Result<(), KitError> {
+        self.tables()?
+            .devices
+            .insert(authorization.device_code, authorization);
+        Ok(())
+    }
+
+    async fn device_authorization(
+        &self,
+        device_code: &TokenHash,
+    ) -> Result<Option<DeviceAuthorization>, KitError> {
+        Ok(self.tables()?.devices.get(device_code).cloned())
+    }
+
+    async fn device_authorization_by_user_code(
+        &self,
+        user_code: &TokenHash,
+    ) -> Result<Option<DeviceAuthorization>, KitError> {
+        Ok(self.tables()?.device_by_user_code(user_code).map(|d| d.clone()))
+    }
+
+    async fn record_device_poll(
+        &self,
+        device_code: &TokenHash,
+        polled_at: UnixTime,
+        interval: i64,
+    ) -> Result<(), KitError> {
+        if self.fault != Fault::PollsNotRecorded
+            && let Some(device) = self.tables()?.devices.get_mut(device_code)
+        {
+            device.last_polled_at = Some(polled_at);
+            device.interval = interval;
+        }
+        Ok(())
+    }
+
+    async fn decide_device_authorization(
+        &self,
+        user_code: &TokenHash,
+        status: DeviceStatus,
+    ) -> Result<bool, KitError> {
+        if self.fault == Fault::DecideChecksThenWrites {
+            if !self
+                .tables()?
+                .device_by_user_code(user_code)
+                .is_some_and(|d| d.status == DeviceStatus::Pending)
+            {
+                return Ok(false);
+            }
+            tokio::time::sleep(WINDOW).await;
+        }
+        let mut tables = self.tables()?;
+        let Some(device) = tables.device_by_user_code(user_code) else {
+            return Ok(false);
+        };
+        let open = matches!(
+            self.fault,
+            Fault::DecisionsOverwritten | Fault::DecideChecksThenWrites
+        );
+        if device.status != DeviceStatus::Pending && !open {
+            return Ok(false);
+        }
+        device.status = status;
+        Ok(true)
+    }
+
+    async fn take_device_authorization(
+        &self,
+        device_code: &TokenHash,
+        client_id: &str,
+    ) -> Result<Option<DeviceAuthorization>, KitError> {
+        let takeable = |d: &DeviceAuthorization| {
+            d.client_id == client_id
+                && (d.status != DeviceStatus::Pending || self.fault == Fault::TakesPendingDevices)
+        };
+        if self.fault == Fault::TakeDeviceReadsThenRemoves {
+            let device = self
+                .tables()?
+                .devices
+                .get(device_code)
+                .filter(|d| takeable(d))
+                .cloned();
+            tokio::time::sleep(WINDOW).await;
+            self.tables()?.devices.remove(device_code);
+            return Ok(device);
+        }
+        let mut tables = self.tables()?;
+        if !tables.devices.get(device_code).is_some_and(takeable) {
+            return Ok(None);
+        }
+        Ok(tables.devices.remove(device_code))
+    }
+}
+
 impl DeclaredStorage for KitStore {
     fn declare<V: StorageVisitor<Self>>(visitor: &mut V) {
         visitor.codes();
         visitor.refresh_tokens();
         visitor.sessions();
+        visitor.pushed_requests();
+        visitor.assertion_ids();
+        visitor.dpop_proofs();
+        visitor.device_authorizations();
     }
 }
 
@@ -329,6 +549,17 @@ broken! {
     refresh_tokens_left_after_revocation: RevokeKeepsRefreshTokens breaks RevocationCoversRefreshTokens in "revoke_token_family";
     a_session_that_never_ends: EndSessionKeepsTheSession breaks SessionsLiveUntilTheyEnd in "end_session";
     a_previous_session_kept: KeepsThePreviousSession breaks ANewSessionEndsThePreviousOne in "start_session";
+    a_pushed_request_for_any_client: PushedToAnyClient breaks PushedRequestsAreTakenOnceByTheirClient in "take_pushed_request";
+    a_take_pushed_request_that_is_not_atomic: TakePushedReadsThenRemoves breaks TakePushedRequestIsAtomic in "take_pushed_request";
+    a_replayed_assertion: AssertionIdsReplay breaks AssertionIdsAreUsedOnce in "record_assertion_jti";
+    an_assertion_id_recorded_late: AssertionIdChecksThenRecords breaks RecordAssertionJtiIsAtomic in "record_assertion_jti";
+    a_replayed_dpop_proof: DpopProofsReplay breaks DpopProofsAreUsedOnce in "use_dpop_proof";
+    a_dpop_proof_recorded_late: DpopProofChecksThenRecords breaks UseDpopProofIsAtomic in "use_dpop_proof";
+    a_poll_not_recorded: PollsNotRecorded breaks DeviceAuthorizationsAreFound in "record_device_poll";
+    a_decision_overwritten: DecisionsOverwritten breaks DeviceDecisionsAreMadeOnce in "decide_device_authorization";
+    a_decision_that_is_not_atomic: DecideChecksThenWrites breaks DecideDeviceAuthorizationIsAtomic in "decide_device_authorization";
+    a_pending_device_taken: TakesPendingDevices breaks OnlyDecidedDeviceAuthorizationsAreTaken in "take_device_authorization";
+    a_take_device_authorization_that_is_not_atomic: TakeDeviceReadsThenRemoves breaks TakeDeviceAuthorizationIsAtomic in "take_device_authorization";
 }
 
 /// Every rule has a broken store in the list above.
@@ -360,4 +591,11 @@ async fn only_the_chosen_rules_run_and_a_run_of_none_does_not_pass() {
         .run()
         .await;
     assert_eq!(codes.held().len(), 8, "each rule once: {codes}");
+    let devices = StorageKit::new(|| async { KitStore::new(Fault::None) })
+        .device_authorizations()
+        .dpop_proofs()
+        .run()
+        .await;
+    assert_eq!(devices.held().len(), 12, "{devices}");
+    assert!(devices.held().contains(&Rule::TakeDeviceAuthorizationIsAtomic));
 }

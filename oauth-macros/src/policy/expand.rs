@@ -161,8 +161,14 @@ fn storage_impls(server: &Server) -> TokenStream {
     }
     out.extend(declared_storage(
         self_ty,
-        server.enables(Grant::AuthorizationCode),
-        server.enables(Grant::RefreshToken),
+        &Declared {
+            codes: server.enables(Grant::AuthorizationCode),
+            refresh_tokens: server.enables(Grant::RefreshToken),
+            pushed_requests: server.par.is_some(),
+            assertion_ids: server.private_key_jwt.is_some(),
+            device_authorizations: server.enables(Grant::DeviceCode),
+            dpop_proofs: server.dpop.is_some(),
+        },
     ));
     if let Some(user) = server.user.as_ref().filter(|_| server.enables(Grant::Password)) {
         let methods = glue(StorageTrait::UserStorage);
@@ -177,18 +183,40 @@ fn storage_impls(server: &Server) -> TokenStream {
     out
 }
 
+/// The storage traits besides `Storage` that the policy made the storage
+/// implement.
+#[derive(Default)]
+struct Declared {
+    codes: bool,
+    refresh_tokens: bool,
+    pushed_requests: bool,
+    assertion_ids: bool,
+    device_authorizations: bool,
+    dpop_proofs: bool,
+}
+
 /// `DeclaredStorage`: which storage traits the grants made the storage
 /// implement, for tools generic over storages (the conformance kit).
-fn declared_storage(self_ty: &syn::Type, codes: bool, refresh_tokens: bool) -> TokenStream {
+fn declared_storage(self_ty: &syn::Type, declared: &Declared) -> TokenStream {
     let rt = paths::runtime();
-    let calls = [
-        codes.then(|| quote!(visitor.codes();)),
-        refresh_tokens.then(|| quote!(visitor.refresh_tokens();)),
-    ];
-    let visitor = if codes || refresh_tokens {
-        quote!(visitor)
-    } else {
+    let calls: Vec<TokenStream> = [
+        (declared.codes, quote!(visitor.codes();)),
+        (declared.refresh_tokens, quote!(visitor.refresh_tokens();)),
+        (declared.pushed_requests, quote!(visitor.pushed_requests();)),
+        (declared.assertion_ids, quote!(visitor.assertion_ids();)),
+        (declared.dpop_proofs, quote!(visitor.dpop_proofs();)),
+        (
+            declared.device_authorizations,
+            quote!(visitor.device_authorizations();),
+        ),
+    ]
+    .into_iter()
+    .filter_map(|(declared, call)| declared.then_some(call))
+    .collect();
+    let visitor = if calls.is_empty() {
         quote!(_)
+    } else {
+        quote!(visitor)
     };
     quote! {
         #[automatically_derived]
@@ -577,7 +605,7 @@ pub(crate) fn stand_ins(known: &Known) -> TokenStream {
         quote!(())
     };
     let into_server = into_server_fn(self_ty, known.openid, &[]);
-    let declared = declared_storage(self_ty, false, false);
+    let declared = declared_storage(self_ty, &Declared::default());
     quote! {
         const _: () = {
             #out
