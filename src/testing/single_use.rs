@@ -104,6 +104,44 @@ where
     Ok(())
 }
 
+/// The end of a "taken once, by its own client" rule: `take(client)`
+/// gives nothing to another client (and does not use the record up), gives
+/// the record `expected` accepts to its own client, then nothing.
+async fn taken_once_by_its_client<T: std::fmt::Debug, Fut>(
+    method: &'static str,
+    saved: &T,
+    take: impl Fn(&'static str) -> Fut,
+    expected: impl Fn(&T) -> bool,
+) -> Result<(), Failed>
+where
+    Fut: Future<Output = Result<Option<T>, Failed>>,
+{
+    if take(OTHER_CLIENT).await?.is_some() {
+        return Err((
+            method,
+            format!("returned {saved:?} to another client: only its own client may use it"),
+        ));
+    }
+    match take(CLIENT).await? {
+        Some(taken) if expected(&taken) => {}
+        taken => {
+            return Err((
+                method,
+                format!(
+                    "returned {taken:?} to the client of {saved:?} (or a call naming another client used it up)"
+                ),
+            ));
+        }
+    }
+    if take(CLIENT).await?.is_some() {
+        return Err((
+            method,
+            format!("returned {saved:?} a second time: it must remove what it returns"),
+        ));
+    }
+    Ok(())
+}
+
 pub(super) fn assertion_ids_are_used_once<S: AssertionStorage>(store: Arc<S>, _: Settings) -> RuleFuture {
     boxed(async move {
         recorded_once("record_assertion_jti", |jti| {
@@ -191,59 +229,21 @@ pub(super) fn pushed_requests_are_taken_once_by_their_client<S: PushedRequestSto
     _: Settings,
 ) -> RuleFuture {
     boxed(async move {
-        let method = "take_pushed_request";
         let pushed = pushed_request()?;
         call(
             "save_pushed_request",
             store.save_pushed_request(pushed.clone()).await,
         )?;
-        if call(
-            method,
-            store.take_pushed_request(&pushed.request_uri, OTHER_CLIENT).await,
-        )?
-        .is_some()
-        {
-            return Err((
-                method,
-                "returned a pushed request to a client that did not push it: only its own client may use it"
-                    .to_owned(),
-            ));
-        }
-        match call(
-            method,
-            store.take_pushed_request(&pushed.request_uri, CLIENT).await,
-        )? {
-            Some(taken) if taken == pushed => {}
-            Some(taken) => {
-                return Err((
-                    method,
-                    format!(
-                        "returned a pushed request that differs from the one saved: saved {pushed:?}, took {taken:?}"
-                    ),
-                ));
+        let take = |client| {
+            let (store, uri) = (Arc::clone(&store), pushed.request_uri);
+            async move {
+                call(
+                    "take_pushed_request",
+                    store.take_pushed_request(&uri, client).await,
+                )
             }
-            None => {
-                return Err((
-                    method,
-                    "found nothing for a pushed request `save_pushed_request` stored (or a call naming another \
-                     client removed it)"
-                        .to_owned(),
-                ));
-            }
-        }
-        if call(
-            method,
-            store.take_pushed_request(&pushed.request_uri, CLIENT).await,
-        )?
-        .is_some()
-        {
-            return Err((
-                method,
-                "returned the same pushed request a second time: it must remove the request it returns"
-                    .to_owned(),
-            ));
-        }
-        Ok(())
+        };
+        taken_once_by_its_client("take_pushed_request", &pushed, take, |taken| *taken == pushed).await
     })
 }
 
@@ -495,49 +495,19 @@ pub(super) fn only_decided_device_authorizations_are_taken<S: DeviceStorage>(
                 .decide_device_authorization(&device.user_code, approved())
                 .await,
         )?;
-        if call(
-            method,
-            store
-                .take_device_authorization(&device.device_code, OTHER_CLIENT)
-                .await,
-        )?
-        .is_some()
-        {
-            return Err((
-                method,
-                "returned a device authorization to a client that did not ask for it: only its own client may \
-                 redeem its device code"
-                    .to_owned(),
-            ));
-        }
-        match call(
-            method,
-            store.take_device_authorization(&device.device_code, CLIENT).await,
-        )? {
-            Some(taken) if matches!(taken.status, DeviceStatus::Approved { .. }) => {}
-            taken => {
-                return Err((
+        let take = |client| {
+            let (store, device_code) = (Arc::clone(&store), device.device_code);
+            async move {
+                call(
                     method,
-                    format!(
-                        "returned {taken:?} for an approved authorization of its client (or a call naming another \
-                         client removed it)"
-                    ),
-                ));
+                    store.take_device_authorization(&device_code, client).await,
+                )
             }
-        }
-        if call(
-            method,
-            store.take_device_authorization(&device.device_code, CLIENT).await,
-        )?
-        .is_some()
-        {
-            return Err((
-                method,
-                "returned the same device authorization a second time: it must remove what it returns"
-                    .to_owned(),
-            ));
-        }
-        Ok(())
+        };
+        taken_once_by_its_client(method, &device, take, |taken| {
+            matches!(taken.status, DeviceStatus::Approved { .. })
+        })
+        .await
     })
 }
 
