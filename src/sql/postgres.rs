@@ -179,9 +179,9 @@ impl PostgresBackend {
     }
 
     pub(super) async fn revoke_token_family(&self, family: &str) -> Result<(), SqlError> {
-        // Boxed, like every transaction here: a transaction's future is
-        // about 8 KiB, and unboxed it would be part of every future that may
-        // call this one (the token endpoint's, on every request).
+        // Boxed, as are the sessions' transactions below: a transaction's
+        // future is about 8 KiB, and unboxed it would be part of every future
+        // that may call it (the token endpoint's, on every request).
         Box::pin(revoke_token_family(&self.pool, family)).await
     }
 
