@@ -1003,43 +1003,83 @@ mod rules {
         })
     }
 
+    /// Starts `tasks` calls made by `attempt`, released together, and counts
+    /// those that returned `true` (won).
+    pub(super) async fn winners<Fut>(
+        tasks: usize,
+        attempt: impl Fn() -> Fut,
+    ) -> Result<usize, (&'static str, String)>
+    where
+        Fut: Future<Output = Result<bool, (&'static str, String)>> + Send + 'static,
+    {
+        let barrier = Arc::new(Barrier::new(tasks));
+        let racers: Vec<_> = (0..tasks)
+            .map(|_| {
+                let (barrier, attempt) = (Arc::clone(&barrier), attempt());
+                tokio::spawn(async move {
+                    barrier.wait().await;
+                    attempt.await
+                })
+            })
+            .collect();
+        let mut won = 0;
+        for racer in racers {
+            won += usize::from(joined(racer.await)?);
+        }
+        Ok(won)
+    }
+
+    /// Runs `round` once per round of `settings`, each returning how many of
+    /// its racing calls won, and fails unless exactly one won every time.
+    pub(super) async fn exactly_one_wins<Fut>(
+        settings: Settings,
+        method: &'static str,
+        what: &'static str,
+        how: &'static str,
+        round: impl Fn() -> Fut,
+    ) -> Outcome
+    where
+        Fut: Future<Output = Result<usize, (&'static str, String)>>,
+    {
+        for n in 0..settings.rounds {
+            let won = round().await?;
+            if won != 1 {
+                return Err((
+                    method,
+                    format!(
+                        "in round {} of {}, {won} of {} concurrent `{method}` calls with one {what} succeeded: \
+                         exactly one may ({how})",
+                        n + 1,
+                        settings.rounds,
+                        settings.tasks
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+
     pub(super) fn take_code_is_atomic<S: CodeStorage>(store: Arc<S>, settings: Settings) -> RuleFuture {
         boxed(async move {
-            for round in 0..settings.rounds {
-                let record = code_record()?;
-                call(
-                    "save_code",
-                    store.save_code(S::Code::from_record(record.clone())).await,
-                )?;
-                let barrier = Arc::new(Barrier::new(settings.tasks));
-                let takers: Vec<_> = (0..settings.tasks)
-                    .map(|_| {
-                        let (store, barrier, hash) = (Arc::clone(&store), Arc::clone(&barrier), record.code);
-                        tokio::spawn(async move {
-                            barrier.wait().await;
-                            call("take_code", store.take_code(&hash).await).map(|code| code.is_some())
-                        })
+            exactly_one_wins(
+                settings,
+                "take_code",
+                "code",
+                "remove and return in one atomic step, e.g. `DELETE ... RETURNING`",
+                || async {
+                    let record = code_record()?;
+                    call(
+                        "save_code",
+                        store.save_code(S::Code::from_record(record.clone())).await,
+                    )?;
+                    winners(settings.tasks, || {
+                        let (store, hash) = (Arc::clone(&store), record.code);
+                        async move { call("take_code", store.take_code(&hash).await).map(|code| code.is_some()) }
                     })
-                    .collect();
-                let mut winners = 0;
-                for taker in takers {
-                    winners += usize::from(joined(taker.await)?);
-                }
-                if winners != 1 {
-                    return Err((
-                        "take_code",
-                        format!(
-                            "in round {} of {}, {winners} of {} concurrent `take_code` calls with one code \
-                             returned it: exactly one may (remove and return in one atomic step, e.g. \
-                             `DELETE ... RETURNING`)",
-                            round + 1,
-                            settings.rounds,
-                            settings.tasks
-                        ),
-                    ));
-                }
-            }
-            Ok(())
+                    .await
+                },
+            )
+            .await
         })
     }
 

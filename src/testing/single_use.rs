@@ -9,68 +9,14 @@ use std::sync::Arc;
 
 use oauth_runtime::storage::{AssertionStorage, DeviceStorage, DpopStorage, PushedRequestStorage};
 use oauth_runtime::{DeviceAuthorization, DeviceStatus, PushedRequest, Scope, now};
-use tokio::sync::Barrier;
 
-use super::rules::{boxed, call, joined};
+use super::rules::{boxed, call, exactly_one_wins, winners};
 use super::{RuleFuture, Settings, fresh_hash};
 
 type Failed = (&'static str, String);
 
 const CLIENT: &str = "conformance-kit";
 const OTHER_CLIENT: &str = "conformance-kit-other";
-
-/// Starts `tasks` calls made by `attempt`, released together, and counts
-/// those that returned `true` (won).
-async fn winners<Fut>(tasks: usize, attempt: impl Fn() -> Fut) -> Result<usize, Failed>
-where
-    Fut: Future<Output = Result<bool, Failed>> + Send + 'static,
-{
-    let barrier = Arc::new(Barrier::new(tasks));
-    let racers: Vec<_> = (0..tasks)
-        .map(|_| {
-            let (barrier, attempt) = (Arc::clone(&barrier), attempt());
-            tokio::spawn(async move {
-                barrier.wait().await;
-                attempt.await
-            })
-        })
-        .collect();
-    let mut won = 0;
-    for racer in racers {
-        won += usize::from(joined(racer.await)?);
-    }
-    Ok(won)
-}
-
-/// Runs `round` once per round of `settings`, each returning how many of
-/// its racing calls won, and fails unless exactly one won every time.
-async fn exactly_one_wins<Fut>(
-    settings: Settings,
-    method: &'static str,
-    what: &'static str,
-    how: &'static str,
-    round: impl Fn() -> Fut,
-) -> Result<(), Failed>
-where
-    Fut: Future<Output = Result<usize, Failed>>,
-{
-    for n in 0..settings.rounds {
-        let won = round().await?;
-        if won != 1 {
-            return Err((
-                method,
-                format!(
-                    "in round {} of {}, {won} of {} concurrent `{method}` calls with one {what} succeeded: \
-                     exactly one may ({how})",
-                    n + 1,
-                    settings.rounds,
-                    settings.tasks
-                ),
-            ));
-        }
-    }
-    Ok(())
-}
 
 /// The rule "used once" of a record-once method (`record_assertion_jti`,
 /// `use_dpop_proof`): `true` for a new key, then `false` for it, `true`
